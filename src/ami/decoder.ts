@@ -87,6 +87,7 @@ const enum Follows {
 export class AmiDecoder {
   private readonly limits: DecoderLimits;
   private readonly fromClient: boolean;
+  private readonly bannerFirst: boolean;
   private expectBanner: boolean;
 
   /** Pieces of a line that started in an earlier chunk, and their total length. */
@@ -109,7 +110,8 @@ export class AmiDecoder {
     this.fromClient = options.side === 'from-client';
     const base = this.fromClient ? CLIENT_LIMITS : SERVER_LIMITS;
     this.limits = { ...base, ...options.limits };
-    this.expectBanner = !this.fromClient && options.banner !== false;
+    this.bannerFirst = !this.fromClient && options.banner !== false;
+    this.expectBanner = this.bannerFirst;
   }
 
   /** Whether part of a message (or line) is waiting for more bytes. */
@@ -175,8 +177,9 @@ export class AmiDecoder {
     this.fail('LINE_TOO_LONG');
   }
 
-  /** Forgets any partial message (the peer closed, or the session restarts). */
+  /** Forgets any partial message; a from-server decoder expects a banner again (a new connection). */
   reset(): void {
+    this.expectBanner = this.bannerFirst;
     this.carry = [];
     this.carried = 0;
     this.discarding = false;
@@ -198,16 +201,10 @@ export class AmiDecoder {
       return;
     }
     this.sawLine = true;
-    this.bytes += next - start;
-    if (this.bytes > this.limits.maxMessageBytes) this.fail('MESSAGE_TOO_LARGE');
-
-    const colon = buf.indexOf(COLON, start);
-    if (colon < 0 || colon >= end) return; // Asterisk ignores lines without a colon.
-    if (this.headers.length >= this.limits.maxHeaders) {
-      this.fail('TOO_MANY_HEADERS');
-      return;
-    }
-    if (this.failure === 'MESSAGE_TOO_LARGE') return; // stop storing; keep reading to the end
+    if (!this.count(next - start)) return;
+    const colon = indexWithin(buf, COLON, start, end);
+    if (colon < 0) return; // Asterisk ignores lines without a colon.
+    if (!this.room()) return;
     const name = buf.toString('latin1', start, colon);
     const value = this.value(buf, colon + 1, end);
     this.headers.push([name, value]);
@@ -220,8 +217,8 @@ export class AmiDecoder {
     let v = from;
     if (this.fromClient) {
       while (v < end && (buf[v] === SPACE || buf[v] === TAB)) v++;
-      const nul = buf.indexOf(NUL, v);
-      if (nul >= 0 && nul < end) end = nul;
+      const nul = indexWithin(buf, NUL, v, end);
+      if (nul >= 0) end = nul;
     } else if (v < end && buf[v] === SPACE) {
       v++;
     }
@@ -229,8 +226,7 @@ export class AmiDecoder {
   }
 
   private followsLine(buf: Buffer, start: number, end: number, next: number): void {
-    this.bytes += next - start;
-    if (this.bytes > this.limits.maxMessageBytes) this.fail('MESSAGE_TOO_LARGE');
+    const stored = this.count(next - start);
     const text = buf.toString('latin1', start, end);
     if (text.endsWith(END_COMMAND)) {
       if (this.failure === null) this.body += text.slice(0, text.length - END_COMMAND.length);
@@ -242,12 +238,29 @@ export class AmiDecoder {
       const name = colon > 0 ? text.slice(0, colon) : '';
       const lower = name.toLowerCase();
       if (lower === 'privilege' || lower === 'actionid') {
-        this.headers.push([name, text.charCodeAt(colon + 1) === SPACE ? text.slice(colon + 2) : text.slice(colon + 1)]);
+        if (stored && this.room()) {
+          this.headers.push([name, text.charCodeAt(colon + 1) === SPACE ? text.slice(colon + 2) : text.slice(colon + 1)]);
+        }
         return;
       }
       this.follows = Follows.Body;
     }
     if (this.failure === null) this.body += buf.toString('latin1', start, next);
+  }
+
+  /** Counts a line's bytes against maxMessageBytes; false once the message is over it (stop storing). */
+  private count(lineBytes: number): boolean {
+    this.bytes += lineBytes;
+    if (this.bytes <= this.limits.maxMessageBytes) return true;
+    this.fail('MESSAGE_TOO_LARGE');
+    return false;
+  }
+
+  /** Whether one more header may be stored; breaking maxHeaders fails the message. */
+  private room(): boolean {
+    if (this.headers.length < this.limits.maxHeaders) return true;
+    this.fail('TOO_MANY_HEADERS');
+    return false;
   }
 
   private fail(code: DecodeErrorCode): void {
@@ -279,4 +292,14 @@ export class AmiDecoder {
     this.follows = Follows.No;
     this.body = '';
   }
+}
+
+/** Index of `byte` in buf[from, end), or -1: never scans past the line (no quadratic cost on big chunks). */
+function indexWithin(buf: Buffer, byte: number, from: number, end: number): number {
+  if (end - from <= 64) {
+    for (let i = from; i < end; i++) if (buf[i] === byte) return i;
+    return -1;
+  }
+  const i = buf.subarray(from, end).indexOf(byte);
+  return i < 0 ? -1 : from + i;
 }
