@@ -1,0 +1,103 @@
+/**
+ * From sections to a ProxyConfig: gathers [general], [server] and [user] sections, resolves
+ * each user's servers and checks the settings that depend on each other. Pure; every issue
+ * is collected, and a config is returned only when there is none.
+ */
+import type { ConfigIssue, ConfigIssueCode } from './errors.js';
+import { formatHostPort } from './host-port.js';
+import type { IniEntry } from './ini.js';
+import type { ReadSection } from './sections.js';
+import { defaultSection, readSections, sectionLabel } from './sections.js';
+import { didYouMean } from './suggest.js';
+import type { GeneralConfig, HostPort, ProxyConfig, ServerConfig, UserConfig } from './types.js';
+
+export type ValidateResult =
+  | { readonly ok: true; readonly config: ProxyConfig }
+  | { readonly ok: false; readonly issues: ConfigIssue[] };
+
+/** Validates tokenized proxy.conf entries. The config it returns is not frozen yet. */
+export function validateEntries(entries: readonly IniEntry[], file: string): ValidateResult {
+  const issues: ConfigIssue[] = [];
+  const report = (line: number, code: ConfigIssueCode, message: string): void => {
+    issues.push({ file, line, code, message });
+  };
+  const sections = readSections(entries, file, issues);
+  const general = sections.find((s) => s.type === 'general') ?? defaultSection('general');
+  const servers = sections.filter((s) => s.type === 'server');
+  const users = sections.filter((s) => s.type === 'user');
+
+  const anyServerHeader = entries.some((e) => e.type === 'section' && e.header.split(/\s+/)[0] === 'server');
+  if (servers.length === 0 && !anyServerHeader) {
+    report(0, 'NO_SERVER', 'no [server NAME] section: amiplex needs at least one PBX');
+  }
+  checkOrder(general, 'clientBuffer', 'client_buffer', 'clientBufferMax', 'client_buffer_max', report);
+  checkListen(general, report);
+  for (const s of servers) checkOrder(s, 'reconnectMin', 'reconnect_min', 'reconnectMax', 'reconnect_max', report);
+  const serverNames = servers.map((s) => s.name!);
+  const resolved = users.map((u) => resolveServers(u, serverNames, report));
+
+  if (issues.length > 0) return { ok: false, issues };
+  return {
+    ok: true,
+    config: {
+      general: general.fields as unknown as GeneralConfig,
+      servers: servers.map((s) => ({ name: s.name!, ...s.fields }) as unknown as ServerConfig),
+      users: users.map((u, i) => ({ name: u.name!, ...u.fields, servers: resolved[i]! }) as unknown as UserConfig),
+      file,
+    },
+  };
+}
+
+type Report = (line: number, code: ConfigIssueCode, message: string) => void;
+
+/** The line to blame for a field: where it was last given, else the section header. */
+function lineOf(s: ReadSection, ...fields: string[]): number {
+  const lines = fields.flatMap((f) => s.lines.get(f) ?? []);
+  return lines.length > 0 ? Math.max(...lines) : s.line;
+}
+
+/** `low` must not exceed `high` (both numbers; skipped when either value was bad). */
+function checkOrder(
+  s: ReadSection,
+  low: string,
+  lowKey: string,
+  high: string,
+  highKey: string,
+  report: Report,
+): void {
+  const a = s.fields[low];
+  const b = s.fields[high];
+  if (typeof a === 'number' && typeof b === 'number' && a > b) {
+    report(lineOf(s, low, high), 'CONFLICT',
+      `${lowKey} (${a}) is greater than ${highKey} (${b}) in ${sectionLabel(s.type, s.name)}`);
+  }
+}
+
+/** The same address twice cannot be bound; port 0 asks for a fresh port each time, so it may repeat. */
+function checkListen(general: ReadSection, report: Report): void {
+  const listen = general.fields['listen'];
+  const lines = general.lines.get('listen');
+  if (!Array.isArray(listen) || lines === undefined || listen.length !== lines.length) return;
+  const first = new Map<string, number>();
+  listen.forEach((hp: HostPort, i) => {
+    if (hp.port === 0) return;
+    const id = formatHostPort(hp).toLowerCase();
+    const seen = first.get(id);
+    if (seen === undefined) first.set(id, lines[i]!);
+    else report(lines[i]!, 'DUPLICATE_LISTEN', `listen address ${formatHostPort(hp)} given twice (first at line ${seen})`);
+  });
+}
+
+/** A user's `servers`, each checked against the [server] sections; absent: all of them. */
+function resolveServers(user: ReadSection, serverNames: readonly string[], report: Report): string[] {
+  const listed = user.fields['servers'] as string[] | undefined;
+  if (listed === undefined) return serverNames.slice();
+  const line = lineOf(user, 'servers');
+  for (const name of listed) {
+    if (serverNames.includes(name)) continue;
+    const known = serverNames.length > 0 ? `; defined: ${serverNames.join(', ')}` : '';
+    report(line, 'UNKNOWN_SERVER',
+      `${sectionLabel(user.type, user.name)} lists unknown server "${name}"${didYouMean(name, serverNames)}${known}`);
+  }
+  return listed.slice();
+}
