@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+/**
+ * amiplex's command line: parse flags, load the config, start the daemon. No proxy logic here.
+ *
+ *   amiplex [--config FILE] [--log-level L]     run the proxy (demo mode without a config)
+ *   amiplex --check --config FILE               validate a config and exit
+ *   amiplex simulate --listen HOST:PORT ...     run the simulated PBX alone
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, type ProxyConfig } from './config/index.js';
+import { startProxy, type RunningProxy } from './daemon.js';
+import { startDemo } from './demo.js';
+import { createLogger, type LogLevel } from './log.js';
+import { SimulatedPbx, type SimUser } from './sim/index.js';
+
+const LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function hostPort(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:5038 or [::1]:5038');
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+function simUsers(value: string): SimUser[] {
+  return value.split(',').map((pair) => {
+    const [username, secret, ...rest] = pair.trim().split(':');
+    if (!username || secret === undefined || rest.length > 0) {
+      throw new InvalidArgumentError('expected USER:SECRET[,USER:SECRET…], e.g. admin:admin,monitor:monitor');
+    }
+    return { username, secret };
+  });
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
+  return n;
+}
+
+/** Stops on SIGINT/SIGTERM; a second signal exits at once. */
+function stopOnSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write(`\namiplex: ${signal}, stopping…\n`);
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`amiplex: error while stopping: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`amiplex: ${message}\n`);
+  process.exit(1);
+}
+
+async function runProxy(opts: { config?: string; check?: boolean; logLevel?: LogLevel }): Promise<void> {
+  const file = opts.config ?? (existsSync('proxy.conf') ? 'proxy.conf' : undefined);
+  if (opts.check) {
+    if (!file) fail('--check needs --config FILE (or a ./proxy.conf)');
+    try {
+      const config = loadConfig(file);
+      process.stdout.write(
+        `${file}: OK (${config.servers.length} server(s), ${config.users.length} user(s), ${config.general.listen.length} listener(s))\n`,
+      );
+      process.exit(0);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+  }
+  if (!file) {
+    const demo = await startDemo({ logLevel: opts.logLevel ?? 'warn' }).catch((err: unknown) => fail(String(err instanceof Error ? err.message : err)));
+    stopOnSignals(() => demo.stop());
+    return;
+  }
+  let config: ProxyConfig;
+  try {
+    config = loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`${err.message}`);
+    throw err;
+  }
+  const log = createLogger(opts.logLevel ?? config.general.logLevel, process.stderr);
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxy(config, { log });
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  stopOnSignals(() => proxy.stop());
+}
+
+async function runSimulator(opts: { listen: { host: string; port: number }; users?: SimUser[]; rate: number }): Promise<void> {
+  const pbx = new SimulatedPbx({ host: opts.listen.host, port: opts.listen.port, users: opts.users, rate: opts.rate });
+  const address = await pbx.start().catch((err: unknown) => fail(`simulator: ${err instanceof Error ? err.message : String(err)}`));
+  const users = (opts.users ?? [{ username: 'admin', secret: 'admin' }]).map((u) => u.username).join(', ');
+  process.stdout.write(
+    `amiplex simulate: AMI server on ${address.host}:${address.port} (users: ${users}; ${opts.rate} events/s of call traffic)\n`,
+  );
+  stopOnSignals(() => pbx.stop());
+}
+
+export function buildProgram(): Command {
+  const program = new Command('amiplex');
+  program
+    .description('A proxy for the Asterisk Manager Interface: one AMI session per PBX, shared by many clients.')
+    .version(packageVersion(), '-V, --version')
+    .option('-c, --config <file>', 'proxy.conf to run (default: ./proxy.conf if present, else demo mode)')
+    .option('--check', 'validate the config, print every error, and exit (0 = valid)')
+    .addOption(new Option('-l, --log-level <level>', 'log level').choices(LEVELS))
+    .action(runProxy);
+  program
+    .command('simulate')
+    .description('run the simulated Asterisk PBX alone, for a client or another amiplex to connect to')
+    .requiredOption('--listen <host:port>', 'where the simulated AMI server listens', hostPort)
+    .option('--users <list>', 'AMI users as USER:SECRET,… (default admin:admin,monitor:monitor)', simUsers)
+    .option('--rate <n>', 'call traffic in events per second (0 = none)', nonNegative, 10)
+    .action(runSimulator);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

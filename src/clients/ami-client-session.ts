@@ -1,0 +1,362 @@
+/**
+ * One raw-AMI client connected to amiplex. To the client it must look exactly like an
+ * Asterisk session: banner, Login (plain or MD5 challenge), Events, Logoff, errors in
+ * Asterisk's words. Actions that change the state of a session (Login, Logoff, Events,
+ * Challenge, WaitEvent, Filter) are answered here, per client, and never reach the shared
+ * upstream session; everything else is handed to the host to be forwarded to a PBX.
+ *
+ * Output is bounded: writes of one turn of the event loop go out as one socket write; a
+ * client whose unsent output stays over `clientBuffer` for `slowClientTimeoutMs`, or ever
+ * exceeds `clientBufferMax`, is disconnected so it can slow no one else down.
+ */
+import type net from 'node:net';
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { AmiDecoder } from '../ami/decoder.js';
+import { encodeBanner } from '../ami/encoder.js';
+import { ALL_CLASSES, EVENT_CLASSES, eventMaskFromValue } from '../ami/event-classes.js';
+import { getHeader, sameText, toWire, type AmiHeader, type AmiMessage } from '../ami/message.js';
+import { errorResponse, response } from '../router/action-router.js';
+import type { UserConfig } from '../config/index.js';
+import type { FormatModule } from '../formats.js';
+import type { Logger } from '../log.js';
+import type { Outbound } from './outbound.js';
+
+export interface ClientSettings {
+  readonly authTimeoutMs: number;
+  readonly authFailDelayMs: number;
+  readonly clientBuffer: number;
+  readonly clientBufferMax: number;
+  readonly slowClientTimeoutMs: number;
+}
+
+/** What a client session needs from the proxy around it. */
+export interface SessionHost {
+  readonly log: Logger;
+  settings(): ClientSettings;
+  bannerVersion(): string;
+  findUser(username: string): UserConfig | undefined;
+  /** Seconds since amiplex started, for FullyBooted. */
+  uptime(): number;
+  /** An action for a PBX (or a Proxy* action amiplex answers itself). */
+  handleAction(client: AmiClientSession, action: AmiMessage): void;
+  loginFailed(client: AmiClientSession, username: string | undefined): void;
+  slowClientDropped(client: AmiClientSession): void;
+  clientClosed(client: AmiClientSession): void;
+}
+
+export interface ClientStats {
+  eventsSent: number;
+  actions: number;
+  bytesSent: number;
+}
+
+/** Actions a client may send before it has logged in, as in Asterisk. */
+const BEFORE_LOGIN = new Set(['login', 'challenge', 'logoff']);
+const DEFAULT_WAITEVENT_S = 60;
+
+let nextClientId = 1;
+
+export class AmiClientSession {
+  readonly id = nextClientId++;
+  readonly remote: string;
+  readonly connectedAt = Date.now();
+  readonly stats: ClientStats = { eventsSent: 0, actions: 0, bytesSent: 0 };
+  user: UserConfig | undefined;
+  /** Classes of events this client receives (its `Events:` choice). */
+  eventMask = ALL_CLASSES;
+  /** When its unsent output went over client_buffer; undefined while under. */
+  overSince: number | undefined;
+
+  private readonly decoder: AmiDecoder;
+  private allowedServers = new Set<string>();
+  private challenge: string | undefined;
+  private out: Buffer[] = [];
+  private flushQueued = false;
+  private closed = false;
+  private ending = false;
+  private refusing = false;
+  private authTimer: NodeJS.Timeout | undefined;
+  private waiter: { actionId: string | undefined; timer: NodeJS.Timeout } | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly host: SessionHost,
+    public format: FormatModule,
+  ) {
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.log = host.log.child({ client: this.id, remote: this.remote });
+    this.decoder = new AmiDecoder(
+      { side: 'from-client' },
+      {
+        message: (msg) => this.onAction(msg),
+        blank: () => this.send(errorResponse(undefined, 'Missing action in request')),
+        error: (code, text, headers) => {
+          this.log.warn({ code }, 'malformed input from client');
+          this.send(errorResponse(getHeader({ headers }, 'ActionID'), text));
+        },
+      },
+    );
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      if (!this.refusing) this.decoder.push(chunk);
+    });
+    socket.on('drain', () => {
+      this.overSince = undefined;
+    });
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error'));
+    socket.on('close', () => this.onClose());
+    this.write(encodeBanner(host.bannerVersion()));
+    this.authTimer = setTimeout(() => {
+      this.log.info('unauthenticated client closed after authtimeout');
+      socket.destroy();
+    }, host.settings().authTimeoutMs);
+  }
+
+  get authenticated(): boolean {
+    return this.user !== undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The user's default PBX: the first of its servers. */
+  get defaultServer(): string | undefined {
+    return this.user?.servers[0];
+  }
+
+  /** Bytes accepted for this client and not yet handed to the kernel. */
+  get buffered(): number {
+    return this.socket.writableLength;
+  }
+
+  mayUseServer(name: string): boolean {
+    return this.allowedServers.has(name);
+  }
+
+  /** A private answer: written whatever the client's event mask. */
+  send(msg: AmiMessage): void {
+    this.write(this.format.encode(msg));
+  }
+
+  /** A broadcast event that passed this client's filters. */
+  sendEvent(event: Outbound): void {
+    this.stats.eventsSent++;
+    this.write(event.bytes(this.format, this.user?.serverHeader ?? true));
+    if (this.waiter) this.finishWaitEvent();
+  }
+
+  /**
+   * Called periodically. Disconnects the client when its unsent output has stayed over
+   * client_buffer for longer than slow_client_timeout; returns whether it did.
+   */
+  checkSlow(now: number): boolean {
+    if (this.overSince === undefined || this.closed) return false;
+    const { clientBuffer, slowClientTimeoutMs } = this.host.settings();
+    if (this.socket.writableLength <= clientBuffer) {
+      this.overSince = undefined;
+      return false;
+    }
+    if (now - this.overSince < slowClientTimeoutMs) return false;
+    this.host.slowClientDropped(this);
+    this.destroy(`output over client_buffer for more than ${slowClientTimeoutMs / 1000} s`);
+    return true;
+  }
+
+  /** Closes after what is queued has been written. */
+  end(): void {
+    if (this.closed || this.ending) return;
+    this.ending = true;
+    this.flush();
+    this.socket.end();
+  }
+
+  /** Closes at once. */
+  destroy(reason: string): void {
+    if (this.closed) return;
+    this.log.info({ reason }, 'client disconnected by amiplex');
+    this.socket.destroy();
+  }
+
+  private onAction(msg: AmiMessage): void {
+    if (this.ending || this.refusing) return;
+    const action = getHeader(msg, 'Action');
+    const actionId = getHeader(msg, 'ActionID');
+    if (action === undefined || action === '') {
+      this.send(errorResponse(actionId, 'Missing action in request'));
+      return;
+    }
+    const name = action.toLowerCase();
+    if (!this.user && !BEFORE_LOGIN.has(name)) {
+      this.send(errorResponse(actionId, 'Permission denied'));
+      return;
+    }
+    this.stats.actions++;
+    switch (name) {
+      case 'login':
+        this.login(msg, actionId);
+        return;
+      case 'challenge':
+        this.sendChallenge(msg, actionId);
+        return;
+      case 'logoff':
+        this.send(response('Goodbye', actionId, ['Message', 'Thanks for all the fish.']));
+        this.end();
+        return;
+      case 'events':
+        this.setEvents(msg, actionId);
+        return;
+      case 'waitevent':
+        this.waitEvent(msg, actionId);
+        return;
+      case 'filter':
+        // Asterisk's Filter changes the whole session's events; on the shared upstream session that
+        // would filter every client. Per-client filters are amiplex's job (proxy.conf filters).
+        this.send(errorResponse(actionId, 'Filter is not available through amiplex yet'));
+        return;
+      default:
+        this.host.handleAction(this, msg);
+    }
+  }
+
+  private login(msg: AmiMessage, actionId: string | undefined): void {
+    if (this.user) {
+      this.send(response('Success', actionId, ['Message', 'Already authenticated']));
+      return;
+    }
+    const username = getHeader(msg, 'Username');
+    const user = username === undefined ? undefined : this.host.findUser(username);
+    const ok = user !== undefined && this.checkCredentials(msg, user);
+    if (!user || !ok) {
+      this.refuseLogin(actionId, username);
+      return;
+    }
+    this.user = user;
+    this.allowedServers = new Set(user.servers);
+    clearTimeout(this.authTimer);
+    const events = getHeader(msg, 'Events');
+    if (events !== undefined) this.eventMask = eventMaskFromValue(events) ?? this.eventMask;
+    this.log.info({ user: user.name }, 'client logged in');
+    this.send(response('Success', actionId, ['Message', 'Authentication accepted']));
+    if (this.eventMask & EVENT_CLASSES.system!) {
+      const uptime = String(this.host.uptime());
+      this.send({
+        headers: [
+          ['Event', 'FullyBooted'],
+          ['Privilege', 'system,all'],
+          ['Uptime', uptime],
+          ['LastReload', uptime],
+          ['Status', 'Fully Booted'],
+        ],
+      });
+    }
+  }
+
+  private checkCredentials(msg: AmiMessage, user: UserConfig): boolean {
+    const secret = toWire(user.secret);
+    if (sameText(getHeader(msg, 'AuthType'), 'MD5')) {
+      const key = getHeader(msg, 'Key');
+      if (this.challenge === undefined || key === undefined) return false;
+      const expected = createHash('md5').update(Buffer.from(this.challenge + secret, 'latin1')).digest('hex');
+      return constantTimeEqual(key.toLowerCase(), expected);
+    }
+    const given = getHeader(msg, 'Secret');
+    return given !== undefined && constantTimeEqual(given, secret);
+  }
+
+  /** As Asterisk: answer after a delay (a brake on guessing), then close. */
+  private refuseLogin(actionId: string | undefined, username: string | undefined): void {
+    this.refusing = true;
+    this.socket.pause();
+    this.host.loginFailed(this, username);
+    setTimeout(() => {
+      this.refusing = false;
+      this.send(errorResponse(actionId, 'Authentication failed'));
+      this.end();
+    }, this.host.settings().authFailDelayMs);
+  }
+
+  private sendChallenge(msg: AmiMessage, actionId: string | undefined): void {
+    if (!sameText(getHeader(msg, 'AuthType'), 'MD5')) {
+      this.send(errorResponse(actionId, 'Must specify AuthType'));
+      return;
+    }
+    this.challenge ??= String(randomInt(100_000_000, 1_000_000_000));
+    this.send(response('Success', actionId, ['Challenge', this.challenge]));
+  }
+
+  private setEvents(msg: AmiMessage, actionId: string | undefined): void {
+    const mask = eventMaskFromValue(getHeader(msg, 'EventMask') ?? '');
+    if (mask !== undefined) this.eventMask = mask;
+    this.send(response('Success', actionId, ['Events', this.eventMask ? 'On' : 'Off']));
+  }
+
+  /**
+   * WaitEvent on a TCP session blocks until the next event for the session (or Timeout s).
+   * Answered here per client: the shared upstream session must never block.
+   */
+  private waitEvent(msg: AmiMessage, actionId: string | undefined): void {
+    if (this.waiter) this.finishWaitEvent();
+    const t = Number.parseInt(getHeader(msg, 'Timeout') ?? '', 10);
+    const seconds = Number.isFinite(t) && t > 0 ? Math.min(t, 3600) : DEFAULT_WAITEVENT_S;
+    this.waiter = { actionId, timer: setTimeout(() => this.finishWaitEvent(), seconds * 1000) };
+  }
+
+  private finishWaitEvent(): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    this.waiter = undefined;
+    clearTimeout(waiter.timer);
+    this.send(response('Success', waiter.actionId, ['Message', 'Waiting for Event completed.']));
+    const done: AmiHeader[] = [['Event', 'WaitEventComplete']];
+    if (waiter.actionId !== undefined) done.push(['ActionID', waiter.actionId]);
+    this.send({ headers: done });
+  }
+
+  private write(buf: Buffer): void {
+    if (this.closed || this.ending) return;
+    this.out.push(buf);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Writes what this turn of the event loop queued, as one write, and checks the buffer limits. */
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.closed || this.out.length === 0) return;
+    const out = this.out;
+    this.out = [];
+    const buf = out.length === 1 ? out[0]! : Buffer.concat(out);
+    this.stats.bytesSent += buf.length;
+    this.socket.write(buf);
+    const { clientBuffer, clientBufferMax } = this.host.settings();
+    const buffered = this.socket.writableLength;
+    if (buffered > clientBufferMax) {
+      this.host.slowClientDropped(this);
+      this.destroy(`output buffer over client_buffer_max (${clientBufferMax} bytes)`);
+    } else if (buffered > clientBuffer) {
+      this.overSince ??= Date.now();
+    }
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.authTimer);
+    if (this.waiter) clearTimeout(this.waiter.timer);
+    this.waiter = undefined;
+    this.out = [];
+    this.log.debug({ user: this.user?.name }, 'client closed');
+    this.host.clientClosed(this);
+  }
+}
+
+/** Compares two byte strings in time independent of where they differ (and of their lengths). */
+function constantTimeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(Buffer.from(a, 'latin1')).digest();
+  const hb = createHash('sha256').update(Buffer.from(b, 'latin1')).digest();
+  return timingSafeEqual(ha, hb);
+}

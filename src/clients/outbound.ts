@@ -1,0 +1,39 @@
+/**
+ * An event on its way to many clients. It is encoded at most once per format and variant
+ * (with or without the `Server:` header), however many clients receive it; the clients share
+ * the resulting Buffer. The message itself is never changed in place.
+ */
+import { appendHeader, headerIndex, type AmiMessage } from '../ami/message.js';
+import type { FormatModule } from '../formats.js';
+
+export class Outbound {
+  private readonly cache = new Map<string, Buffer>();
+  private tagged: AmiMessage | undefined;
+
+  constructor(
+    readonly message: AmiMessage,
+    /** The PBX it came from (a byte string), or undefined for amiplex's own events. */
+    readonly server: string | undefined,
+    /** Its event classes (see event-classes.ts). */
+    readonly classBits: number,
+  ) {}
+
+  /** The bytes for clients of `format`, with a `Server:` header appended when asked and absent. */
+  bytes(format: FormatModule, serverHeader: boolean): Buffer {
+    const tag = serverHeader && this.server !== undefined;
+    const key = tag ? `${format.name}+server` : format.name;
+    let buf = this.cache.get(key);
+    if (buf === undefined) {
+      buf = format.encode(tag ? this.withServer() : this.message);
+      this.cache.set(key, buf);
+    }
+    return buf;
+  }
+
+  private withServer(): AmiMessage {
+    if (this.tagged === undefined) {
+      this.tagged = headerIndex(this.message, 'Server') >= 0 ? this.message : appendHeader(this.message, 'Server', this.server!);
+    }
+    return this.tagged;
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * The hub joins the PBX sessions and the clients: it forwards each client's actions to the
+ * right PBX through that PBX's ActionID router, delivers the answers, and fans events out to
+ * every client whose filters admit them — encoding each event once per format.
+ */
+import { randomBytes } from 'node:crypto';
+import { eventClassBits } from './ami/event-classes.js';
+import { getHeader, sameText, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
+import type { ProxyConfig, ServerConfig, UserConfig } from './config/index.js';
+import type { AmiClientSession, ClientSettings, SessionHost } from './clients/ami-client-session.js';
+import { Outbound } from './clients/outbound.js';
+import type { Logger } from './log.js';
+import { proxyAction } from './proxy-actions.js';
+import { ActionRouter, errorResponse, type Reply } from './router/action-router.js';
+import { UpstreamSession, type UpstreamState, type UpstreamStatus } from './upstream/upstream-session.js';
+
+/** One PBX: its session and the router of its actions. */
+export interface ServerSlot {
+  /** Its proxy.conf section name (ASCII, so also its name on the wire). */
+  readonly name: string;
+  readonly config: ServerConfig;
+  readonly session: UpstreamSession;
+  readonly router: ActionRouter<AmiClientSession>;
+  /** When its current session came up (ms since the epoch). */
+  upSince: number | undefined;
+  eventsIn: number;
+}
+
+export interface HubCounters {
+  eventsIn: number;
+  eventsDelivered: number;
+  actionsForwarded: number;
+  failedLogins: number;
+  slowClientsDropped: number;
+  clientsConnected: number;
+}
+
+/** What listeners and embedders may observe: a hook per broadcast event (the demo's live tail). */
+export type EventObserver = (server: string, event: AmiMessage) => void;
+
+const SWEEP_MS = 250;
+const DEFAULT_AMI_VERSION = '11.0.0';
+
+export class Hub implements SessionHost {
+  readonly servers = new Map<string, ServerSlot>();
+  readonly clients = new Set<AmiClientSession>();
+  readonly counters: HubCounters = {
+    eventsIn: 0,
+    eventsDelivered: 0,
+    actionsForwarded: 0,
+    failedLogins: 0,
+    slowClientsDropped: 0,
+    clientsConnected: 0,
+  };
+  readonly startedAt = Date.now();
+  private readonly observers = new Set<EventObserver>();
+  private readonly users = new Map<string, UserConfig>();
+  private readonly clientSettings: ClientSettings;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly config: ProxyConfig,
+    readonly log: Logger,
+  ) {
+    const g = config.general;
+    this.clientSettings = {
+      authTimeoutMs: g.authTimeout * 1000,
+      authFailDelayMs: g.authFailDelay * 1000,
+      clientBuffer: g.clientBuffer,
+      clientBufferMax: g.clientBufferMax,
+      slowClientTimeoutMs: g.slowClientTimeout * 1000,
+    };
+    for (const user of config.users) this.users.set(toWire(user.name).toLowerCase(), user);
+    // ActionIDs unique to this process, so answers to another proxy or client are never taken for ours.
+    const instance = randomBytes(3).toString('hex');
+    for (const server of config.servers) {
+      const slot: ServerSlot = {
+        name: server.name,
+        config: server,
+        upSince: undefined,
+        eventsIn: 0,
+        router: new ActionRouter({ idPrefix: `amiplex-${instance}-`, server: server.name }),
+        session: new UpstreamSession(
+          server,
+          {
+            message: (msg) => this.fromUpstream(slot, msg),
+            state: (status, previous) => this.upstreamState(slot, status, previous),
+            protocolError: (text, headers) => this.upstreamProtocolError(slot, text, headers),
+          },
+          log,
+          { idPrefix: `amiplex-${instance}-own-` },
+        ),
+      };
+      this.servers.set(server.name, slot);
+    }
+  }
+
+  start(): void {
+    for (const slot of this.servers.values()) slot.session.start();
+    this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Logs off every PBX and closes every client (at once, for those that have not closed within a grace period). */
+  async stop(graceMs = 1000): Promise<void> {
+    clearInterval(this.sweepTimer);
+    // PBX sessions first: every action still waiting is answered (with an error) before clients close.
+    await Promise.all([...this.servers.values()].map((slot) => slot.session.stop()));
+    for (const client of this.clients) client.end();
+    const deadline = Date.now() + graceMs;
+    while (this.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const client of this.clients) client.destroy('amiplex is shutting down');
+  }
+
+  observe(observer: EventObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  addClient(client: AmiClientSession): void {
+    this.clients.add(client);
+    this.counters.clientsConnected++;
+  }
+
+  // ---- SessionHost -------------------------------------------------------------------------
+
+  settings(): ClientSettings {
+    return this.clientSettings;
+  }
+
+  bannerVersion(): string {
+    const configured = this.config.general.bannerVersion;
+    if (configured !== undefined) return configured;
+    const first = this.servers.values().next().value as ServerSlot | undefined;
+    return first?.session.status.amiVersion ?? DEFAULT_AMI_VERSION;
+  }
+
+  findUser(username: string): UserConfig | undefined {
+    return this.users.get(username.toLowerCase());
+  }
+
+  uptime(): number {
+    return Math.floor((Date.now() - this.startedAt) / 1000);
+  }
+
+  loginFailed(client: AmiClientSession, username: string | undefined): void {
+    this.counters.failedLogins++;
+    this.log.warn({ client: client.id, remote: client.remote, user: username }, 'login failed');
+  }
+
+  slowClientDropped(client: AmiClientSession): void {
+    this.counters.slowClientsDropped++;
+    this.log.warn(
+      { client: client.id, remote: client.remote, user: client.user?.name, buffered: client.buffered },
+      'slow client disconnected',
+    );
+  }
+
+  clientClosed(client: AmiClientSession): void {
+    this.clients.delete(client);
+  }
+
+  /** A client's action: answered by amiplex (Proxy*) or forwarded to one PBX. */
+  handleAction(client: AmiClientSession, action: AmiMessage): void {
+    if (proxyAction(this, client, action)) return;
+    const actionId = getHeader(action, 'ActionID');
+    const slot = this.serverFor(client, action, actionId);
+    if (!slot) return;
+    if (slot.session.state !== 'up') {
+      client.send(errorResponse(actionId, `Server ${slot.name} is not connected (${slot.session.state})`));
+      return;
+    }
+    let inFlight = 0;
+    for (const s of this.servers.values()) inFlight += s.router.pendingFor(client);
+    if (inFlight >= this.config.general.maxPendingActions) {
+      client.send(errorResponse(actionId, `Too many actions in flight (max_pending_actions = ${this.config.general.maxPendingActions})`));
+      return;
+    }
+    if (slot.router.size >= slot.config.maxPending) {
+      client.send(errorResponse(actionId, `Too many actions in flight on server ${slot.name}`));
+      return;
+    }
+    const timeoutMs = (slot.config.actionTimeout ?? this.config.general.actionTimeout) * 1000;
+    const { message } = slot.router.register(client, withoutHeaders(action, 'Server'), timeoutMs, Date.now());
+    slot.session.send(message);
+    this.counters.actionsForwarded++;
+  }
+
+  /** The PBX named by the action's `Server:` header, else the user's default; an error if neither may be used. */
+  private serverFor(client: AmiClientSession, action: AmiMessage, actionId: string | undefined): ServerSlot | undefined {
+    const named = getHeader(action, 'Server')?.trim();
+    const name = named === undefined || named === '' ? client.defaultServer : named;
+    const slot = name === undefined ? undefined : this.servers.get(name);
+    if (!slot) {
+      client.send(errorResponse(actionId, `Unknown server: ${name ?? '(none)'}`));
+      return undefined;
+    }
+    if (!client.mayUseServer(slot.name)) {
+      client.send(errorResponse(actionId, `Permission denied for server ${slot.name}`));
+      return undefined;
+    }
+    return slot;
+  }
+
+  // ---- from the PBXes ----------------------------------------------------------------------
+
+  private fromUpstream(slot: ServerSlot, msg: AmiMessage): void {
+    const result = slot.router.route(msg, Date.now());
+    this.deliver(result.replies);
+    if (result.broadcast) {
+      slot.eventsIn++;
+      this.counters.eventsIn++;
+      this.broadcast(slot.name, result.broadcast, result.except);
+    } else if (result.dropped) {
+      this.log.debug({ server: slot.name, reason: result.dropped, kind: getHeader(msg, 'Response') ?? getHeader(msg, 'Event') }, 'upstream message not delivered');
+    }
+  }
+
+  /** An event to every logged-in client whose event mask and servers admit it. */
+  broadcast(server: string | undefined, event: AmiMessage, except?: AmiClientSession): void {
+    const out = new Outbound(event, server, eventClassBits(event));
+    let delivered = 0;
+    for (const client of this.clients) {
+      if (client === except || !client.authenticated || (client.eventMask & out.classBits) === 0) continue;
+      if (server !== undefined && !client.mayUseServer(server)) continue;
+      client.sendEvent(out);
+      delivered++;
+    }
+    this.counters.eventsDelivered += delivered;
+    for (const observe of this.observers) observe(server ?? '', event);
+  }
+
+  private deliver(replies: readonly Reply<AmiClientSession>[]): void {
+    for (const { client, message } of replies) if (!client.isClosed) client.send(message);
+  }
+
+  private upstreamState(slot: ServerSlot, status: UpstreamStatus, previous: UpstreamState): void {
+    if (status.state === 'up') {
+      slot.upSince = status.since;
+      this.broadcast(slot.name, proxyEvent('ProxyServerUp', slot, [['AMIVersion', status.amiVersion ?? '']]));
+      return;
+    }
+    if (previous !== 'up') return;
+    slot.upSince = undefined;
+    const reason = status.state === 'stopped' ? 'amiplex is shutting down' : (status.lastError ?? 'connection lost');
+    this.deliver(slot.router.failAll(`Server ${slot.name} disconnected: ${toWire(reason)}`));
+    this.broadcast(slot.name, proxyEvent('ProxyServerDown', slot, [['Reason', toWire(reason)]]));
+  }
+
+  private upstreamProtocolError(slot: ServerSlot, text: string, headers: readonly AmiHeader[]): void {
+    // A reply that broke a limit still answers its action: tell that client rather than leave it waiting.
+    const id = getHeader({ headers }, 'ActionID');
+    if (id === undefined || !slot.router.isOwnId(id)) return;
+    const result = slot.router.route({ headers: [['Response', 'Error'], ['ActionID', id], ['Message', `Server ${slot.name} sent a reply amiplex could not read: ${text}`]] }, Date.now());
+    this.deliver(result.replies);
+  }
+
+  private sweep(now: number): void {
+    for (const slot of this.servers.values()) this.deliver(slot.router.expire(now));
+    for (const client of this.clients) client.checkSlow(now);
+  }
+}
+
+function proxyEvent(name: string, slot: ServerSlot, extra: AmiHeader[]): AmiMessage {
+  return { headers: [['Event', name], ['Privilege', 'system,all'], ['Server', slot.name], ...extra] };
+}
+
+/** Whether an action's name is `name` (case-insensitive, as Asterisk). */
+export function isAction(action: AmiMessage, name: string): boolean {
+  return sameText(getHeader(action, 'Action'), name);
+}

@@ -1,0 +1,55 @@
+/**
+ * Actions amiplex answers itself, all named `Proxy*` so they can never clash with Asterisk's.
+ * A client sees them as ordinary AMI: responses and EventLists with its ActionID.
+ */
+import { getHeader, type AmiHeader, type AmiMessage } from './ami/message.js';
+import type { AmiClientSession } from './clients/ami-client-session.js';
+import type { Hub } from './hub.js';
+import { errorResponse, response } from './router/action-router.js';
+
+type ProxyActionHandler = (hub: Hub, client: AmiClientSession, action: AmiMessage, actionId: string | undefined) => void;
+
+const HANDLERS: ReadonlyMap<string, ProxyActionHandler> = new Map([['proxylistservers', listServers]]);
+
+/** Answers a Proxy* action; false when the action is not one (it goes to a PBX then). */
+export function proxyAction(hub: Hub, client: AmiClientSession, action: AmiMessage): boolean {
+  const name = (getHeader(action, 'Action') ?? '').toLowerCase();
+  if (!name.startsWith('proxy')) return false;
+  const actionId = getHeader(action, 'ActionID');
+  const handler = HANDLERS.get(name);
+  if (handler) handler(hub, client, action, actionId);
+  else client.send(errorResponse(actionId, `Invalid/unknown command: ${getHeader(action, 'Action')}. Use Action: ListCommands to show available commands.`));
+  return true;
+}
+
+/** ProxyListServers: an EventList of the PBXes this client may use, with their state. */
+function listServers(hub: Hub, client: AmiClientSession, _action: AmiMessage, actionId: string | undefined): void {
+  client.send(response('Success', actionId, ['EventList', 'start'], ['Message', 'Server list will follow']));
+  let items = 0;
+  for (const slot of hub.servers.values()) {
+    if (!client.mayUseServer(slot.name)) continue;
+    const status = slot.session.status;
+    const headers: AmiHeader[] = [['Event', 'ProxyServer']];
+    if (actionId !== undefined) headers.push(['ActionID', actionId]);
+    headers.push(
+      ['Server', slot.name],
+      ['Host', status.host],
+      ['Port', String(status.port)],
+      ['State', status.state],
+      ['StateSince', new Date(status.since).toISOString()],
+      ['AMIVersion', status.amiVersion ?? ''],
+      ['ConnectedSince', slot.upSince === undefined ? '' : new Date(slot.upSince).toISOString()],
+      ['Reconnects', String(status.reconnects)],
+      ['EventsReceived', String(slot.eventsIn)],
+      ['PendingActions', String(slot.router.size)],
+      ['LastError', status.lastError ?? ''],
+      ['Default', client.defaultServer === slot.name ? 'Yes' : 'No'],
+    );
+    client.send({ headers });
+    items++;
+  }
+  const done: AmiHeader[] = [['Event', 'ProxyListServersComplete']];
+  if (actionId !== undefined) done.push(['ActionID', actionId]);
+  done.push(['EventList', 'Complete'], ['ListItems', String(items)]);
+  client.send({ headers: done });
+}
