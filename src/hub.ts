@@ -5,9 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { eventClassBits } from './ami/event-classes.js';
-import { getHeader, sameText, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
+import { actionIdOf, getHeader, sameText, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
 import type { ProxyConfig, ServerConfig, UserConfig } from './config/index.js';
 import type { AmiClientSession, ClientSettings, SessionHost } from './clients/ami-client-session.js';
+import type { AnswerSlot } from './clients/answer-order.js';
 import { Outbound } from './clients/outbound.js';
 import type { Logger } from './log.js';
 import { proxyAction } from './proxy-actions.js';
@@ -20,7 +21,7 @@ export interface ServerSlot {
   readonly name: string;
   readonly config: ServerConfig;
   readonly session: UpstreamSession;
-  readonly router: ActionRouter<AmiClientSession>;
+  readonly router: ActionRouter<Ticket>;
   /** When its current session came up (ms since the epoch). */
   upSince: number | undefined;
   eventsIn: number;
@@ -33,6 +34,12 @@ export interface HubCounters {
   failedLogins: number;
   slowClientsDropped: number;
   clientsConnected: number;
+}
+
+/** Whom an action forwarded to a PBX belongs to: the client, and its place in that client's answer order. */
+export interface Ticket {
+  readonly client: AmiClientSession;
+  readonly slot: AnswerSlot;
 }
 
 /** What listeners and embedders may observe: a hook per broadcast event (the demo's live tail). */
@@ -69,6 +76,7 @@ export class Hub implements SessionHost {
       clientBuffer: g.clientBuffer,
       clientBufferMax: g.clientBufferMax,
       slowClientTimeoutMs: g.slowClientTimeout * 1000,
+      maxPendingActions: g.maxPendingActions,
     };
     for (const user of config.users) this.users.set(toWire(user.name).toLowerCase(), user);
     // ActionIDs unique to this process, so answers to another proxy or client are never taken for ours.
@@ -161,45 +169,22 @@ export class Hub implements SessionHost {
   }
 
   /** A client's action: answered by amiplex (Proxy*) or forwarded to one PBX. */
-  handleAction(client: AmiClientSession, action: AmiMessage): void {
-    if (proxyAction(this, client, action)) return;
-    const actionId = getHeader(action, 'ActionID');
-    const slot = this.serverFor(client, action, actionId);
-    if (!slot) return;
-    if (slot.session.state !== 'up') {
-      client.send(errorResponse(actionId, `Server ${slot.name} is not connected (${slot.session.state})`));
-      return;
-    }
-    let inFlight = 0;
-    for (const s of this.servers.values()) inFlight += s.router.pendingFor(client);
-    if (inFlight >= this.config.general.maxPendingActions) {
-      client.send(errorResponse(actionId, `Too many actions in flight (max_pending_actions = ${this.config.general.maxPendingActions})`));
-      return;
-    }
-    if (slot.router.size >= slot.config.maxPending) {
-      client.send(errorResponse(actionId, `Too many actions in flight on server ${slot.name}`));
-      return;
-    }
-    const timeoutMs = (slot.config.actionTimeout ?? this.config.general.actionTimeout) * 1000;
-    const { message } = slot.router.register(client, withoutHeaders(action, 'Server'), timeoutMs, Date.now());
-    slot.session.send(message);
-    this.counters.actionsForwarded++;
-  }
-
-  /** The PBX named by the action's `Server:` header, else the user's default; an error if neither may be used. */
-  private serverFor(client: AmiClientSession, action: AmiMessage, actionId: string | undefined): ServerSlot | undefined {
+  handleAction(client: AmiClientSession, action: AmiMessage, slot: AnswerSlot): void {
+    if (proxyAction(this, client, action, slot)) return;
+    const actionId = actionIdOf(action);
+    const refuse = (why: string) => client.answer(slot, errorResponse(actionId, why), true);
     const named = getHeader(action, 'Server')?.trim();
     const name = named === undefined || named === '' ? client.defaultServer : named;
-    const slot = name === undefined ? undefined : this.servers.get(name);
-    if (!slot) {
-      client.send(errorResponse(actionId, `Unknown server: ${name ?? '(none)'}`));
-      return undefined;
-    }
-    if (!client.mayUseServer(slot.name)) {
-      client.send(errorResponse(actionId, `Permission denied for server ${slot.name}`));
-      return undefined;
-    }
-    return slot;
+    const server = name === undefined ? undefined : this.servers.get(name);
+    if (!server) return refuse(`Unknown server: ${name ?? '(none)'}`);
+    if (!client.mayUseServer(server.name)) return refuse(`Permission denied for server ${server.name}`);
+    if (server.session.state !== 'up') return refuse(`Server ${server.name} is not connected (${server.session.state})`);
+    if (server.router.size >= server.config.maxPending) return refuse(`Too many actions in flight on server ${server.name}`);
+    client.assignServer(slot, server.name);
+    const timeoutMs = (server.config.actionTimeout ?? this.config.general.actionTimeout) * 1000;
+    const { message } = server.router.register({ client, slot }, withoutHeaders(action, 'Server'), timeoutMs, Date.now());
+    server.session.send(message);
+    this.counters.actionsForwarded++;
   }
 
   // ---- from the PBXes ----------------------------------------------------------------------
@@ -210,7 +195,7 @@ export class Hub implements SessionHost {
     if (result.broadcast) {
       slot.eventsIn++;
       this.counters.eventsIn++;
-      this.broadcast(slot.name, result.broadcast, result.except);
+      this.broadcast(slot.name, result.broadcast, result.except?.client);
     } else if (result.dropped) {
       this.log.debug({ server: slot.name, reason: result.dropped, kind: getHeader(msg, 'Response') ?? getHeader(msg, 'Event') }, 'upstream message not delivered');
     }
@@ -230,8 +215,12 @@ export class Hub implements SessionHost {
     for (const observe of this.observers) observe(server ?? '', event);
   }
 
-  private deliver(replies: readonly Reply<AmiClientSession>[]): void {
-    for (const { client, message } of replies) if (!client.isClosed) client.send(message);
+  private deliver(replies: readonly Reply<Ticket>[]): void {
+    for (const { client: ticket, message, final, event } of replies) {
+      if (ticket.client.isClosed) continue;
+      if (event) ticket.client.send(message);
+      else ticket.client.answer(ticket.slot, message, final);
+    }
   }
 
   private upstreamState(slot: ServerSlot, status: UpstreamStatus, previous: UpstreamState): void {
@@ -249,7 +238,7 @@ export class Hub implements SessionHost {
 
   private upstreamProtocolError(slot: ServerSlot, text: string, headers: readonly AmiHeader[]): void {
     // A reply that broke a limit still answers its action: tell that client rather than leave it waiting.
-    const id = getHeader({ headers }, 'ActionID');
+    const id = actionIdOf({ headers });
     if (id === undefined || !slot.router.isOwnId(id)) return;
     const result = slot.router.route({ headers: [['Response', 'Error'], ['ActionID', id], ['Message', `Server ${slot.name} sent a reply amiplex could not read: ${text}`]] }, Date.now());
     this.deliver(result.replies);

@@ -2,30 +2,33 @@
  * Actions amiplex answers itself, all named `Proxy*` so they can never clash with Asterisk's.
  * A client sees them as ordinary AMI: responses and EventLists with its ActionID.
  */
-import { getHeader, type AmiHeader, type AmiMessage } from './ami/message.js';
+import { actionIdOf, getHeader, type AmiHeader, type AmiMessage } from './ami/message.js';
 import type { AmiClientSession } from './clients/ami-client-session.js';
+import type { AnswerSlot } from './clients/answer-order.js';
 import type { Hub } from './hub.js';
 import { errorResponse, response } from './router/action-router.js';
 
-type ProxyActionHandler = (hub: Hub, client: AmiClientSession, action: AmiMessage, actionId: string | undefined) => void;
+/** Answers one Proxy* action: the messages of its answer, in order (the last one ends it). */
+type ProxyActionHandler = (hub: Hub, client: AmiClientSession, action: AmiMessage, actionId: string | undefined) => AmiMessage[];
 
 const HANDLERS: ReadonlyMap<string, ProxyActionHandler> = new Map([['proxylistservers', listServers]]);
 
 /** Answers a Proxy* action; false when the action is not one (it goes to a PBX then). */
-export function proxyAction(hub: Hub, client: AmiClientSession, action: AmiMessage): boolean {
+export function proxyAction(hub: Hub, client: AmiClientSession, action: AmiMessage, slot: AnswerSlot): boolean {
   const name = (getHeader(action, 'Action') ?? '').toLowerCase();
   if (!name.startsWith('proxy')) return false;
-  const actionId = getHeader(action, 'ActionID');
+  const actionId = actionIdOf(action);
   const handler = HANDLERS.get(name);
-  if (handler) handler(hub, client, action, actionId);
-  else client.send(errorResponse(actionId, `Invalid/unknown command: ${getHeader(action, 'Action')}. Use Action: ListCommands to show available commands.`));
+  const answer = handler
+    ? handler(hub, client, action, actionId)
+    : [errorResponse(actionId, `Invalid/unknown command: ${getHeader(action, 'Action')}. Use Action: ListCommands to show available commands.`)];
+  answer.forEach((msg, i) => client.answer(slot, msg, i === answer.length - 1));
   return true;
 }
 
 /** ProxyListServers: an EventList of the PBXes this client may use, with their state. */
-function listServers(hub: Hub, client: AmiClientSession, _action: AmiMessage, actionId: string | undefined): void {
-  client.send(response('Success', actionId, ['EventList', 'start'], ['Message', 'Server list will follow']));
-  let items = 0;
+function listServers(hub: Hub, client: AmiClientSession, _action: AmiMessage, actionId: string | undefined): AmiMessage[] {
+  const answer = [response('Success', actionId, ['EventList', 'start'], ['Message', 'Server list will follow'])];
   for (const slot of hub.servers.values()) {
     if (!client.mayUseServer(slot.name)) continue;
     const status = slot.session.status;
@@ -45,11 +48,11 @@ function listServers(hub: Hub, client: AmiClientSession, _action: AmiMessage, ac
       ['LastError', status.lastError ?? ''],
       ['Default', client.defaultServer === slot.name ? 'Yes' : 'No'],
     );
-    client.send({ headers });
-    items++;
+    answer.push({ headers });
   }
   const done: AmiHeader[] = [['Event', 'ProxyListServersComplete']];
   if (actionId !== undefined) done.push(['ActionID', actionId]);
-  done.push(['EventList', 'Complete'], ['ListItems', String(items)]);
-  client.send({ headers: done });
+  done.push(['EventList', 'Complete'], ['ListItems', String(answer.length - 1)]);
+  answer.push({ headers: done });
+  return answer;
 }

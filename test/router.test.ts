@@ -17,7 +17,9 @@ describe('ActionRouter', () => {
     expect(a.message.headers).toEqual([['Action', 'Ping'], ['ActionID', a.proxyId]]);
 
     const res = r.route(msg(['Response', 'Success'], ['ActionID', b.proxyId], ['Ping', 'Pong']), 1);
-    expect(res.replies).toEqual([{ client: 'bob', message: msg(['Response', 'Success'], ['ActionID', '1'], ['Ping', 'Pong']) }]);
+    expect(res.replies).toEqual([
+      { client: 'bob', message: msg(['Response', 'Success'], ['ActionID', '1'], ['Ping', 'Pong']), final: true, event: false },
+    ]);
     expect(res.broadcast).toBeUndefined();
     expect(r.size).toBe(1);
   });
@@ -33,14 +35,17 @@ describe('ActionRouter', () => {
   it('keeps an EventList entry until the Complete event and sends every item only to its client', () => {
     const r = router();
     const { proxyId } = r.register('alice', msg(['Action', 'CoreShowChannels'], ['ActionID', 'x']), 5000, 0);
-    r.route(msg(['Response', 'Success'], ['ActionID', proxyId], ['EventList', 'start']), 1);
+    const start = r.route(msg(['Response', 'Success'], ['ActionID', proxyId], ['EventList', 'start']), 1);
+    expect(start.replies[0]!.final).toBe(false);
     const item = r.route(msg(['Event', 'CoreShowChannel'], ['ActionID', proxyId], ['Channel', 'PJSIP/1']), 2);
-    expect(item.replies).toEqual([{ client: 'alice', message: msg(['Event', 'CoreShowChannel'], ['ActionID', 'x'], ['Channel', 'PJSIP/1']) }]);
+    expect(item.replies).toEqual([
+      { client: 'alice', message: msg(['Event', 'CoreShowChannel'], ['ActionID', 'x'], ['Channel', 'PJSIP/1']), final: false, event: false },
+    ]);
     expect(item.broadcast).toBeUndefined();
-    expect(r.pendingFor('alice')).toBe(1);
+    expect(r.size).toBe(1);
     const done = r.route(msg(['Event', 'CoreShowChannelsComplete'], ['ActionID', proxyId], ['EventList', 'Complete'], ['ListItems', '1']), 3);
     expect(getHeader(done.replies[0]!.message, 'ActionID')).toBe('x');
-    expect(r.pendingFor('alice')).toBe(0);
+    expect(done.replies[0]!.final).toBe(true);
     expect(r.size).toBe(0);
   });
 
@@ -50,7 +55,12 @@ describe('ActionRouter', () => {
     r.route(msg(['Response', 'Success'], ['ActionID', proxyId], ['Message', 'Originate successfully queued']), 1);
     const ev = r.route(msg(['Event', 'OriginateResponse'], ['Privilege', 'call,all'], ['ActionID', proxyId], ['Response', 'Success']), 20_000);
     expect(ev.replies).toEqual([
-      { client: 'alice', message: msg(['Event', 'OriginateResponse'], ['Privilege', 'call,all'], ['ActionID', 'o1'], ['Response', 'Success']) },
+      {
+        client: 'alice',
+        message: msg(['Event', 'OriginateResponse'], ['Privilege', 'call,all'], ['ActionID', 'o1'], ['Response', 'Success']),
+        final: false,
+        event: true,
+      },
     ]);
     expect(ev.broadcast).toEqual(msg(['Event', 'OriginateResponse'], ['Privilege', 'call,all'], ['Response', 'Success']));
     expect(ev.except).toBe('alice');
@@ -63,7 +73,9 @@ describe('ActionRouter', () => {
     const queued = r.route(msg(['Response', 'Success'], ['ActionID', proxyId], ['Message', 'Originate successfully queued']), 1);
     expect(queued.replies).toEqual([]);
     const fail = r.route(msg(['Event', 'OriginateResponse'], ['ActionID', proxyId], ['Response', 'Failure'], ['Reason', '5']), 2);
-    expect(fail.replies).toEqual([{ client: 'alice', message: msg(['Response', 'Error'], ['ActionID', 's'], ['Message', 'Originate failed']) }]);
+    expect(fail.replies).toEqual([
+      { client: 'alice', message: msg(['Response', 'Error'], ['ActionID', 's'], ['Message', 'Originate failed']), final: true, event: false },
+    ]);
     expect(fail.broadcast).toBeUndefined();
   });
 
@@ -129,7 +141,14 @@ describe('ActionRouter', () => {
       ['bob', undefined, 'Server pbx1 disconnected: connection closed by the PBX'],
     ]);
     expect(r.size).toBe(0);
-    expect(r.pendingFor('alice')).toBe(0);
+    expect(replies.every((x) => x.final && !x.event)).toBe(true);
+  });
+
+  it('treats an empty ActionID as none, as Asterisk does', () => {
+    const r = router();
+    const { proxyId } = r.register('alice', msg(['Action', 'Ping'], ['ActionID', '']), 5000, 0);
+    const res = r.route(msg(['Response', 'Success'], ['ActionID', proxyId], ['Ping', 'Pong']), 1);
+    expect(res.replies[0]!.message).toEqual(msg(['Response', 'Success'], ['Ping', 'Pong']));
   });
 
   it('keeps a duplicate ActionID header of the client untouched and rewrites only the first', () => {

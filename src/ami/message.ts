@@ -46,6 +46,15 @@ export function getHeader(msg: AmiMessage, name: string): string | undefined {
   return i < 0 ? undefined : msg.headers[i]![1];
 }
 
+/**
+ * The ActionID of a message as Asterisk understands it: the first ActionID header, and none
+ * when that is empty (Asterisk echoes no ActionID line for an empty one).
+ */
+export function actionIdOf(msg: AmiMessage): string | undefined {
+  const id = getHeader(msg, 'ActionID');
+  return id === '' ? undefined : id;
+}
+
 /** Every value of the headers named `name`, in order. */
 export function getHeaders(msg: AmiMessage, name: string): string[] {
   const lower = name.toLowerCase();

@@ -14,11 +14,12 @@ import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { AmiDecoder } from '../ami/decoder.js';
 import { encodeBanner } from '../ami/encoder.js';
 import { ALL_CLASSES, EVENT_CLASSES, eventMaskFromValue } from '../ami/event-classes.js';
-import { getHeader, sameText, toWire, type AmiHeader, type AmiMessage } from '../ami/message.js';
+import { actionIdOf, getHeader, sameText, toWire, type AmiHeader, type AmiMessage } from '../ami/message.js';
 import { errorResponse, response } from '../router/action-router.js';
 import type { UserConfig } from '../config/index.js';
 import type { FormatModule } from '../formats.js';
 import type { Logger } from '../log.js';
+import { AnswerOrder, type AnswerSlot } from './answer-order.js';
 import type { Outbound } from './outbound.js';
 
 export interface ClientSettings {
@@ -27,6 +28,7 @@ export interface ClientSettings {
   readonly clientBuffer: number;
   readonly clientBufferMax: number;
   readonly slowClientTimeoutMs: number;
+  readonly maxPendingActions: number;
 }
 
 /** What a client session needs from the proxy around it. */
@@ -37,8 +39,8 @@ export interface SessionHost {
   findUser(username: string): UserConfig | undefined;
   /** Seconds since amiplex started, for FullyBooted. */
   uptime(): number;
-  /** An action for a PBX (or a Proxy* action amiplex answers itself). */
-  handleAction(client: AmiClientSession, action: AmiMessage): void;
+  /** An action for a PBX (or a Proxy* action amiplex answers itself), answered through `client.answer(slot, …)`. */
+  handleAction(client: AmiClientSession, action: AmiMessage, slot: AnswerSlot): void;
   loginFailed(client: AmiClientSession, username: string | undefined): void;
   slowClientDropped(client: AmiClientSession): void;
   clientClosed(client: AmiClientSession): void;
@@ -68,6 +70,7 @@ export class AmiClientSession {
   overSince: number | undefined;
 
   private readonly decoder: AmiDecoder;
+  private readonly answers = new AnswerOrder<AmiMessage>();
   private allowedServers = new Set<string>();
   private challenge: string | undefined;
   private out: Buffer[] = [];
@@ -75,8 +78,9 @@ export class AmiClientSession {
   private closed = false;
   private ending = false;
   private refusing = false;
+  private loggedOff = false;
   private authTimer: NodeJS.Timeout | undefined;
-  private waiter: { actionId: string | undefined; timer: NodeJS.Timeout } | undefined;
+  private waiter: { actionId: string | undefined; slot: AnswerSlot; timer: NodeJS.Timeout } | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -90,10 +94,10 @@ export class AmiClientSession {
       { side: 'from-client' },
       {
         message: (msg) => this.onAction(msg),
-        blank: () => this.send(errorResponse(undefined, 'Missing action in request')),
+        blank: () => this.answerNow(errorResponse(undefined, 'Missing action in request')),
         error: (code, text, headers) => {
           this.log.warn({ code }, 'malformed input from client');
-          this.send(errorResponse(getHeader({ headers }, 'ActionID'), text));
+          this.answerNow(errorResponse(actionIdOf({ headers }), text));
         },
       },
     );
@@ -118,7 +122,7 @@ export class AmiClientSession {
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.closed || this.socket.destroyed;
   }
 
   /** The user's default PBX: the first of its servers. */
@@ -135,9 +139,28 @@ export class AmiClientSession {
     return this.allowedServers.has(name);
   }
 
-  /** A private answer: written whatever the client's event mask. */
+  /**
+   * Part of the answer to the action that took `slot` (`final` for its last part). Written, whatever
+   * the client's event mask, once every earlier action of this client is fully answered.
+   */
+  answer(slot: AnswerSlot, msg: AmiMessage, final: boolean): void {
+    const { ready, close } = this.answers.push(slot, msg, final);
+    for (const m of ready) this.send(m);
+    if (close) this.end();
+  }
+
+  /** The action that took `slot` goes to PBX `server`: its answer is ordered among that PBX's answers. */
+  assignServer(slot: AnswerSlot, server: string): void {
+    this.answers.setLane(slot, server);
+  }
+
+  /** Written now, outside answer order: an event carrying this client's ActionID (OriginateResponse, UserEvent). */
   send(msg: AmiMessage): void {
     this.write(this.format.encode(msg));
+  }
+
+  private answerNow(msg: AmiMessage): void {
+    this.answer(this.answers.open(), msg, true);
   }
 
   /** A broadcast event that passed this client's filters. */
@@ -152,7 +175,7 @@ export class AmiClientSession {
    * client_buffer for longer than slow_client_timeout; returns whether it did.
    */
   checkSlow(now: number): boolean {
-    if (this.overSince === undefined || this.closed) return false;
+    if (this.overSince === undefined || this.isClosed) return false;
     const { clientBuffer, slowClientTimeoutMs } = this.host.settings();
     if (this.socket.writableLength <= clientBuffer) {
       this.overSince = undefined;
@@ -174,62 +197,70 @@ export class AmiClientSession {
 
   /** Closes at once. */
   destroy(reason: string): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     this.log.info({ reason }, 'client disconnected by amiplex');
     this.socket.destroy();
   }
 
   private onAction(msg: AmiMessage): void {
-    if (this.ending || this.refusing) return;
+    if (this.ending || this.refusing || this.loggedOff) return;
     const action = getHeader(msg, 'Action');
-    const actionId = getHeader(msg, 'ActionID');
-    if (action === undefined || action === '') {
-      this.send(errorResponse(actionId, 'Missing action in request'));
+    const actionId = actionIdOf(msg);
+    const name = (action ?? '').toLowerCase();
+    const slot = this.answers.open(name === 'logoff');
+    const reply = (answer: AmiMessage) => this.answer(slot, answer, true);
+    if (name === '') {
+      reply(errorResponse(actionId, 'Missing action in request'));
       return;
     }
-    const name = action.toLowerCase();
     if (!this.user && !BEFORE_LOGIN.has(name)) {
-      this.send(errorResponse(actionId, 'Permission denied'));
+      reply(errorResponse(actionId, 'Permission denied'));
       return;
     }
     this.stats.actions++;
     switch (name) {
       case 'login':
-        this.login(msg, actionId);
+        this.login(msg, actionId, slot);
         return;
       case 'challenge':
-        this.sendChallenge(msg, actionId);
+        reply(this.challengeAnswer(msg, actionId));
         return;
       case 'logoff':
-        this.send(response('Goodbye', actionId, ['Message', 'Thanks for all the fish.']));
-        this.end();
+        this.loggedOff = true; // the connection closes once this Goodbye (and every earlier answer) is written
+        reply(response('Goodbye', actionId, ['Message', 'Thanks for all the fish.']));
         return;
       case 'events':
-        this.setEvents(msg, actionId);
+        reply(this.setEvents(msg, actionId));
         return;
       case 'waitevent':
-        this.waitEvent(msg, actionId);
+        this.waitEvent(msg, actionId, slot);
         return;
       case 'filter':
         // Asterisk's Filter changes the whole session's events; on the shared upstream session that
         // would filter every client. Per-client filters are amiplex's job (proxy.conf filters).
-        this.send(errorResponse(actionId, 'Filter is not available through amiplex yet'));
+        reply(errorResponse(actionId, 'Filter is not available through amiplex yet'));
         return;
-      default:
-        this.host.handleAction(this, msg);
+      default: {
+        const max = this.host.settings().maxPendingActions;
+        if (this.answers.pending > max) {
+          reply(errorResponse(actionId, `Too many actions in flight (max_pending_actions = ${max})`));
+          return;
+        }
+        this.host.handleAction(this, msg, slot);
+      }
     }
   }
 
-  private login(msg: AmiMessage, actionId: string | undefined): void {
+  private login(msg: AmiMessage, actionId: string | undefined, slot: AnswerSlot): void {
     if (this.user) {
-      this.send(response('Success', actionId, ['Message', 'Already authenticated']));
+      this.answer(slot, response('Success', actionId, ['Message', 'Already authenticated']), true);
       return;
     }
     const username = getHeader(msg, 'Username');
     const user = username === undefined ? undefined : this.host.findUser(username);
     const ok = user !== undefined && this.checkCredentials(msg, user);
     if (!user || !ok) {
-      this.refuseLogin(actionId, username);
+      this.refuseLogin(actionId, username, slot);
       return;
     }
     this.user = user;
@@ -238,19 +269,17 @@ export class AmiClientSession {
     const events = getHeader(msg, 'Events');
     if (events !== undefined) this.eventMask = eventMaskFromValue(events) ?? this.eventMask;
     this.log.info({ user: user.name }, 'client logged in');
-    this.send(response('Success', actionId, ['Message', 'Authentication accepted']));
-    if (this.eventMask & EVENT_CLASSES.system!) {
-      const uptime = String(this.host.uptime());
-      this.send({
-        headers: [
-          ['Event', 'FullyBooted'],
-          ['Privilege', 'system,all'],
-          ['Uptime', uptime],
-          ['LastReload', uptime],
-          ['Status', 'Fully Booted'],
-        ],
-      });
+    const accepted = response('Success', actionId, ['Message', 'Authentication accepted']);
+    if (!(this.eventMask & EVENT_CLASSES.system!)) {
+      this.answer(slot, accepted, true);
+      return;
     }
+    this.answer(slot, accepted, false);
+    const uptime = String(this.host.uptime());
+    const booted: AmiMessage = {
+      headers: [['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', uptime], ['LastReload', uptime], ['Status', 'Fully Booted']],
+    };
+    this.answer(slot, booted, true);
   }
 
   private checkCredentials(msg: AmiMessage, user: UserConfig): boolean {
@@ -266,41 +295,37 @@ export class AmiClientSession {
   }
 
   /** As Asterisk: answer after a delay (a brake on guessing), then close. */
-  private refuseLogin(actionId: string | undefined, username: string | undefined): void {
+  private refuseLogin(actionId: string | undefined, username: string | undefined, slot: AnswerSlot): void {
     this.refusing = true;
     this.socket.pause();
     this.host.loginFailed(this, username);
     setTimeout(() => {
-      this.refusing = false;
-      this.send(errorResponse(actionId, 'Authentication failed'));
+      this.answer(slot, errorResponse(actionId, 'Authentication failed'), true);
       this.end();
     }, this.host.settings().authFailDelayMs);
   }
 
-  private sendChallenge(msg: AmiMessage, actionId: string | undefined): void {
-    if (!sameText(getHeader(msg, 'AuthType'), 'MD5')) {
-      this.send(errorResponse(actionId, 'Must specify AuthType'));
-      return;
-    }
+  private challengeAnswer(msg: AmiMessage, actionId: string | undefined): AmiMessage {
+    if (!sameText(getHeader(msg, 'AuthType'), 'MD5')) return errorResponse(actionId, 'Must specify AuthType');
     this.challenge ??= String(randomInt(100_000_000, 1_000_000_000));
-    this.send(response('Success', actionId, ['Challenge', this.challenge]));
+    return response('Success', actionId, ['Challenge', this.challenge]);
   }
 
-  private setEvents(msg: AmiMessage, actionId: string | undefined): void {
+  private setEvents(msg: AmiMessage, actionId: string | undefined): AmiMessage {
     const mask = eventMaskFromValue(getHeader(msg, 'EventMask') ?? '');
     if (mask !== undefined) this.eventMask = mask;
-    this.send(response('Success', actionId, ['Events', this.eventMask ? 'On' : 'Off']));
+    return response('Success', actionId, ['Events', this.eventMask ? 'On' : 'Off']);
   }
 
   /**
    * WaitEvent on a TCP session blocks until the next event for the session (or Timeout s).
    * Answered here per client: the shared upstream session must never block.
    */
-  private waitEvent(msg: AmiMessage, actionId: string | undefined): void {
+  private waitEvent(msg: AmiMessage, actionId: string | undefined, slot: AnswerSlot): void {
     if (this.waiter) this.finishWaitEvent();
     const t = Number.parseInt(getHeader(msg, 'Timeout') ?? '', 10);
     const seconds = Number.isFinite(t) && t > 0 ? Math.min(t, 3600) : DEFAULT_WAITEVENT_S;
-    this.waiter = { actionId, timer: setTimeout(() => this.finishWaitEvent(), seconds * 1000) };
+    this.waiter = { actionId, slot, timer: setTimeout(() => this.finishWaitEvent(), seconds * 1000) };
   }
 
   private finishWaitEvent(): void {
@@ -308,14 +333,14 @@ export class AmiClientSession {
     if (!waiter) return;
     this.waiter = undefined;
     clearTimeout(waiter.timer);
-    this.send(response('Success', waiter.actionId, ['Message', 'Waiting for Event completed.']));
+    this.answer(waiter.slot, response('Success', waiter.actionId, ['Message', 'Waiting for Event completed.']), false);
     const done: AmiHeader[] = [['Event', 'WaitEventComplete']];
     if (waiter.actionId !== undefined) done.push(['ActionID', waiter.actionId]);
-    this.send({ headers: done });
+    this.answer(waiter.slot, { headers: done }, true);
   }
 
   private write(buf: Buffer): void {
-    if (this.closed || this.ending) return;
+    if (this.ending || this.isClosed) return;
     this.out.push(buf);
     if (!this.flushQueued) {
       this.flushQueued = true;
@@ -326,7 +351,7 @@ export class AmiClientSession {
   /** Writes what this turn of the event loop queued, as one write, and checks the buffer limits. */
   private flush(): void {
     this.flushQueued = false;
-    if (this.closed || this.out.length === 0) return;
+    if (this.isClosed || this.out.length === 0) return;
     const out = this.out;
     this.out = [];
     const buf = out.length === 1 ? out[0]! : Buffer.concat(out);

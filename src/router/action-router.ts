@@ -16,8 +16,8 @@
  * what the synchronous Originate would have said.
  */
 import {
+  actionIdOf,
   getHeader,
-  headerIndex,
   messageKind,
   sameText,
   withHeader,
@@ -32,6 +32,13 @@ const BROADCAST_WITH_ACTION_ID = new Set(['originateresponse', 'userevent']);
 export interface Reply<C> {
   readonly client: C;
   readonly message: AmiMessage;
+  /** The last part of the action's answer (its response, its list's Complete event, or an error). */
+  readonly final: boolean;
+  /**
+   * Not part of the answer: an event that carries the action's ActionID and comes whenever it
+   * comes (an OriginateResponse, a UserEvent). The client gets it at once, outside answer order.
+   */
+  readonly event: boolean;
 }
 
 export interface RouteResult<C> {
@@ -100,7 +107,6 @@ const DEAD_LINGER_MS = 60_000;
 export class ActionRouter<C> {
   private readonly pending = new Map<string, Pending<C>>();
   private readonly linger = new Map<string, Lingering<C>>();
-  private readonly inFlight = new Map<C, number>();
   private seq = 0;
   private readonly lingerMs: number;
   private readonly originateGraceMs: number;
@@ -115,11 +121,6 @@ export class ActionRouter<C> {
     return this.pending.size;
   }
 
-  /** Actions of one client waiting for their answer. */
-  pendingFor(client: C): number {
-    return this.inFlight.get(client) ?? 0;
-  }
-
   /** Whether an ActionID was made by this router. */
   isOwnId(id: string): boolean {
     return id.startsWith(this.options.idPrefix);
@@ -131,7 +132,7 @@ export class ActionRouter<C> {
    */
   register(client: C, action: AmiMessage, timeoutMs: number, now: number): Registered {
     const proxyId = `${this.options.idPrefix}${++this.seq}`;
-    const clientActionId = getHeader(action, 'ActionID');
+    const clientActionId = actionIdOf(action);
     const name = getHeader(action, 'Action') ?? '';
     let message = withHeader(action, 'ActionID', proxyId);
     const originate = sameText(name, 'Originate');
@@ -154,7 +155,6 @@ export class ActionRouter<C> {
       deadline: now + timeoutMs + (syncOriginate ? originateTimeoutMs : 0),
     };
     this.pending.set(proxyId, entry);
-    this.inFlight.set(client, (this.inFlight.get(client) ?? 0) + 1);
     return { message, proxyId };
   }
 
@@ -197,6 +197,8 @@ export class ActionRouter<C> {
       replies.push({
         client: entry.client,
         message: errorResponse(entry.clientActionId, `Timeout: server ${this.options.server} did not answer ${entry.action || 'the action'} within ${seconds} s`),
+        final: true,
+        event: false,
       });
     }
     for (const [id, late] of this.linger) if (late.until <= now) this.linger.delete(id);
@@ -207,11 +209,10 @@ export class ActionRouter<C> {
   failAll(reason: string): Reply<C>[] {
     const replies: Reply<C>[] = [];
     for (const entry of this.pending.values()) {
-      replies.push({ client: entry.client, message: errorResponse(entry.clientActionId, reason) });
+      replies.push({ client: entry.client, message: errorResponse(entry.clientActionId, reason), final: true, event: false });
     }
     this.pending.clear();
     this.linger.clear();
-    this.inFlight.clear();
     return replies;
   }
 
@@ -222,7 +223,8 @@ export class ActionRouter<C> {
       entry.stage = 'originate'; // answered when the OriginateResponse comes
       return { replies: [] };
     }
-    if (!failed && sameText(getHeader(msg, 'EventList'), 'start')) {
+    const list = !failed && sameText(getHeader(msg, 'EventList'), 'start');
+    if (list) {
       entry.stage = 'list';
       entry.deadline = now + entry.timeoutMs;
     } else {
@@ -230,7 +232,7 @@ export class ActionRouter<C> {
       const queued = !failed && entry.originateTimeoutMs > 0;
       this.finish(entry, now, false, queued ? entry.originateTimeoutMs + this.originateGraceMs : this.lingerMs);
     }
-    return this.reply(entry.client, entry.clientActionId, msg);
+    return this.reply(entry.client, entry.clientActionId, msg, !list);
   }
 
   private eventFor(entry: Pending<C>, msg: AmiMessage, now: number): RouteResult<C> {
@@ -243,33 +245,29 @@ export class ActionRouter<C> {
         const answer = ok
           ? response('Success', entry.clientActionId, ['Message', 'Originate successfully queued'])
           : response('Error', entry.clientActionId, ['Message', 'Originate failed']);
-        return { replies: [{ client: entry.client, message: answer }] };
+        return { replies: [{ client: entry.client, message: answer, final: true, event: false }] };
       }
       return this.deliver(entry.client, entry.clientActionId, msg, true);
     }
-    if (sameText(getHeader(msg, 'EventList'), 'Complete')) this.finish(entry, now, false);
+    const complete = sameText(getHeader(msg, 'EventList'), 'Complete');
+    if (complete) this.finish(entry, now, false);
     else if (entry.stage === 'list') entry.deadline = now + entry.timeoutMs;
-    return this.reply(entry.client, entry.clientActionId, msg);
+    return this.reply(entry.client, entry.clientActionId, msg, complete);
   }
 
+  /** An event carrying the ActionID, outside the answer: to its sender, and to all others when Asterisk broadcasts it. */
   private deliver(client: C, clientActionId: string | undefined, msg: AmiMessage, broadcast: boolean): RouteResult<C> {
-    if (!broadcast) return this.reply(client, clientActionId, msg);
-    return {
-      replies: [{ client, message: withHeader(msg, 'ActionID', clientActionId) }],
-      broadcast: withHeader(msg, 'ActionID', undefined),
-      except: client,
-    };
+    const reply: Reply<C> = { client, message: withHeader(msg, 'ActionID', clientActionId), final: false, event: true };
+    if (!broadcast) return { replies: [reply] };
+    return { replies: [reply], broadcast: withHeader(msg, 'ActionID', undefined), except: client };
   }
 
-  private reply(client: C, clientActionId: string | undefined, msg: AmiMessage): RouteResult<C> {
-    return { replies: [{ client, message: withHeader(msg, 'ActionID', clientActionId) }] };
+  private reply(client: C, clientActionId: string | undefined, msg: AmiMessage, final: boolean): RouteResult<C> {
+    return { replies: [{ client, message: withHeader(msg, 'ActionID', clientActionId), final, event: false }] };
   }
 
   private finish(entry: Pending<C>, now: number, dead: boolean, lingerMs = this.lingerMs): void {
     this.pending.delete(entry.proxyId);
-    const n = (this.inFlight.get(entry.client) ?? 1) - 1;
-    if (n > 0) this.inFlight.set(entry.client, n);
-    else this.inFlight.delete(entry.client);
     this.linger.set(entry.proxyId, {
       client: entry.client,
       clientActionId: entry.clientActionId,
@@ -282,7 +280,7 @@ export class ActionRouter<C> {
 /** A response as Asterisk writes one: `Response:` first, then the ActionID when there is one. */
 export function response(status: string, actionId: string | undefined, ...rest: AmiHeader[]): AmiMessage {
   const headers: AmiHeader[] = [['Response', status]];
-  if (actionId !== undefined) headers.push(['ActionID', actionId]);
+  if (actionId !== undefined && actionId !== '') headers.push(['ActionID', actionId]);
   headers.push(...rest);
   return { headers };
 }
@@ -290,10 +288,4 @@ export function response(status: string, actionId: string | undefined, ...rest: 
 /** `Response: Error` with the ActionID and a message. */
 export function errorResponse(actionId: string | undefined, message: string): AmiMessage {
   return response('Error', actionId, ['Message', message]);
-}
-
-/** Whether a message is an event that Asterisk broadcasts although it carries an ActionID. */
-export function isBroadcastWithActionId(msg: AmiMessage): boolean {
-  const i = headerIndex(msg, 'Event');
-  return i >= 0 && BROADCAST_WITH_ACTION_ID.has(msg.headers[i]![1].toLowerCase());
 }
