@@ -1,0 +1,207 @@
+/**
+ * Slow clients: a client that stops reading while the PBX floods events is disconnected once
+ * its output has stayed over client_buffer for slow_client_timeout (or at once past
+ * client_buffer_max), while a fast client keeps receiving at full rate and loses nothing, and
+ * amiplex's memory stays bounded. A client that is only briefly slow is kept and loses nothing.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AmiTestClient } from './helpers/ami-test-client.js';
+import type { AmiClientSession } from '../src/clients/ami-client-session.js';
+import { FormatRegistry } from '../src/formats.js';
+import { standardFormat } from '../formats/standard.js';
+import { startFixture, stopAllFixtures, waitUntil, type ProxyFixture } from './helpers/proxy-fixture.js';
+
+afterEach(stopAllFixtures);
+
+/** amiplex's session for a test client (matched by the client's local port). */
+function sessionOf(fx: ProxyFixture, c: AmiTestClient): AmiClientSession {
+  const port = c.socket.localPort;
+  for (const s of fx.proxy.hub.clients) if (s.remote.endsWith(`:${port}`)) return s;
+  throw new Error(`no amiplex session for ${c.label} (port ${port})`);
+}
+
+/** Samples a counter over time, to measure rates over windows. */
+class RateMeter {
+  private readonly samples: Array<[number, number]> = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly read: () => number) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 20);
+  }
+
+  sample(): void {
+    this.samples.push([Date.now(), this.read()]);
+  }
+
+  /** Per second, between two instants (the nearest samples inside the window). */
+  rate(from: number, to: number): number {
+    this.sample();
+    const inside = this.samples.filter(([t]) => t >= from && t <= to);
+    if (inside.length < 2) return NaN;
+    const [t0, n0] = inside[0]!;
+    const [t1, n1] = inside.at(-1)!;
+    return t1 > t0 ? ((n1 - n0) * 1000) / (t1 - t0) : NaN;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** Events per second of simulated traffic: a flood, yet leaving CPU for the test's own clients. */
+const RATE = 10_000;
+
+describe('a slow client', () => {
+  it('is disconnected after slow_client_timeout while a fast client keeps its full rate and loses nothing', async () => {
+    const fx = await startFixture({
+      pbxes: [{ name: 'pbx1', sim: { rate: 0 } }],
+      general: { client_buffer: '64K', client_buffer_max: '32M', slow_client_timeout: 0.5 },
+    });
+    const sim = fx.pbx('pbx1').sim!;
+    const fast = await fx.loggedIn('alice', 'on', 'fast');
+    fast.store = false;
+    const eventsBefore = fx.proxy.hub.counters.eventsIn;
+    const fastBefore = fast.received;
+    const meter = new RateMeter(() => fast.received);
+    const rss0 = process.memoryUsage().rss;
+    try {
+      sim.setRate(RATE);
+      // Baseline: the fast client alone.
+      await waitUntil(() => fast.received - fastBefore > 1000, 10_000, 'the traffic to reach the fast client');
+      const base0 = Date.now();
+      await waitUntil(() => Date.now() - base0 >= 500, 2000, 'a baseline window');
+      const baseline = meter.rate(base0, Date.now());
+
+      const slow = await fx.loggedIn('alice', 'on', 'slow');
+      slow.pause();
+      const session = sessionOf(fx, slow);
+      let maxBuffered = 0;
+      const probe = setInterval(() => (maxBuffered = Math.max(maxBuffered, session.buffered)), 5);
+      let overAt = 0;
+      let droppedAt = 0;
+      try {
+        await waitUntil(() => session.overSince !== undefined || session.isClosed, 10_000, 'the slow client to go over client_buffer');
+        overAt = Date.now();
+        await waitUntil(() => session.isClosed, 5000, 'amiplex to disconnect the slow client');
+        droppedAt = Date.now();
+      } finally {
+        clearInterval(probe);
+      }
+      // Not before slow_client_timeout, and not much later (amiplex checks every 250 ms).
+      expect(droppedAt - overAt).toBeGreaterThanOrEqual(400);
+      expect(droppedAt - overAt).toBeLessThan(2500);
+      const whileSlow = meter.rate(overAt, droppedAt);
+      expect(whileSlow, `fast client: ${Math.round(baseline)} events/s alone, ${Math.round(whileSlow)} events/s beside the slow one`).toBeGreaterThan(baseline * 0.6);
+      // Its output stayed bounded: far below client_buffer_max, about slow_client_timeout worth of traffic.
+      expect(maxBuffered).toBeGreaterThan(64 * 1024);
+      expect(maxBuffered).toBeLessThan(32 * 1024 * 1024);
+      // The client sees the close once it reads again.
+      slow.resume();
+      await slow.waitClosed(5000);
+      expect(fx.proxy.hub.counters.slowClientsDropped).toBe(1);
+      expect(fx.logs.filter((l) => l.includes('slow client disconnected'))).toHaveLength(1);
+      expect(fast.isOpen).toBe(true);
+
+      // And the fast client goes on at full rate after the drop.
+      const after0 = Date.now();
+      await waitUntil(() => Date.now() - after0 >= 400, 2000, 'a window after the drop');
+      const after = meter.rate(after0, Date.now());
+      expect(after, `fast client: ${Math.round(baseline)} events/s alone, ${Math.round(after)} after the drop`).toBeGreaterThan(baseline * 0.6);
+    } finally {
+      sim.setRate(0);
+      meter.stop();
+    }
+    // Nothing lost for the fast client: it got every event amiplex received.
+    await waitUntil(
+      () => fast.received - fastBefore === fx.proxy.hub.counters.eventsIn - eventsBefore,
+      10_000,
+      `the fast client to get every event (${fast.received - fastBefore} of ${fx.proxy.hub.counters.eventsIn - eventsBefore})`,
+    );
+    expect(fast.decodeErrors).toEqual([]);
+    expect(process.memoryUsage().rss - rss0).toBeLessThan(300 * 1024 * 1024);
+  });
+
+  it('is disconnected at once when its output passes client_buffer_max, and counted and logged once', async () => {
+    const fx = await startFixture({
+      pbxes: [{ name: 'pbx1', sim: { rate: 0 } }],
+      general: { client_buffer: '16K', client_buffer_max: '256K', slow_client_timeout: 30 },
+    });
+    const sim = fx.pbx('pbx1').sim!;
+    // A bystander that takes no events (under a full flood an in-process reader would itself be slow).
+    const bystander = await fx.loggedIn('alice', 'off', 'bystander');
+    const slow = await fx.loggedIn('alice', 'on', 'slow');
+    slow.pause();
+    const session = sessionOf(fx, slow);
+    try {
+      sim.flood(true);
+      await waitUntil(() => session.isClosed, 5000, 'amiplex to disconnect the slow client');
+      // Let the flood go on a little: a dropped client must not be counted again.
+      const from = fx.proxy.hub.counters.eventsIn;
+      await waitUntil(() => fx.proxy.hub.counters.eventsIn - from > 5000, 5000, 'more traffic after the drop');
+    } finally {
+      sim.flood(false);
+    }
+    slow.resume();
+    await slow.waitClosed(5000);
+    const ping = await bystander.action([['Action', 'Ping'], ['ActionID', 'still-here']]);
+    expect(ping.headers[0]).toEqual(['Response', 'Success']);
+    expect([...fx.proxy.hub.clients].map((c) => c.id)).toEqual([sessionOf(fx, bystander).id]);
+    // One client dropped: one log line, one count.
+    const drops = fx.logs.filter((l) => l.includes('slow client disconnected'));
+    expect(drops.map((l) => (JSON.parse(l) as { client: number }).client), 'ids of the clients logged as dropped').toEqual([session.id]);
+    expect(fx.proxy.hub.counters.slowClientsDropped).toBe(1);
+  });
+
+  it('is kept, and loses nothing, when it catches up within slow_client_timeout', async () => {
+    const fx = await startFixture({
+      pbxes: [{ name: 'pbx1', sim: { rate: 0 } }],
+      general: { client_buffer: '64K', client_buffer_max: '64M', slow_client_timeout: 3 },
+    });
+    const sim = fx.pbx('pbx1').sim!;
+    const lagging = await fx.loggedIn('alice', 'on', 'lagging');
+    lagging.store = false;
+    const before = lagging.received;
+    const eventsBefore = fx.proxy.hub.counters.eventsIn;
+    const session = sessionOf(fx, lagging);
+    lagging.pause();
+    try {
+      sim.flood(true);
+      await waitUntil(() => session.overSince !== undefined, 10_000, 'the client to go over client_buffer');
+    } finally {
+      sim.flood(false);
+    }
+    lagging.resume();
+    await waitUntil(
+      () => lagging.received - before === fx.proxy.hub.counters.eventsIn - eventsBefore && session.buffered === 0,
+      10_000,
+      `the lagging client to catch up (${lagging.received - before} of ${fx.proxy.hub.counters.eventsIn - eventsBefore})`,
+    );
+    expect(lagging.isOpen).toBe(true);
+    expect(fx.proxy.hub.counters.slowClientsDropped).toBe(0);
+    expect(session.overSince).toBeUndefined();
+    lagging.store = true;
+    const ping = await lagging.action([['Action', 'Ping'], ['ActionID', 'alive']]);
+    expect(ping.headers[0]).toEqual(['Response', 'Success']);
+  });
+});
+
+describe('fan-out', () => {
+  it('encodes each event once per variant, not once per client', async () => {
+    let encodedUserEvents = 0;
+    const formats = new FormatRegistry().register({
+      name: standardFormat.name,
+      encode(message) {
+        if (message.headers[0]?.[0] === 'Event' && message.headers[0][1] === 'UserEvent') encodedUserEvents++;
+        return standardFormat.encode(message);
+      },
+    });
+    const fx = await startFixture({ formats });
+    const watchers = await Promise.all(Array.from({ length: 30 }, (_, i) => fx.loggedIn('alice', 'on', `w${i}`)));
+    const sender = await fx.loggedIn('alice', 'off', 'sender');
+    for (let i = 0; i < 5; i++) await sender.action([['Action', 'UserEvent'], ['UserEvent', `Fan${i}`], ['ActionID', `f${i}`]]);
+    await Promise.all(watchers.map((w) => w.waitForCount((m) => m.headers[0]?.[1] === 'UserEvent', 5, 3000)));
+    // Per event: the sender's own copy (its ActionID) and one shared copy for the 30 others.
+    expect(encodedUserEvents).toBeLessThanOrEqual(5 * 2);
+  });
+});
