@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, onTestFinished, describe, expect, it } from 'vitest';
 import { AmiTestClient, eventNamed, header, isEvent } from './helpers/ami-test-client.js';
 
 const CLI = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
@@ -170,6 +170,31 @@ describe('demo mode', () => {
     await c.waitFor(eventNamed('FullyBooted'), 3000);
     const ev = await c.waitFor((msg) => isEvent(msg) && !isEvent(msg, 'FullyBooted'), 8000);
     expect(header(ev, 'Server')).toBe('demo');
+
+    // And the printed line itself, run as a newcomer would paste it (.ci/run installs nc).
+    // Its own process group, so the pipeline (sh, cat, nc) ends as a whole.
+    const shell = spawn('sh', ['-c', ncLine.trim()], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const killPipeline = () => {
+      try {
+        process.kill(-shell.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    };
+    onTestFinished(killPipeline);
+    let seen = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the printed nc line showed no events within 8 s: ${JSON.stringify(seen.slice(0, 500))}`)), 8000);
+      shell.stderr!.on('data', (d: Buffer) => (seen += d.toString('latin1')));
+      shell.stdout!.on('data', (d: Buffer) => {
+        seen += d.toString('latin1');
+        if (/Message: Authentication accepted\r\n[\s\S]*Event: (?!FullyBooted)\w+\r\n[\s\S]*Server: demo\r\n/.test(seen)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    killPipeline();
     expect(child.exitCode).toBe(null);
   });
 });
