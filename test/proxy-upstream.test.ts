@@ -298,7 +298,7 @@ describe('upstream health', () => {
 });
 
 describe('limits on actions in flight', () => {
-  it('answers actions over max_pending_actions at once with an error, and the others in due course', async () => {
+  it('refuses actions over max_pending_actions with an error, answered in order after the earlier ones', async () => {
     const fx = await startFixture({
       pbxes: [{ name: 'pbx1', scripted: {} }],
       general: { max_pending_actions: 3, action_timeout: 0.5 },

@@ -3,10 +3,8 @@
  * captures 07a–07d, the channel lists built from the live channel table, Hangup, UserEvent,
  * event masks and permissions, WaitEvent, spaced-out EventLists.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { SimulatedPbx, type SimulatorOptions } from '../src/sim/index.js';
+import { describe, expect, it } from 'vitest';
 import {
-  AmiTestClient,
   eventNamed,
   header,
   headers,
@@ -16,29 +14,10 @@ import {
   type Headers,
   type Received,
 } from './helpers/ami-test-client.js';
+import { startSim, loggedIn, useSimFixture } from './helpers/sim-fixture.js';
 import { serverCapture } from './helpers/captures.js';
 
-const running: SimulatedPbx[] = [];
-const clients: AmiTestClient[] = [];
-
-async function startSim(opts: SimulatorOptions = {}): Promise<{ sim: SimulatedPbx; port: number }> {
-  const sim = new SimulatedPbx({ authFailDelayMs: 50, ...opts });
-  running.push(sim);
-  const { port } = await sim.start();
-  return { sim, port };
-}
-
-async function loggedIn(port: number, events?: string, user = 'admin'): Promise<AmiTestClient> {
-  const c = await AmiTestClient.connect(port);
-  clients.push(c);
-  await c.login(user, user, events);
-  return c;
-}
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(running.splice(0).map((s) => s.stop()));
-});
+useSimFixture();
 
 /** The messages of a capture (what Asterisk sent), banner dropped. */
 function captureMessages(name: string): string[] {

@@ -3,31 +3,11 @@
  * the slowest reader, and its lifecycle (stop() like a crash, start() again on the same port).
  */
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { SimulatedPbx, type SimulatorOptions } from '../src/sim/index.js';
+import { describe, expect, it } from 'vitest';
 import { AmiTestClient, eventNamed, header, isEvent, responseTo } from './helpers/ami-test-client.js';
+import { startSim, loggedIn, useSimFixture } from './helpers/sim-fixture.js';
 
-const running: SimulatedPbx[] = [];
-const clients: AmiTestClient[] = [];
-
-async function startSim(opts: SimulatorOptions = {}): Promise<{ sim: SimulatedPbx; port: number }> {
-  const sim = new SimulatedPbx({ authFailDelayMs: 50, ...opts });
-  running.push(sim);
-  const { port } = await sim.start();
-  return { sim, port };
-}
-
-async function loggedIn(port: number, events?: string): Promise<AmiTestClient> {
-  const c = await AmiTestClient.connect(port);
-  clients.push(c);
-  await c.login('admin', 'admin', events);
-  return c;
-}
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(running.splice(0).map((s) => s.stop()));
-});
+useSimFixture();
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -4,31 +4,13 @@
  * change every run — timestamps, addresses, challenges — masked on both sides).
  */
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { SimulatedPbx, type SimulatorOptions } from '../src/sim/index.js';
-import { AmiTestClient, header, isEvent, md5Key, responseTo } from './helpers/ami-test-client.js';
+import { describe, expect, it } from 'vitest';
+import type { SimulatorOptions } from '../src/sim/index.js';
+import { header, isEvent, md5Key, responseTo } from './helpers/ami-test-client.js';
+import { startSim, connect, useSimFixture } from './helpers/sim-fixture.js';
 import { clientCapture, serverCapture } from './helpers/captures.js';
 
-const running: SimulatedPbx[] = [];
-const clients: AmiTestClient[] = [];
-
-async function startSim(opts: SimulatorOptions = {}): Promise<{ sim: SimulatedPbx; port: number }> {
-  const sim = new SimulatedPbx({ authFailDelayMs: 50, ...opts });
-  running.push(sim);
-  const { port } = await sim.start();
-  return { sim, port };
-}
-
-async function connect(port: number): Promise<AmiTestClient> {
-  const c = await AmiTestClient.connect(port);
-  clients.push(c);
-  return c;
-}
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(running.splice(0).map((s) => s.stop()));
-});
+useSimFixture();
 
 /** Masks the values that differ from run to run. */
 function mask(text: string): string {

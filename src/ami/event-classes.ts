@@ -4,7 +4,7 @@
  */
 import { getHeader, type AmiMessage } from './message.js';
 
-export const EVENT_CLASSES: Readonly<Record<string, number>> = Object.freeze({
+export const EVENT_CLASSES = Object.freeze({
   system: 1 << 0,
   call: 1 << 1,
   log: 1 << 2,
@@ -24,7 +24,11 @@ export const EVENT_CLASSES: Readonly<Record<string, number>> = Object.freeze({
   test: 1 << 16,
   security: 1 << 17,
   message: 1 << 18,
-});
+} as const);
+
+export type EventClass = keyof typeof EVENT_CLASSES;
+
+const BY_NAME: ReadonlyMap<string, number> = new Map(Object.entries(EVENT_CLASSES));
 
 /** Every class. */
 export const ALL_CLASSES = Object.values(EVENT_CLASSES).reduce((a, b) => a | b, 0);
@@ -48,7 +52,7 @@ export function classListBits(list: string): number {
   for (const raw of list.split(',')) {
     const name = raw.trim().toLowerCase();
     if (name === 'all') return ALL_CLASSES;
-    bits |= EVENT_CLASSES[name] ?? 0;
+    bits |= BY_NAME.get(name) ?? 0;
   }
   return bits;
 }
@@ -80,7 +84,7 @@ export function eventClassBits(event: AmiMessage): number {
   let bits = 0;
   for (const raw of privilege.split(',')) {
     const name = raw.trim().toLowerCase();
-    if (name !== 'all') bits |= EVENT_CLASSES[name] ?? 0;
+    if (name !== 'all') bits |= BY_NAME.get(name) ?? 0;
   }
   return bits === 0 ? ALL_CLASSES : bits;
 }

@@ -270,7 +270,7 @@ export class AmiClientSession {
     if (events !== undefined) this.eventMask = eventMaskFromValue(events) ?? this.eventMask;
     this.log.info({ user: user.name }, 'client logged in');
     const accepted = response('Success', actionId, ['Message', 'Authentication accepted']);
-    if (!(this.eventMask & EVENT_CLASSES.system!)) {
+    if (!(this.eventMask & EVENT_CLASSES.system)) {
       this.answer(slot, accepted, true);
       return;
     }

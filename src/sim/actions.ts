@@ -21,6 +21,7 @@ import * as ev from './event-shapes.js';
 import { bridgeList, coreShowChannels, hangup, status } from './list-actions.js';
 import { originate } from './originate-action.js';
 import { eventMaskFrom, mayRun, PERM } from './permissions.js';
+import type { SimChannel } from './channels.js';
 import type { SessionInput, SimSession } from './sim-session.js';
 import type { SimulatedPbx } from './simulated-pbx.js';
 
@@ -194,32 +195,36 @@ function coreStatus(ctx: ActionContext): void {
   );
 }
 
-function getvar(ctx: ActionContext): void {
+/**
+ * The variable of a Getvar/Setvar and the channel it lives on (null: a global), or undefined
+ * after answering the error Asterisk gives for a missing variable or an unknown channel.
+ */
+function variableTarget(ctx: ActionContext): { variable: string; ch: SimChannel | null } | undefined {
   const variable = ctx.header('Variable');
   if (variable === undefined || variable === '') {
     ctx.session.send(error(ctx.id, 'No variable specified'));
-    return;
+    return undefined;
   }
   const ch = namedChannel(ctx);
   if (ch === undefined) {
     ctx.session.send(error(ctx.id, 'No such channel'));
-    return;
+    return undefined;
   }
+  return { variable, ch };
+}
+
+function getvar(ctx: ActionContext): void {
+  const target = variableTarget(ctx);
+  if (!target) return;
+  const { variable, ch } = target;
   const value = (ch === null ? undefined : ch.vars.get(variable)) ?? ctx.pbx.globals.get(variable) ?? '';
   ctx.session.send(response('Success', ctx.id, 'Variable: ' + variable, 'Value: ' + value));
 }
 
 function setvar(ctx: ActionContext): void {
-  const variable = ctx.header('Variable');
-  if (variable === undefined || variable === '') {
-    ctx.session.send(error(ctx.id, 'No variable specified'));
-    return;
-  }
-  const ch = namedChannel(ctx);
-  if (ch === undefined) {
-    ctx.session.send(error(ctx.id, 'No such channel'));
-    return;
-  }
+  const target = variableTarget(ctx);
+  if (!target) return;
+  const { variable, ch } = target;
   const value = ctx.header('Value') ?? '';
   if (ch === null) ctx.pbx.globals.set(variable, value);
   else ch.vars.set(variable, value);
