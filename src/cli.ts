@@ -12,7 +12,7 @@ import { ConfigError, loadConfig, type ProxyConfig } from './config/index.js';
 import { startProxy, type RunningProxy } from './daemon.js';
 import { startDemo } from './demo.js';
 import { createLogger, type LogLevel } from './log.js';
-import { SimulatedPbx, type SimUser } from './sim/index.js';
+import { DEFAULT_USERS, SimulatedPbx, type SimUser } from './sim/index.js';
 
 const LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -109,7 +109,7 @@ async function runProxy(opts: { config?: string; check?: boolean; logLevel?: Log
 async function runSimulator(opts: { listen: { host: string; port: number }; users?: SimUser[]; rate: number }): Promise<void> {
   const pbx = new SimulatedPbx({ host: opts.listen.host, port: opts.listen.port, users: opts.users, rate: opts.rate });
   const address = await pbx.start().catch((err: unknown) => fail(`simulator: ${err instanceof Error ? err.message : String(err)}`));
-  const users = (opts.users ?? [{ username: 'admin', secret: 'admin' }]).map((u) => u.username).join(', ');
+  const users = (opts.users ?? DEFAULT_USERS).map((u) => u.username).join(', ');
   process.stdout.write(
     `amiplex simulate: AMI server on ${address.host}:${address.port} (users: ${users}; ${opts.rate} events/s of call traffic)\n`,
   );

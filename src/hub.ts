@@ -172,7 +172,10 @@ export class Hub implements SessionHost {
   handleAction(client: AmiClientSession, action: AmiMessage, slot: AnswerSlot): void {
     if (proxyAction(this, client, action, slot)) return;
     const actionId = actionIdOf(action);
-    const refuse = (why: string) => client.answer(slot, errorResponse(actionId, why), true);
+    const refuse = (why: string) => {
+      this.log.info({ client: client.id, user: client.user?.name, action: getHeader(action, 'Action'), reason: why }, 'action refused');
+      client.answer(slot, errorResponse(actionId, why), true);
+    };
     const named = getHeader(action, 'Server')?.trim();
     const name = named === undefined || named === '' ? client.defaultServer : named;
     const server = name === undefined ? undefined : this.servers.get(name);

@@ -7,7 +7,8 @@ import { appendHeader, headerIndex, type AmiMessage } from '../ami/message.js';
 import type { FormatModule } from '../formats.js';
 
 export class Outbound {
-  private readonly cache = new Map<string, Buffer>();
+  /** Per format: [bytes without, bytes with the Server header]. Keyed by the module itself: no string keys in the hot loop. */
+  private readonly cache = new Map<FormatModule, [Buffer | undefined, Buffer | undefined]>();
   private tagged: AmiMessage | undefined;
 
   constructor(
@@ -20,14 +21,13 @@ export class Outbound {
 
   /** The bytes for clients of `format`, with a `Server:` header appended when asked and absent. */
   bytes(format: FormatModule, serverHeader: boolean): Buffer {
-    const tag = serverHeader && this.server !== undefined;
-    const key = tag ? `${format.name}+server` : format.name;
-    let buf = this.cache.get(key);
-    if (buf === undefined) {
-      buf = format.encode(tag ? this.withServer() : this.message);
-      this.cache.set(key, buf);
+    const tag = serverHeader && this.server !== undefined ? 1 : 0;
+    let entry = this.cache.get(format);
+    if (entry === undefined) {
+      entry = [undefined, undefined];
+      this.cache.set(format, entry);
     }
-    return buf;
+    return (entry[tag] ??= format.encode(tag ? this.withServer() : this.message));
   }
 
   private withServer(): AmiMessage {
