@@ -1,0 +1,62 @@
+/**
+ * What the benchmark's parent and children agree on: command arguments, results, and the
+ * marker line. Kept apart from the child scripts so importing it starts nothing.
+ */
+import type { CpuReading } from './ipc.js';
+
+export interface SimStart {
+  /** Background call traffic, events per second (0 = none). */
+  readonly rate: number;
+}
+
+export interface SimChildStats {
+  readonly eventsGenerated: number;
+  readonly sessions: number;
+  readonly internalErrors: number;
+  readonly rss: number;
+  readonly cpu: CpuReading;
+}
+
+export interface ProxyStart {
+  readonly simPort: number;
+  readonly username: string;
+  readonly secret: string;
+}
+
+export interface ProxyChildStats {
+  readonly eventsIn: number;
+  readonly eventsDelivered: number;
+  readonly slowClientsDropped: number;
+  readonly clients: number;
+  /** Event-loop delay since the last reset (ms). */
+  readonly loopDelayMaxMs: number;
+  readonly loopDelayP99Ms: number;
+  /** Bytes accepted for clients and not yet handed to the kernel: the sum, and the largest. */
+  readonly bufferedTotal: number;
+  readonly bufferedMax: number;
+  readonly upstream: string;
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly cpu: CpuReading;
+}
+
+export interface MemoryReport {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+  readonly clients: number;
+  /** Whether global.gc ran before the reading. */
+  readonly gc: boolean;
+}
+
+/** The line that identifies a marker event; clients look for it to know where a count starts or ends. */
+export function markerLine(tag: string): string {
+  return `BenchMark: ${tag}\r\n`;
+}
+
+/** The proxy user the benchmark's clients log in as. */
+export const BENCH_USER = { username: 'bench', secret: 'bench' } as const;
+/** The simulated PBX's default full-permission user. */
+export const SIM_ADMIN = { username: 'admin', secret: 'admin' } as const;

@@ -1,0 +1,158 @@
+/**
+ * Benchmark child: amiplex in a process of its own, in front of the simulated PBX child,
+ * with the default settings of proxy.conf (only the listener, one server and one user set).
+ * Logs at `warn` and above go to stderr, which the parent keeps for its error reports.
+ */
+import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseConfig } from '../src/config/index.js';
+import { startProxy, type RunningProxy } from '../src/daemon.js';
+import { createLogger } from '../src/log.js';
+import { cpuReading, serve } from './ipc.js';
+import type { MemoryReport, ProxyChildStats, ProxyStart } from './protocol.js';
+
+const UP_TIMEOUT_MS = 10_000;
+
+/**
+ * A safety valve, not a measurement: amiplex bounds each client's output (client_buffer_max,
+ * 16 MiB by default) but not their sum, so a flood to a thousand clients slower than amiplex
+ * could take gigabytes. Past this much RSS (BENCH_RSS_LIMIT_MB overrides it) the child leaves,
+ * and the run fails saying why.
+ */
+const RSS_LIMIT = Number(process.env.BENCH_RSS_LIMIT_MB ?? 0) * 1024 ** 2 || Math.min(4 * 1024 ** 3, os.totalmem() / 4);
+setInterval(() => {
+  const rss = process.memoryUsage.rss();
+  if (rss <= RSS_LIMIT) return;
+  process.stderr.write(`amiplex RSS ${(rss / 1024 ** 2).toFixed(0)} MB is over the benchmark's limit of ${(RSS_LIMIT / 1024 ** 2).toFixed(0)} MB: stopping\n`);
+  process.exit(3);
+}, 200).unref();
+
+/** How late amiplex's event loop runs: every client's actions and events wait that long. */
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
+
+let proxy: RunningProxy | undefined;
+const markers = new Map<string, Promise<number>>();
+
+function running(): RunningProxy {
+  if (!proxy) throw new Error('amiplex is not started');
+  return proxy;
+}
+
+function upstreamState(p: RunningProxy): string {
+  return [...p.hub.servers.values()].map((s) => s.session.state).join(',');
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+serve({
+  async start(arg: ProxyStart): Promise<number> {
+    if (proxy) throw new Error('already started');
+    const text = [
+      '[general]',
+      'listen = 127.0.0.1:0',
+      '',
+      '[server sim]',
+      'host = 127.0.0.1',
+      `port = ${arg.simPort}`,
+      'username = admin',
+      'secret = admin',
+      '',
+      `[user ${arg.username}]`,
+      `secret = ${arg.secret}`,
+      '',
+    ].join('\n');
+    const config = parseConfig(text, 'bench.conf');
+    proxy = await startProxy(config, { log: createLogger('warn', process.stderr) });
+    const deadline = Date.now() + UP_TIMEOUT_MS;
+    while (upstreamState(proxy) !== 'up') {
+      if (Date.now() > deadline) throw new Error(`the PBX session is not up after ${UP_TIMEOUT_MS} ms (${upstreamState(proxy)})`);
+      await sleep(10);
+    }
+    const listener = proxy.listeners[0];
+    if (!listener) throw new Error('amiplex has no listener');
+    return listener.port;
+  },
+  /** Counters and readings; the event-loop delay is since the last stats call that asked to reset it. */
+  stats(reset: boolean | null): ProxyChildStats {
+    const p = running();
+    const loopDelayMaxMs = loopDelay.max / 1e6;
+    const loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
+    if (reset === true) loopDelay.reset();
+    const mem = process.memoryUsage();
+    const c = p.hub.counters;
+    let bufferedTotal = 0;
+    let bufferedMax = 0;
+    for (const client of p.hub.clients) {
+      bufferedTotal += client.buffered;
+      bufferedMax = Math.max(bufferedMax, client.buffered);
+    }
+    return {
+      loopDelayMaxMs,
+      loopDelayP99Ms,
+      bufferedTotal,
+      bufferedMax,
+      eventsIn: c.eventsIn,
+      eventsDelivered: c.eventsDelivered,
+      slowClientsDropped: c.slowClientsDropped,
+      clients: p.hub.clients.size,
+      upstream: upstreamState(p),
+      rss: mem.rss,
+      heapUsed: mem.heapUsed,
+      cpu: cpuReading(),
+    };
+  },
+  /**
+   * Starts watching for the marker event `tag` (the observer is installed only while
+   * waiting); `markerSeen(tag)` then resolves with amiplex's count of events taken in from the
+   * PBX, that marker included, at the moment the marker was broadcast.
+   */
+  watchMarker(tag: string): void {
+    const p = running();
+    markers.set(
+      tag,
+      new Promise<number>((resolve) => {
+        const stop = p.hub.observe((_server, event) => {
+          const h = event.headers;
+          if (h[0]?.[1] !== 'UserEvent') return;
+          for (const [name, value] of h) {
+            if (name === 'BenchMark' && value === tag) {
+              stop();
+              resolve(p.hub.counters.eventsIn);
+              return;
+            }
+          }
+        });
+      }),
+    );
+  },
+  async markerSeen(tag: string): Promise<number> {
+    const seen = markers.get(tag);
+    if (!seen) throw new Error(`not watching for marker ${tag}`);
+    const count = await seen;
+    markers.delete(tag);
+    return count;
+  },
+  /** Memory after a settle period, with full garbage collections when --expose-gc is on. */
+  async memory(settleMs: number): Promise<MemoryReport> {
+    const p = running();
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    await sleep(settleMs);
+    gc?.();
+    await sleep(50);
+    const mem = process.memoryUsage();
+    return {
+      rss: mem.rss,
+      heapUsed: mem.heapUsed,
+      heapTotal: mem.heapTotal,
+      external: mem.external,
+      arrayBuffers: mem.arrayBuffers,
+      clients: p.hub.clients.size,
+      gc: gc !== undefined,
+    };
+  },
+  async stop(): Promise<void> {
+    await proxy?.stop();
+  },
+});

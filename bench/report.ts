@@ -1,0 +1,223 @@
+/**
+ * The benchmark's report: Markdown tables that can be pasted into the README as they are,
+ * the issue's targets next to the figures, and the machine they were measured on.
+ */
+import type { FanoutResult } from './fanout.js';
+import type { RssResult } from './memory.js';
+import { fmtMs, machine, mb, median, percentile } from './numbers.js';
+import type { RttResult } from './round-trip.js';
+import type { Settings } from './setup.js';
+
+export interface ReportInput {
+  readonly fan: readonly FanoutResult[];
+  readonly steady: readonly FanoutResult[];
+  readonly rtt: readonly RttResult[];
+  readonly rss: RssResult | undefined;
+  readonly settings: Settings;
+  readonly quick: boolean;
+  readonly elapsedS: number;
+  /** What went wrong through amiplex (findings). */
+  readonly notes: readonly string[];
+  /** Errors of the benchmark itself. */
+  readonly problems: readonly string[];
+}
+
+const TARGET_CLIENTS = 100;
+const TARGET_RATE = 10_000;
+const TARGET_ADDED_P99_MS = 2;
+const TARGET_RSS_MB = 100;
+/** A process this busy (% of one core) was probably the bottleneck. */
+const SATURATED_CPU = 95;
+
+/** 1234567 → "1,234,567". */
+function num(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function table(head: readonly string[], rows: readonly (readonly string[])[], rightFrom = 1): string {
+  const align = head.map((_, i) => (i >= rightFrom ? '---:' : '---'));
+  return [head, align, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n') + '\n';
+}
+
+function droppedText(r: FanoutResult): string {
+  if (r.wrongClients === 0) return '0';
+  const parts = [num(r.dropped)];
+  if (r.extra > 0) parts.push(`+${r.extra} extra`);
+  parts.push(`${r.wrongClients} client${r.wrongClients === 1 ? '' : 's'}`);
+  if (r.closedClients > 0) parts.push(`${r.closedClients} disconnected`);
+  return parts.join(', ');
+}
+
+function fanoutSection(fan: readonly FanoutResult[]): string {
+  const counts = [...new Set(fan.map((r) => r.clients))];
+  const rows: string[][] = [];
+  const detail: string[][] = [];
+  for (const n of counts) {
+    const d = fan.find((r) => r.clients === n && r.via === 'direct');
+    const a = fan.find((r) => r.clients === n && r.via === 'amiplex');
+    const perClient = (r: FanoutResult | undefined): string => (r ? `${num(r.perClient[0] ?? 0)} / ${num(median(r.perClient))}` : '–');
+    rows.push([
+      String(n),
+      perClient(d),
+      d ? num(d.total) : '–',
+      perClient(a),
+      a ? num(a.total) : '–',
+      d && a && d.total > 0 ? `**${(a.total / d.total).toFixed(2)}**` : '–',
+      a ? droppedText(a) : '–',
+    ]);
+    for (const r of [d, a]) {
+      if (!r) continue;
+      detail.push([
+        String(n),
+        r.via,
+        num(r.pbxRate),
+        num(r.expected),
+        droppedText(r),
+        cpuText(r),
+        usPerDelivery(r),
+        r.proxyLoopDelayMaxMs === undefined ? '–' : fmtMs(r.proxyLoopDelayMaxMs),
+        r.proxyRss === undefined ? '–' : mb(r.proxyRss),
+      ]);
+    }
+  }
+  const saturated = fan.filter((r) => r.cpu.clients >= SATURATED_CPU).map((r) => `${r.clients} ${r.via}`);
+  const caveat =
+    saturated.length === 0
+      ? ''
+      : `\nThe measuring process was saturated (≥ ${SATURATED_CPU}% CPU) in: ${saturated.join(', ')}. There the rates say as much about ` +
+        'the measuring clients as about the PBX or amiplex; amiplex\'s CPU time per delivered event (below) is the figure to compare.\n';
+  return (
+    '### Event fan-out (PBX flooding)\n\n' +
+    table(['clients', 'direct: ev/s per client (min / median)', 'direct: total ev/s', 'amiplex: ev/s per client (min / median)', 'amiplex: total ev/s', 'amiplex / direct', 'dropped via amiplex'], rows) +
+    caveat +
+    '\nDetail: events the PBX generated per second in the window, events sent between the start and end markers ' +
+    '(each client must count exactly these), CPU of each process in the window (% of one core; "other" is everything else ' +
+    'running on the machine meanwhile), amiplex\'s CPU time per event it delivered to a client, how long amiplex\'s event loop ' +
+    'was blocked at most in the window (every client\'s actions wait that long), amiplex RSS at the end of the window.\n\n' +
+    table(['clients', 'via', 'PBX ev/s', 'events between markers', 'dropped', 'CPU %', 'amiplex CPU µs per delivered event', 'amiplex event-loop max delay (ms)', 'amiplex RSS (MB)'], detail, 2)
+  );
+}
+
+/** amiplex's CPU time per event it delivered to a client, in µs: its efficiency, whoever was the bottleneck. */
+function usPerDelivery(r: FanoutResult): string {
+  return r.cpu.proxy === undefined || r.total <= 0 ? '–' : ((r.cpu.proxy * 1e4) / r.total).toFixed(2);
+}
+
+function cpuText(r: FanoutResult): string {
+  const parts = [`PBX ${Math.round(r.cpu.sim)}`, ...(r.cpu.proxy === undefined ? [] : [`amiplex ${Math.round(r.cpu.proxy)}`]), `clients ${Math.round(r.cpu.clients)}`, `other ${Math.round(r.cpu.other)}`];
+  return parts.join(' · ');
+}
+
+function steadySection(steady: readonly FanoutResult[]): string {
+  const first = steady[0];
+  if (!first || first.load.kind !== 'steady') return '';
+  const rows = steady.map((r) => [
+    r.via,
+    `${num(r.perClient[0] ?? 0)} / ${num(median(r.perClient))}`,
+    num(r.total),
+    num(r.pbxRate),
+    num(r.expected),
+    droppedText(r),
+    cpuText(r),
+    usPerDelivery(r),
+    r.proxyLoopDelayMaxMs === undefined ? '–' : fmtMs(r.proxyLoopDelayMaxMs),
+  ]);
+  return (
+    `### Sustained load: ${num(first.clients)} clients, PBX at a steady ${num(first.load.rate)} events/s\n\n` +
+    table(['via', 'ev/s per client (min / median)', 'total ev/s', 'PBX ev/s', 'events between markers', 'dropped', 'CPU %', 'amiplex CPU µs per delivered event', 'amiplex event-loop max delay (ms)'], rows)
+  );
+}
+
+function rttSection(rtt: readonly RttResult[]): string {
+  const rates = [...new Set(rtt.map((r) => r.rate))];
+  const rows: string[][] = [];
+  for (const rate of rates) {
+    const d = rtt.find((r) => r.rate === rate && r.via === 'direct');
+    const a = rtt.find((r) => r.rate === rate && r.via === 'amiplex');
+    const p = (r: RttResult | undefined, q: number): string => (r ? fmtMs(percentile(r.samples, q)) : '–');
+    const added = d && a ? percentile(a.samples, 99) - percentile(d.samples, 99) : NaN;
+    rows.push([
+      rate === 0 ? 'idle' : `${num(rate)} ev/s`,
+      p(d, 50),
+      p(d, 99),
+      p(a, 50),
+      p(a, 99),
+      Number.isNaN(added) ? '–' : `**${fmtMs(added)}**`,
+      [d, a].map((r) => (r ? String(Math.round(r.otherCpu)) : '–')).join(' / '),
+    ]);
+  }
+  const n = rtt[0]?.samples.length ?? 0;
+  return (
+    `### Action round trip (${num(n)} sequential Pings, ms)\n\n` +
+    table(['PBX traffic', 'direct p50', 'direct p99', 'amiplex p50', 'amiplex p99', 'added p99', 'other CPU % (direct / amiplex)'], rows)
+  );
+}
+
+function rssSection(rss: RssResult): string {
+  const row = (clients: number, m: RssResult['idle']): string[] => [num(clients), mb(m.rss), mb(m.heapUsed), mb(m.external)];
+  return (
+    `### amiplex memory (idle, logged-in clients; after ${rss.idle.gc ? 'a full GC and ' : ''}a settle period)\n\n` +
+    table(['clients', 'RSS (MB)', 'JS heap used (MB)', 'external (MB)'], [row(0, rss.idle), row(rss.clients, rss.loaded)])
+  );
+}
+
+function targetsSection(input: ReportInput): string {
+  const rows: string[][] = [];
+  const steady = input.steady.find((r) => r.via === 'amiplex' && r.clients === TARGET_CLIENTS && r.load.kind === 'steady' && r.load.rate === TARGET_RATE);
+  const flood = input.fan.find((r) => r.via === 'amiplex' && r.clients === TARGET_CLIENTS);
+  const a = steady ?? flood;
+  if (a) {
+    const min = a.perClient[0] ?? 0;
+    // A steady rate is measured over a window of whole 10 ms ticks: allow 2% for where the window falls.
+    const ok = min >= TARGET_RATE * (steady ? 0.98 : 1) && a.wrongClients === 0;
+    rows.push([
+      `${TARGET_CLIENTS} clients each receiving ${num(TARGET_RATE)} events/s, nothing dropped`,
+      `${steady ? `PBX at a steady ${num(TARGET_RATE)} ev/s` : 'PBX flooding'}: slowest client ${num(min)} ev/s, dropped ${droppedText(a)}`,
+      ok ? 'met' : '**NOT met**',
+    ]);
+  }
+  const added = input.rtt
+    .filter((r) => r.via === 'amiplex')
+    .map((a) => {
+      const d = input.rtt.find((r) => r.via === 'direct' && r.rate === a.rate);
+      return d ? { rate: a.rate, ms: percentile(a.samples, 99) - percentile(d.samples, 99) } : undefined;
+    })
+    .filter((x): x is { rate: number; ms: number } => x !== undefined);
+  if (added.length > 0) {
+    const worst = Math.max(...added.map((x) => x.ms));
+    const text = added.map((x) => `${fmtMs(x.ms)} ms ${x.rate === 0 ? 'idle' : `at ${num(x.rate)} ev/s`}`).join(', ');
+    rows.push([`added p99 round trip under ${TARGET_ADDED_P99_MS} ms`, text, worst < TARGET_ADDED_P99_MS ? 'met' : '**NOT met**']);
+  }
+  if (input.rss) {
+    const v = input.rss.loaded.rss / 1024 / 1024;
+    rows.push([`under ${TARGET_RSS_MB} MB RSS with ${num(input.rss.clients)} idle clients`, `${v.toFixed(1)} MB`, v < TARGET_RSS_MB ? 'met' : '**NOT met**']);
+  }
+  if (rows.length === 0) return '';
+  return '### Targets\n\n' + table(['target', 'measured', ''], rows, 3);
+}
+
+export function renderReport(input: ReportInput): string {
+  const m = machine();
+  const s = input.settings;
+  const parts: string[] = [];
+  parts.push(`## amiplex benchmark${input.quick ? ' (--quick)' : ''}\n`);
+  parts.push(
+    `Measured on: Node ${m.node}, ${m.cpu}, ${m.cores} cores, ${m.memGb} GB RAM, ${m.os}; total run time ${Math.round(input.elapsedS)} s.\n\n` +
+      'The simulated PBX and amiplex (default settings) each run in a child process; the measuring clients (raw AMI over TCP, ' +
+      'counting complete messages, nothing decoded) run in the parent. Every run starts fresh processes. ' +
+      `Event rates are measured over a ${s.windowMs / 1000} s window after a ${s.warmupMs / 1000} s warm-up. ` +
+      '"Flooding": the PBX generates call events as fast as its sessions read them (direct: as fast as the slowest client reads; ' +
+      'through amiplex: as fast as amiplex reads). "dropped": the PBX child publishes a marker event before the load starts and ' +
+      'another after it stops; each client must receive exactly the events the PBX generated between the two, and the ' +
+      'difference is summed over clients (a client that amiplex disconnects as slow loses everything after that).\n',
+  );
+  if (input.fan.length > 0) parts.push(fanoutSection(input.fan));
+  if (input.steady.length > 0) parts.push(steadySection(input.steady));
+  if (input.rtt.length > 0) parts.push(rttSection(input.rtt));
+  if (input.rss) parts.push(rssSection(input.rss));
+  const targets = targetsSection(input);
+  if (targets) parts.push(targets);
+  if (input.notes.length > 0) parts.push('### Notes\n\n' + input.notes.map((p) => `- ${p.replace(/\n/g, '\n  ')}`).join('\n') + '\n');
+  if (input.problems.length > 0) parts.push('### Problems\n\n' + input.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`).join('\n') + '\n');
+  return parts.join('\n');
+}

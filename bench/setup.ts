@@ -1,0 +1,90 @@
+/**
+ * What every measurement starts from: its settings, and fresh child processes — a simulated
+ * PBX, plus amiplex in front of it when measuring through it — so that no run inherits another's
+ * calls in progress, buffers or heap. A `Scope` remembers everything started, so a failure
+ * anywhere still ends it all.
+ */
+import { BenchChild } from './ipc.js';
+import { BENCH_USER, SIM_ADMIN } from './protocol.js';
+import type { Credentials } from './raw-clients.js';
+
+export type Via = 'direct' | 'amiplex';
+
+export interface Settings {
+  readonly warmupMs: number;
+  readonly windowMs: number;
+  /** The steady PBX rate, and the client count, of the sustained-load run (the issue's target). */
+  readonly steadyRate: number;
+  readonly steadyClients: number;
+  /** How long to wait for the end marker to reach every client once the load stops. */
+  readonly drainTimeoutMs: number;
+  readonly pings: number;
+  readonly pingWarmup: number;
+  /** PBX events per second behind the second round-trip measurement. */
+  readonly backgroundRate: number;
+  readonly rssClients: number;
+  readonly rssSettleMs: number;
+  /** Where the children write CPU profiles (node --cpu-prof), if anywhere. */
+  readonly profileDir: string | undefined;
+}
+
+export type Log = (line: string) => void;
+
+/** Everything started so far, so that a failure anywhere still kills it all. */
+export class Scope {
+  private readonly children = new Set<BenchChild>();
+  private readonly clients = new Set<{ close(): void }>();
+
+  async fork(name: string, script: string, execArgv: readonly string[]): Promise<BenchChild> {
+    const child = await BenchChild.fork(name, new URL(script, import.meta.url), [...execArgv]);
+    this.children.add(child);
+    return child;
+  }
+
+  track<T extends { close(): void }>(items: T[]): T[] {
+    for (const c of items) this.clients.add(c);
+    return items;
+  }
+
+  /** Closes every client and ends every child (gracefully, briefly). Idempotent. */
+  async release(): Promise<void> {
+    this.closeClients();
+    const children = [...this.children];
+    this.children.clear();
+    await Promise.all(children.map((c) => c.kill('stop')));
+  }
+
+  /** For exit paths that cannot wait. */
+  killNow(): void {
+    this.closeClients();
+    for (const c of this.children) c.killNow();
+  }
+
+  private closeClients(): void {
+    for (const c of this.clients) c.close();
+    this.clients.clear();
+  }
+}
+
+export interface Target {
+  readonly sim: BenchChild;
+  readonly proxy: BenchChild | undefined;
+  /** Where the measuring clients connect: the PBX, or amiplex. */
+  readonly port: number;
+  readonly credentials: Credentials;
+}
+
+/**
+ * A PBX child generating `rate` events per second, and amiplex in front of it when `via` is
+ * amiplex. `label` names the CPU profiles when profiling.
+ */
+export async function startTarget(scope: Scope, via: Via, rate: number, settings: Settings, label: string, proxyArgv: readonly string[] = []): Promise<Target> {
+  const profile = (who: string): string[] =>
+    settings.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`, `--cpu-prof-name=${label}-${who}.cpuprofile`];
+  const sim = await scope.fork('simulated PBX', './sim-child.js', profile('pbx'));
+  const simPort = await sim.request<number>('start', { rate });
+  if (via === 'direct') return { sim, proxy: undefined, port: simPort, credentials: SIM_ADMIN };
+  const proxy = await scope.fork('amiplex', './proxy-child.js', [...profile('amiplex'), ...proxyArgv]);
+  const port = await proxy.request<number>('start', { simPort, ...BENCH_USER });
+  return { sim, proxy, port, credentials: BENCH_USER };
+}

@@ -1,0 +1,54 @@
+/**
+ * Benchmark child: the simulated PBX in a process of its own, driven by bench/run.ts.
+ *
+ * `mark` is how the benchmark counts exactly: it writes out every event queued so far, reads
+ * how many events the PBX has generated, then publishes one marker event (a UserEvent naming
+ * the tag) to every session. Events a client receives between two markers must therefore
+ * number exactly `before(second) - before(first) - 1`.
+ */
+import { SimulatedPbx } from '../src/sim/index.js';
+import { PERM } from '../src/sim/permissions.js';
+import { cpuReading, serve } from './ipc.js';
+import { markerLine, type SimChildStats, type SimStart } from './protocol.js';
+
+let pbx: SimulatedPbx | undefined;
+
+function running(): SimulatedPbx {
+  if (!pbx) throw new Error('the PBX is not started');
+  return pbx;
+}
+
+serve({
+  async start(arg: SimStart): Promise<number> {
+    if (pbx) throw new Error('already started');
+    pbx = new SimulatedPbx({ port: 0, rate: arg.rate });
+    const { port } = await pbx.start();
+    return port;
+  },
+  flood(on: boolean): void {
+    running().flood(on);
+  },
+  rate(eventsPerSecond: number): void {
+    running().setRate(eventsPerSecond);
+  },
+  mark(tag: string): number {
+    const p = running();
+    p.flushEvents();
+    const before = p.stats.eventsGenerated;
+    p.publish([{ cat: PERM.user, text: `Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: BenchMark\r\n${markerLine(tag)}\r\n` }]);
+    return before;
+  },
+  stats(): SimChildStats {
+    const p = running();
+    return {
+      eventsGenerated: p.stats.eventsGenerated,
+      sessions: p.sessionCount,
+      internalErrors: p.internalErrors.length,
+      rss: process.memoryUsage.rss(),
+      cpu: cpuReading(),
+    };
+  },
+  async stop(): Promise<void> {
+    await pbx?.stop();
+  },
+});
