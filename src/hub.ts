@@ -156,10 +156,10 @@ export class Hub implements SessionHost {
     this.log.warn({ client: client.id, remote: client.remote, user: username }, 'login failed');
   }
 
-  slowClientDropped(client: AmiClientSession): void {
+  slowClientDropped(client: AmiClientSession, reason: string): void {
     this.counters.slowClientsDropped++;
     this.log.warn(
-      { client: client.id, remote: client.remote, user: client.user?.name, buffered: client.buffered },
+      { client: client.id, remote: client.remote, user: client.user?.name, buffered: client.buffered, reason },
       'slow client disconnected',
     );
   }
@@ -249,7 +249,20 @@ export class Hub implements SessionHost {
 
   private sweep(now: number): void {
     for (const slot of this.servers.values()) this.deliver(slot.router.expire(now));
-    for (const client of this.clients) client.checkSlow(now);
+    let total = 0;
+    for (const client of this.clients) if (!client.checkSlow(now)) total += client.buffered;
+    if (total > this.config.general.clientBufferTotal) this.shedLargest(total);
+  }
+
+  /** Over client_buffer_total: disconnect the clients with the most output queued until under it. */
+  private shedLargest(total: number): void {
+    const budget = this.config.general.clientBufferTotal;
+    const byQueue = [...this.clients].sort((a, b) => b.buffered - a.buffered);
+    for (const client of byQueue) {
+      if (total <= budget) break;
+      total -= client.buffered;
+      client.dropSlow(`output of all clients over client_buffer_total (${budget} bytes); this one had the most queued`);
+    }
   }
 }
 

@@ -153,6 +153,46 @@ describe('a slow client', () => {
     expect(fx.proxy.hub.counters.slowClientsDropped).toBe(1);
   });
 
+  it('over client_buffer_total together, the client with the most output queued goes first', async () => {
+    // Each client's own cap (16M) is never reached: the budget for all of them (16M) is.
+    const fx = await startFixture({
+      pbxes: [{ name: 'pbx1', sim: { rate: 0 } }],
+      general: { client_buffer: '16K', client_buffer_max: '16M', client_buffer_total: '16M', slow_client_timeout: 60 },
+    });
+    const sim = fx.pbx('pbx1').sim!;
+    const bystander = await fx.loggedIn('alice', 'off', 'bystander');
+    // Two clients stop reading; the first one falls behind earlier, so it has more queued.
+    const first = await fx.loggedIn('alice', 'on', 'first');
+    first.pause();
+    const firstSession = sessionOf(fx, first);
+    let secondSession: AmiClientSession | undefined;
+    let largest = 0;
+    try {
+      // A steady rate (not a flood), so the 250 ms sweep sees the sum cross the budget long before either cap.
+      sim.setRate(20_000);
+      await waitUntil(() => firstSession.buffered > 2 * 1024 * 1024, 10_000, 'the first client to fall 2 MiB behind');
+      const second = await fx.loggedIn('alice', 'on', 'second');
+      second.pause();
+      secondSession = sessionOf(fx, second);
+      const probe = setInterval(() => (largest = Math.max(largest, firstSession.buffered, secondSession!.buffered)), 5);
+      try {
+        await waitUntil(() => firstSession.isClosed, 15_000, 'amiplex to shed a client over client_buffer_total');
+      } finally {
+        clearInterval(probe);
+      }
+    } finally {
+      sim.setRate(0);
+    }
+    expect(secondSession!.isClosed).toBe(false);
+    expect(largest, 'no client reached its own cap').toBeLessThan(16 * 1024 * 1024);
+    const drops = fx.logs.filter((l) => l.includes('slow client disconnected'));
+    expect(drops.map((l) => (JSON.parse(l) as { client: number; reason: string }).client)).toEqual([firstSession.id]);
+    expect(drops[0]).toContain('client_buffer_total');
+    expect(fx.proxy.hub.counters.slowClientsDropped).toBe(1);
+    const ping = await bystander.action([['Action', 'Ping'], ['ActionID', 'still-here']]);
+    expect(ping.headers[0]).toEqual(['Response', 'Success']);
+  });
+
   it('is kept, and loses nothing, when it catches up within slow_client_timeout', async () => {
     const fx = await startFixture({
       pbxes: [{ name: 'pbx1', sim: { rate: 0 } }],

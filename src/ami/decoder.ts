@@ -102,6 +102,9 @@ export class AmiDecoder {
   private failure: DecodeErrorCode | null = null;
   private follows: Follows = Follows.No;
   private body = '';
+  /** The chunk the current message started in, and where (from-server: for its raw bytes). */
+  private startBuf: Buffer | undefined;
+  private startPos = 0;
 
   constructor(
     options: DecoderOptions,
@@ -197,8 +200,12 @@ export class AmiDecoder {
       return;
     }
     if (start === end) {
-      this.endOfMessage();
+      this.endOfMessage(buf, next);
       return;
+    }
+    if (!this.sawLine) {
+      this.startBuf = buf;
+      this.startPos = start;
     }
     this.sawLine = true;
     if (!this.count(next - start)) return;
@@ -268,7 +275,7 @@ export class AmiDecoder {
     if (this.failure === null) this.failure = code;
   }
 
-  private endOfMessage(): void {
+  private endOfMessage(buf?: Buffer, next = 0): void {
     const { headers, failure } = this;
     if (failure !== null) {
       this.clear();
@@ -279,7 +286,10 @@ export class AmiDecoder {
       if (this.fromClient) this.handler.blank?.();
       return;
     }
-    const msg: AmiMessage = this.follows === Follows.No ? { headers } : { headers, follows: this.body };
+    let msg: AmiMessage;
+    if (this.follows !== Follows.No) msg = { headers, follows: this.body };
+    else if (!this.fromClient && buf !== undefined && buf === this.startBuf) msg = { headers, raw: buf.subarray(this.startPos, next) };
+    else msg = { headers };
     this.clear();
     this.handler.message(msg);
   }
@@ -291,6 +301,7 @@ export class AmiDecoder {
     this.failure = null;
     this.follows = Follows.No;
     this.body = '';
+    this.startBuf = undefined;
   }
 }
 

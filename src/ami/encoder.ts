@@ -15,9 +15,9 @@ export function encodeText(msg: AmiMessage): string {
   return s + '\r\n';
 }
 
-/** The message as the bytes to write on the wire. */
+/** The message as the bytes to write on the wire: its raw bytes when it still has them. */
 export function encodeMessage(msg: AmiMessage): Buffer {
-  return Buffer.from(encodeText(msg), 'latin1');
+  return msg.raw ?? Buffer.from(encodeText(msg), 'latin1');
 }
 
 /** The banner a server sends first: `Asterisk Call Manager/<version>` and CRLF, nothing after. */

@@ -81,6 +81,18 @@ export function eventMaskFromValue(value: string): number | undefined {
 export function eventClassBits(event: AmiMessage): number {
   const privilege = getHeader(event, 'Privilege');
   if (privilege === undefined) return ALL_CLASSES;
+  let bits = privilegeCache.get(privilege);
+  if (bits === undefined) {
+    bits = privilegeBits(privilege);
+    // A PBX uses a handful of Privilege values; the bound only guards against a strange one.
+    if (privilegeCache.size < 1024) privilegeCache.set(privilege, bits);
+  }
+  return bits;
+}
+
+const privilegeCache = new Map<string, number>();
+
+function privilegeBits(privilege: string): number {
   let bits = 0;
   for (const raw of privilege.split(',')) {
     const name = raw.trim().toLowerCase();

@@ -16,6 +16,12 @@ export type AmiHeader = readonly [name: string, value: string];
 export interface AmiMessage {
   readonly headers: readonly AmiHeader[];
   /**
+   * The exact bytes the message was decoded from (from a server, when it arrived in one
+   * chunk): the encoder writes them as they are instead of encoding the headers again.
+   * Every helper that changes a message returns one without them.
+   */
+  readonly raw?: Buffer;
+  /**
    * Raw output of a legacy `Response: Follows` command reply (Asterisk 13 and older):
    * every byte between the headers and the `--END COMMAND--` marker.
    */
@@ -105,10 +111,21 @@ export function withoutHeaders(msg: AmiMessage, name: string): AmiMessage {
   return msg.follows === undefined ? { headers } : { headers, follows: msg.follows };
 }
 
-/** Appends a header. Returns a new message. */
+const CRLF_CRLF = 0x0d0a0d0a;
+
+/**
+ * Appends a header. Returns a new message. A message with its raw bytes keeps raw bytes:
+ * the new header goes before the blank line that ends them, so the bytes need no encoding.
+ */
 export function appendHeader(msg: AmiMessage, name: string, value: string): AmiMessage {
   const headers = [...msg.headers, [name, value] as const];
-  return msg.follows === undefined ? { headers } : { headers, follows: msg.follows };
+  if (msg.follows !== undefined) return { headers, follows: msg.follows };
+  const raw = msg.raw;
+  if (raw !== undefined && raw.length >= 4 && raw.readUInt32BE(raw.length - 4) === CRLF_CRLF) {
+    const extra = Buffer.from(`${name}: ${value}\r\n\r\n`, 'latin1');
+    return { headers, raw: Buffer.concat([raw.subarray(0, raw.length - 2), extra], raw.length - 2 + extra.length) };
+  }
+  return { headers };
 }
 
 /** A JavaScript (UTF-16) string as the byte string that carries its UTF-8 bytes. */

@@ -42,7 +42,8 @@ export interface SessionHost {
   /** An action for a PBX (or a Proxy* action amiplex answers itself), answered through `client.answer(slot, …)`. */
   handleAction(client: AmiClientSession, action: AmiMessage, slot: AnswerSlot): void;
   loginFailed(client: AmiClientSession, username: string | undefined): void;
-  slowClientDropped(client: AmiClientSession): void;
+  /** Counts and logs (once) a client disconnected for not reading its output. */
+  slowClientDropped(client: AmiClientSession, reason: string): void;
   clientClosed(client: AmiClientSession): void;
 }
 
@@ -182,9 +183,15 @@ export class AmiClientSession {
       return false;
     }
     if (now - this.overSince < slowClientTimeoutMs) return false;
-    this.host.slowClientDropped(this);
-    this.destroy(`output over client_buffer for more than ${slowClientTimeoutMs / 1000} s`);
+    this.dropSlow(`output over client_buffer for more than ${slowClientTimeoutMs / 1000} s`);
     return true;
+  }
+
+  /** Disconnects a client that does not read its output fast enough (counted and logged once). */
+  dropSlow(reason: string): void {
+    if (this.isClosed) return;
+    this.host.slowClientDropped(this, reason);
+    this.socket.destroy();
   }
 
   /** Closes after what is queued has been written. */
@@ -344,7 +351,8 @@ export class AmiClientSession {
     this.out.push(buf);
     if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(() => this.flush());
+      // Once per turn of the event loop, after every upstream chunk read in that turn.
+      setImmediate(() => this.flush());
     }
   }
 
@@ -360,8 +368,7 @@ export class AmiClientSession {
     const { clientBuffer, clientBufferMax } = this.host.settings();
     const buffered = this.socket.writableLength;
     if (buffered > clientBufferMax) {
-      this.host.slowClientDropped(this);
-      this.destroy(`output buffer over client_buffer_max (${clientBufferMax} bytes)`);
+      this.dropSlow(`output buffer over client_buffer_max (${clientBufferMax} bytes)`);
     } else if (buffered > clientBuffer) {
       this.overSince ??= Date.now();
     }

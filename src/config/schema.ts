@@ -64,6 +64,10 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
     key: 'client_buffer_max', kind: byteSize(1024, 4 * 1024 ** 3), default: '16M',
     doc: "Hard cap on a client's output buffer: a client over it is disconnected at once.",
   },
+  clientBufferTotal: {
+    key: 'client_buffer_total', kind: byteSize(1024 * 1024, 64 * 1024 ** 3), default: '512M',
+    doc: 'Budget for the output buffers of all clients together: over it, the clients with the most output queued are disconnected first (checked every 250 ms).',
+  },
   slowClientTimeout: {
     key: 'slow_client_timeout', kind: duration({ positive: true }), default: '10',
     doc: 'Seconds a client may stay over client_buffer before it is disconnected.',

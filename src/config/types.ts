@@ -24,6 +24,7 @@ export interface GeneralConfig {
   readonly actionTimeout: number;
   readonly clientBuffer: number;
   readonly clientBufferMax: number;
+  readonly clientBufferTotal: number;
   readonly slowClientTimeout: number;
   readonly maxPendingActions: number;
   readonly authTimeout: number;

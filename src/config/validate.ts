@@ -31,6 +31,7 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
     report(0, 'NO_SERVER', 'no [server NAME] section: amiplex needs at least one PBX');
   }
   checkOrder(general, 'clientBuffer', 'client_buffer', 'clientBufferMax', 'client_buffer_max', report);
+  checkOrder(general, 'clientBufferMax', 'client_buffer_max', 'clientBufferTotal', 'client_buffer_total', report);
   checkListen(general, report);
   for (const s of servers) checkOrder(s, 'reconnectMin', 'reconnect_min', 'reconnectMax', 'reconnect_max', report);
   const serverNames = servers.map((s) => s.name!);

@@ -46,6 +46,8 @@ export interface UpstreamOptions {
 }
 
 const LOGOFF_WAIT_MS = 1000;
+/** Longest stretch of reading from the PBX in one turn of the event loop. */
+const MAX_TURN_MS = 10;
 
 export class UpstreamSession {
   private socket: net.Socket | undefined;
@@ -65,6 +67,8 @@ export class UpstreamSession {
   private readonly own = new Map<string, (msg: AmiMessage) => void>();
   private swallowFullyBooted = false;
   private stopping = false;
+  /** When this turn of the event loop started reading (performance.now()), or -1. */
+  private turnStart = -1;
   private out: Buffer[] = [];
   private flushQueued = false;
   private readonly backoff: BackoffStrategy;
@@ -155,13 +159,37 @@ export class UpstreamSession {
       connectTimeout * 1000,
     );
     socket.on('data', (chunk: Buffer) => {
-      if (socket === this.socket) this.decoder?.push(chunk);
+      if (socket !== this.socket) return;
+      this.startTurn();
+      this.decoder?.push(chunk);
+      this.yieldIfBusy(socket);
     });
     socket.on('error', (err) => {
       if (socket === this.socket) this.fail(err.message);
     });
     socket.on('close', () => {
       if (socket === this.socket) this.fail('connection closed by the PBX');
+    });
+  }
+
+  /**
+   * Fanning out one chunk of events to many clients takes time; after MAX_TURN_MS of it in one
+   * turn of the event loop, reading pauses until the next turn, so timers, client actions and
+   * writes are never held up for long by a burst.
+   */
+  private yieldIfBusy(socket: net.Socket): void {
+    if (performance.now() - this.turnStart < MAX_TURN_MS || socket.isPaused()) return;
+    socket.pause();
+    setImmediate(() => {
+      if (socket === this.socket) socket.resume();
+    });
+  }
+
+  private startTurn(): void {
+    if (this.turnStart >= 0) return;
+    this.turnStart = performance.now();
+    setImmediate(() => {
+      this.turnStart = -1;
     });
   }
 
@@ -251,7 +279,7 @@ export class UpstreamSession {
     this.out.push(buf);
     if (this.flushQueued) return;
     this.flushQueued = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.flushQueued = false;
       const out = this.out;
       this.out = [];

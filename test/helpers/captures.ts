@@ -102,7 +102,8 @@ export interface DecodeResult {
 export function decodeChunks(chunks: Iterable<Buffer>, options: DecoderOptions): DecodeResult {
   const events: DecodeEvent[] = [];
   const decoder = new AmiDecoder(options, {
-    message: (message) => events.push({ kind: 'message', message }),
+    // What a message says; its raw bytes (which depend on the chunking) are tested in codec-raw.test.ts.
+    message: ({ headers, follows }) => events.push({ kind: 'message', message: follows === undefined ? { headers } : { headers, follows } }),
     banner: (line) => events.push({ kind: 'banner', line }),
     blank: () => events.push({ kind: 'blank' }),
     error: (code, text, headers) => events.push({ kind: 'error', code, text, headers }),
