@@ -58,7 +58,7 @@ export async function startDemo(options: DemoOptions): Promise<{ stop(): Promise
       'Connect as a client and watch the events (Ctrl-C to leave):',
       `  (printf 'Action: Login\\r\\nUsername: demo\\r\\nSecret: demo\\r\\n\\r\\n'; cat) | nc ${host} ${port}`,
       '',
-      'Run it for real with: amiplex --config proxy.conf (see proxy.conf.example)',
+      'Run it for real with: npx amiplex --config proxy.conf (see proxy.conf.example)',
       '',
       'Events flowing through amiplex now:',
       '',
