@@ -8,5 +8,6 @@ export default defineConfig({
     // Integration tests bind real sockets on loopback; files run in parallel workers,
     // each test picks free ports (port 0), so files never collide.
     pool: 'forks',
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
