@@ -1,17 +1,34 @@
 /**
- * Output formats: how a message is written to one kind of client. Each format is a module in
- * `formats/`; the registry is keyed by name and rejects a second module of the same name.
- * A format's `encode` must be pure: the fan-out calls it once per message and shares the bytes
- * with every client of that format.
+ * Output formats: how messages are written to one kind of client. Each format is a module in
+ * `formats/`; the registry is keyed by name (case-insensitive) and rejects a second module of
+ * the same name. Adding a format is one file in `formats/` and one line in `builtinFormats()`.
+ *
+ * A format's functions must be pure: the fan-out calls `encode` once per message and shares the
+ * bytes with every client of that format, whatever their number.
  */
 import type { AmiMessage } from './ami/message.js';
+import { encodeBanner } from './ami/encoder.js';
+import { csvFormat } from '../formats/csv.js';
+import { jsonFormat } from '../formats/json.js';
 import { standardFormat } from '../formats/standard.js';
+import { xmlFormat } from '../formats/xml.js';
 
 export interface FormatModule {
   /** The name clients and proxy.conf use to choose it. */
   readonly name: string;
-  /** The bytes that carry one message to a client of this format. */
+  /** MIME type of `document()` output (an HTTP body). */
+  readonly contentType: string;
+  /** One message as it is written on a raw TCP stream: a self-delimiting piece of the stream. */
   encode(message: AmiMessage): Buffer;
+  /** A complete answer (one or more messages, in order) as one document, e.g. an HTTP body. */
+  document(messages: readonly AmiMessage[]): Buffer;
+  /** What a raw TCP client of this format receives on connect; absent: Asterisk's banner line as is. */
+  banner?(version: string): Buffer;
+}
+
+/** The banner a raw TCP client of `format` receives first. */
+export function bannerFor(format: FormatModule, version: string): Buffer {
+  return format.banner ? format.banner(version) : encodeBanner(version);
 }
 
 export class DuplicateFormatError extends Error {
@@ -42,5 +59,5 @@ export class FormatRegistry {
 
 /** The registry with every format amiplex ships. */
 export function builtinFormats(): FormatRegistry {
-  return new FormatRegistry().register(standardFormat);
+  return new FormatRegistry().register(standardFormat).register(xmlFormat).register(csvFormat).register(jsonFormat);
 }

@@ -230,7 +230,7 @@ describe('fan-out', () => {
   it('encodes each event once per variant, not once per client', async () => {
     let encodedUserEvents = 0;
     const formats = new FormatRegistry().register({
-      name: standardFormat.name,
+      ...standardFormat,
       encode(message) {
         if (message.headers[0]?.[0] === 'Event' && message.headers[0][1] === 'UserEvent') encodedUserEvents++;
         return standardFormat.encode(message);
