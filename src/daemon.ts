@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from './log.js';
 
 export interface RunningProxy {
   readonly hub: Hub;
-  /** The raw-AMI listeners' bound addresses, in config order. */
+  /** The raw-AMI listeners' bound addresses: [general] listen lines, then [listener] sections, in file order. */
   readonly listeners: readonly HostPort[];
   /** Stops accepting, closes clients, logs off every PBX. Idempotent. */
   stop(): Promise<void>;
@@ -24,10 +24,16 @@ export interface StartOptions {
 export async function startProxy(config: ProxyConfig, options: StartOptions = {}): Promise<RunningProxy> {
   const log = options.log ?? silentLogger();
   const formats = options.formats ?? builtinFormats();
-  const standard = formats.get('standard');
-  if (!standard) throw new Error('the standard format is not registered');
-  const hub = new Hub(config, log);
-  const listeners = config.general.listen.map((address) => new AmiTcpListener(hub, address, standard));
+  const formatNamed = (name: string) => {
+    const format = formats.get(name);
+    if (!format) throw new Error(`the ${name} format is not registered`);
+    return format;
+  };
+  const hub = new Hub(config, log, formats);
+  const listeners = [
+    ...config.general.listen.map((address) => new AmiTcpListener(hub, address, formatNamed('standard'))),
+    ...config.listeners.map((l) => new AmiTcpListener(hub, l.listen, formatNamed(l.format))),
+  ];
   const bound: HostPort[] = [];
   try {
     for (const listener of listeners) bound.push(await listener.listen());

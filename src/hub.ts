@@ -7,12 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { eventClassBits } from './ami/event-classes.js';
 import { actionIdOf, getHeader, sameText, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
 import type { ProxyConfig, ServerConfig, UserConfig } from './config/index.js';
+import type { ActionOwner } from './clients/action-owner.js';
 import type { AmiClientSession, ClientSettings, SessionHost } from './clients/ami-client-session.js';
 import type { AnswerSlot } from './clients/answer-order.js';
 import { Outbound } from './clients/outbound.js';
+import { builtinFormats, type FormatModule, type FormatRegistry } from './formats.js';
 import type { Logger } from './log.js';
 import { proxyAction } from './proxy-actions.js';
-import { ActionRouter, errorResponse, type Reply } from './router/action-router.js';
+import { ActionRouter, errorResponse, type Failure, type Reply } from './router/action-router.js';
 import { UpstreamSession, type UpstreamState, type UpstreamStatus } from './upstream/upstream-session.js';
 
 /** One PBX: its session and the router of its actions. */
@@ -36,9 +38,9 @@ export interface HubCounters {
   clientsConnected: number;
 }
 
-/** Whom an action forwarded to a PBX belongs to: the client, and its place in that client's answer order. */
+/** Whom an action forwarded to a PBX belongs to: its owner, and its place in that owner's answer order. */
 export interface Ticket {
-  readonly client: AmiClientSession;
+  readonly client: ActionOwner;
   readonly slot: AnswerSlot;
 }
 
@@ -68,6 +70,7 @@ export class Hub implements SessionHost {
   constructor(
     readonly config: ProxyConfig,
     readonly log: Logger,
+    readonly formats: FormatRegistry = builtinFormats(),
   ) {
     const g = config.general;
     this.clientSettings = {
@@ -143,6 +146,11 @@ export class Hub implements SessionHost {
     return first?.session.status.amiVersion ?? DEFAULT_AMI_VERSION;
   }
 
+  /** The format a proxy.conf or ProxySetFormat name stands for. */
+  format(name: string): FormatModule | undefined {
+    return this.formats.get(name);
+  }
+
   findUser(username: string): UserConfig | undefined {
     return this.users.get(username.toLowerCase());
   }
@@ -169,20 +177,20 @@ export class Hub implements SessionHost {
   }
 
   /** A client's action: answered by amiplex (Proxy*) or forwarded to one PBX. */
-  handleAction(client: AmiClientSession, action: AmiMessage, slot: AnswerSlot): void {
+  handleAction(client: ActionOwner, action: AmiMessage, slot: AnswerSlot): void {
     if (proxyAction(this, client, action, slot)) return;
     const actionId = actionIdOf(action);
-    const refuse = (why: string) => {
+    const refuse = (failure: Failure, why: string) => {
       this.log.info({ client: client.id, user: client.user?.name, action: getHeader(action, 'Action'), reason: why }, 'action refused');
-      client.answer(slot, errorResponse(actionId, why), true);
+      client.answer(slot, errorResponse(actionId, why), true, failure);
     };
     const named = getHeader(action, 'Server')?.trim();
     const name = named === undefined || named === '' ? client.defaultServer : named;
     const server = name === undefined ? undefined : this.servers.get(name);
-    if (!server) return refuse(`Unknown server: ${name ?? '(none)'}`);
-    if (!client.mayUseServer(server.name)) return refuse(`Permission denied for server ${server.name}`);
-    if (server.session.state !== 'up') return refuse(`Server ${server.name} is not connected (${server.session.state})`);
-    if (server.router.size >= server.config.maxPending) return refuse(`Too many actions in flight on server ${server.name}`);
+    if (!server) return refuse('bad-request', `Unknown server: ${name ?? '(none)'}`);
+    if (!client.mayUseServer(server.name)) return refuse('forbidden', `Permission denied for server ${server.name}`);
+    if (server.session.state !== 'up') return refuse('unavailable', `Server ${server.name} is not connected (${server.session.state})`);
+    if (server.router.size >= server.config.maxPending) return refuse('overloaded', `Too many actions in flight on server ${server.name}`);
     client.assignServer(slot, server.name);
     const timeoutMs = (server.config.actionTimeout ?? this.config.general.actionTimeout) * 1000;
     const { message } = server.router.register({ client, slot }, withoutHeaders(action, 'Server'), timeoutMs, Date.now());
@@ -205,7 +213,7 @@ export class Hub implements SessionHost {
   }
 
   /** An event to every logged-in client whose event mask and servers admit it. */
-  broadcast(server: string | undefined, event: AmiMessage, except?: AmiClientSession): void {
+  broadcast(server: string | undefined, event: AmiMessage, except?: ActionOwner): void {
     const out = new Outbound(event, server, eventClassBits(event));
     let delivered = 0;
     for (const client of this.clients) {
@@ -219,10 +227,10 @@ export class Hub implements SessionHost {
   }
 
   private deliver(replies: readonly Reply<Ticket>[]): void {
-    for (const { client: ticket, message, final, event } of replies) {
+    for (const { client: ticket, message, final, event, failure } of replies) {
       if (ticket.client.isClosed) continue;
       if (event) ticket.client.send(message);
-      else ticket.client.answer(ticket.slot, message, final);
+      else ticket.client.answer(ticket.slot, message, final, failure);
     }
   }
 

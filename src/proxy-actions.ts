@@ -3,18 +3,21 @@
  * A client sees them as ordinary AMI: responses and EventLists with its ActionID.
  */
 import { actionIdOf, getHeader, type AmiHeader, type AmiMessage } from './ami/message.js';
-import type { AmiClientSession } from './clients/ami-client-session.js';
+import type { ActionOwner } from './clients/action-owner.js';
 import type { AnswerSlot } from './clients/answer-order.js';
 import type { Hub } from './hub.js';
 import { errorResponse, response } from './router/action-router.js';
 
 /** Answers one Proxy* action: the messages of its answer, in order (the last one ends it). */
-type ProxyActionHandler = (hub: Hub, client: AmiClientSession, action: AmiMessage, actionId: string | undefined) => AmiMessage[];
+type ProxyActionHandler = (hub: Hub, client: ActionOwner, action: AmiMessage, actionId: string | undefined) => AmiMessage[];
 
-const HANDLERS: ReadonlyMap<string, ProxyActionHandler> = new Map([['proxylistservers', listServers]]);
+const HANDLERS: ReadonlyMap<string, ProxyActionHandler> = new Map([
+  ['proxylistservers', listServers],
+  ['proxysetformat', setFormat],
+]);
 
 /** Answers a Proxy* action; false when the action is not one (it goes to a PBX then). */
-export function proxyAction(hub: Hub, client: AmiClientSession, action: AmiMessage, slot: AnswerSlot): boolean {
+export function proxyAction(hub: Hub, client: ActionOwner, action: AmiMessage, slot: AnswerSlot): boolean {
   const name = (getHeader(action, 'Action') ?? '').toLowerCase();
   if (!name.startsWith('proxy')) return false;
   const actionId = actionIdOf(action);
@@ -27,7 +30,7 @@ export function proxyAction(hub: Hub, client: AmiClientSession, action: AmiMessa
 }
 
 /** ProxyListServers: an EventList of the PBXes this client may use, with their state. */
-function listServers(hub: Hub, client: AmiClientSession, _action: AmiMessage, actionId: string | undefined): AmiMessage[] {
+function listServers(hub: Hub, client: ActionOwner, _action: AmiMessage, actionId: string | undefined): AmiMessage[] {
   const answer = [response('Success', actionId, ['EventList', 'start'], ['Message', 'Server list will follow'])];
   for (const slot of hub.servers.values()) {
     if (!client.mayUseServer(slot.name)) continue;
@@ -55,4 +58,17 @@ function listServers(hub: Hub, client: AmiClientSession, _action: AmiMessage, ac
   done.push(['EventList', 'Complete'], ['ListItems', String(answer.length - 1)]);
   answer.push({ headers: done });
   return answer;
+}
+
+/**
+ * ProxySetFormat (Format: standard|xml|csv|json): the output format of this connection from now
+ * on (this response included). Only on raw TCP connections; over HTTP the request chooses.
+ */
+function setFormat(hub: Hub, client: ActionOwner, action: AmiMessage, actionId: string | undefined): AmiMessage[] {
+  const name = getHeader(action, 'Format')?.trim() ?? '';
+  const format = hub.format(name);
+  if (!client.setFormat) return [errorResponse(actionId, 'ProxySetFormat works on raw TCP connections; over HTTP the path or format= chooses')];
+  if (!format) return [errorResponse(actionId, `Unknown format: ${name === '' ? '(none)' : name}; known: ${hub.formats.names().join(', ')}`)];
+  client.setFormat(format);
+  return [response('Success', actionId, ['Message', `Format set to ${format.name}`], ['Format', format.name])];
 }

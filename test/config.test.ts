@@ -46,6 +46,11 @@ describe('parseConfig: defaults', () => {
         maxPendingActions: 1000,
         authTimeout: 30,
         authFailDelay: 1,
+        httpTimeout: 30,
+        httpSessionTimeout: 60,
+        httpMaxBody: 64 * 1024,
+        httpMaxUrl: 8 * 1024,
+        sseReplay: 1000,
         logLevel: 'info',
       },
       servers: [{
@@ -53,6 +58,7 @@ describe('parseConfig: defaults', () => {
         keepalive: 15, keepaliveTimeout: 10, connectTimeout: 10, reconnectMin: 0.5, reconnectMax: 30, maxPending: 10000,
       }],
       users: [{ name: 'u', secret: 'p', servers: ['pbx1'], serverHeader: true }],
+      listeners: [],
       file: FILE,
     } satisfies ProxyConfig);
     expect('bannerVersion' in cfg.general).toBe(false);
@@ -73,6 +79,14 @@ describe('parseConfig: defaults', () => {
       'max_pending_actions = 7',
       'authtimeout = 5',
       'auth_fail_delay = 0',
+      'http = 127.0.0.1:0',
+      'http = [::1]:8088',
+      'http_timeout = 5',
+      'http_session_timeout = 120',
+      'http_max_body = 1M',
+      'http_max_url = 2K',
+      'cors_origins = https://crm.example.com, http://localhost:3000',
+      'sse_replay = 50',
       'log_level = trace',
       '[server Main-PBX]',
       'host = PBX.Example.com',
@@ -103,6 +117,13 @@ describe('parseConfig: defaults', () => {
       maxPendingActions: 7,
       authTimeout: 5,
       authFailDelay: 0,
+      http: [{ host: '127.0.0.1', port: 0 }, { host: '::1', port: 8088 }],
+      httpTimeout: 5,
+      httpSessionTimeout: 120,
+      httpMaxBody: 1024 * 1024,
+      httpMaxUrl: 2048,
+      corsOrigins: ['https://crm.example.com', 'http://localhost:3000'],
+      sseReplay: 50,
       logLevel: 'trace',
     });
     expect(cfg.servers).toEqual([{
@@ -244,7 +265,7 @@ describe('parseConfig: every error kind, with its line', () => {
       '3 UNKNOWN_KEY: unknown key "frobnicate" in [general]',
       '4 UNKNOWN_KEY: unknown key "host" in [general] (it belongs in [server NAME])',
       '6 UNKNOWN_KEY: unknown key "hots" in [server pbx1] (did you mean "host"?)',
-      '10 UNKNOWN_KEY: unknown key "listen" in [server pbx1] (it belongs in [general])',
+      '10 UNKNOWN_KEY: unknown key "listen" in [server pbx1] (it belongs in [general] or [listener NAME])',
       '11 UNKNOWN_KEY: unknown key "server_header" in [server pbx1] (it belongs in [user NAME])',
     ]);
   });
@@ -477,7 +498,7 @@ describe('schema tables', () => {
   const types = Object.entries(SECTION_TYPES);
 
   it('every section type is listed and every table is wired to it', () => {
-    expect(Object.keys(SECTION_TYPES)).toEqual(['general', 'server', 'user']);
+    expect(Object.keys(SECTION_TYPES)).toEqual(['general', 'server', 'user', 'listener']);
     expect(SECTION_TYPES.general.keys.map((k) => k.field)).toEqual(Object.keys(GENERAL_SCHEMA));
     expect(SECTION_TYPES.server.keys.map((k) => k.field)).toEqual(Object.keys(SERVER_SCHEMA));
     expect(SECTION_TYPES.user.keys.map((k) => k.field)).toEqual(Object.keys(USER_SCHEMA));
@@ -537,5 +558,25 @@ describe('proxy.conf.example', () => {
         expect(shown.test(section) || inDoc, `the default of ${k.key} (${k.default}) is not shown`).toBe(true);
       }
     }
+  });
+});
+
+describe('[listener] sections and formats', () => {
+  it('reads a listener with its format, and a user format', () => {
+    const cfg = parseConfig(lines('[listener mon]', 'listen = 127.0.0.1:0', 'format = json', '[user u]', 'secret = p', 'format = xml') + SERVER, FILE);
+    expect(cfg.listeners).toEqual([{ name: 'mon', listen: { host: '127.0.0.1', port: 0 }, format: 'json' }]);
+    expect(cfg.users[0]!.format).toBe('xml');
+  });
+
+  it('defaults a listener to the standard format and requires its address', () => {
+    expect(parseConfig(lines('[listener a]', 'listen = 127.0.0.1:0') + SERVER, FILE).listeners[0]!.format).toBe('standard');
+    expect(report(lines('[listener a]', 'format = csv') + SERVER)).toEqual(['1 MISSING_KEY: [listener a] is missing required key "listen"']);
+  });
+
+  it('rejects an unknown format, and an address given both in [general] and a [listener]', () => {
+    expect(report(lines('[general]', 'listen = 127.0.0.1:5000', '[listener b]', 'listen = 127.0.0.1:5000', 'format = yaml') + SERVER)).toEqual([
+      '4 DUPLICATE_LISTEN: listen address 127.0.0.1:5000 given twice (first at line 2)',
+      '5 BAD_VALUE: bad value "yaml" for format: expected one of standard, xml, csv, json',
+    ]);
   });
 });

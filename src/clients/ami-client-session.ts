@@ -12,13 +12,13 @@
 import type net from 'node:net';
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { AmiDecoder } from '../ami/decoder.js';
-import { encodeBanner } from '../ami/encoder.js';
 import { ALL_CLASSES, EVENT_CLASSES, eventMaskFromValue } from '../ami/event-classes.js';
 import { actionIdOf, getHeader, sameText, toWire, type AmiHeader, type AmiMessage } from '../ami/message.js';
-import { errorResponse, response } from '../router/action-router.js';
+import { errorResponse, response, type Failure } from '../router/action-router.js';
 import type { UserConfig } from '../config/index.js';
-import type { FormatModule } from '../formats.js';
+import { bannerFor, type FormatModule } from '../formats.js';
 import type { Logger } from '../log.js';
+import type { ActionOwner } from './action-owner.js';
 import { AnswerOrder, type AnswerSlot } from './answer-order.js';
 import type { Outbound } from './outbound.js';
 
@@ -37,6 +37,8 @@ export interface SessionHost {
   settings(): ClientSettings;
   bannerVersion(): string;
   findUser(username: string): UserConfig | undefined;
+  /** The format a proxy.conf name stands for. */
+  format(name: string): FormatModule | undefined;
   /** Seconds since amiplex started, for FullyBooted. */
   uptime(): number;
   /** An action for a PBX (or a Proxy* action amiplex answers itself), answered through `client.answer(slot, …)`. */
@@ -59,7 +61,7 @@ const DEFAULT_WAITEVENT_S = 60;
 
 let nextClientId = 1;
 
-export class AmiClientSession {
+export class AmiClientSession implements ActionOwner {
   readonly id = nextClientId++;
   readonly remote: string;
   readonly connectedAt = Date.now();
@@ -111,7 +113,7 @@ export class AmiClientSession {
     });
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error'));
     socket.on('close', () => this.onClose());
-    this.write(encodeBanner(host.bannerVersion()));
+    this.write(bannerFor(format, host.bannerVersion()));
     this.authTimer = setTimeout(() => {
       this.log.info('unauthenticated client closed after authtimeout');
       socket.destroy();
@@ -144,7 +146,7 @@ export class AmiClientSession {
    * Part of the answer to the action that took `slot` (`final` for its last part). Written, whatever
    * the client's event mask, once every earlier action of this client is fully answered.
    */
-  answer(slot: AnswerSlot, msg: AmiMessage, final: boolean): void {
+  answer(slot: AnswerSlot, msg: AmiMessage, final: boolean, _failure?: Failure): void {
     const { ready, close } = this.answers.push(slot, msg, final);
     for (const m of ready) this.send(m);
     if (close) this.end();
@@ -153,6 +155,11 @@ export class AmiClientSession {
   /** The action that took `slot` goes to PBX `server`: its answer is ordered among that PBX's answers. */
   assignServer(slot: AnswerSlot, server: string): void {
     this.answers.setLane(slot, server);
+  }
+
+  /** ProxySetFormat: everything written from now on (its own response included) is in `format`. */
+  setFormat(format: FormatModule): void {
+    this.format = format;
   }
 
   /** Written now, outside answer order: an event carrying this client's ActionID (OriginateResponse, UserEvent). */
@@ -272,6 +279,8 @@ export class AmiClientSession {
     }
     this.user = user;
     this.allowedServers = new Set(user.servers);
+    // The user's format applies from its login response on.
+    if (user.format !== undefined) this.format = this.host.format(user.format) ?? this.format;
     clearTimeout(this.authTimer);
     const events = getHeader(msg, 'Events');
     if (events !== undefined) this.eventMask = eventMaskFromValue(events) ?? this.eventMask;

@@ -10,7 +10,8 @@ import {
   boolean, byteSize, duration, host, hostPort, integer, list, name, nonEmptyText, oneOf,
 } from './values.js';
 import { AUTH_TYPES, LOG_LEVELS } from './types.js';
-import type { GeneralConfig, ServerConfig, UserConfig } from './types.js';
+import type { GeneralConfig, ListenerConfig, ServerConfig, UserConfig } from './types.js';
+import { FORMAT_NAMES } from '../format-names.js';
 
 export interface KeySpec<T> {
   /** The key as written in proxy.conf: lower case, words joined by `_`. */
@@ -84,6 +85,36 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
     key: 'auth_fail_delay', kind: duration(), default: '1',
     doc: 'Seconds before a failed login is answered and the connection closed, as Asterisk does.',
   },
+  http: {
+    key: 'http', kind: hostPort(), repeatable: true,
+    defaultDoc: 'none (no HTTP listener)',
+    doc: 'Address of an HTTP listener (actions by GET/POST, /rawman /mxml /json /csv, SSE /events); repeat for several.',
+  },
+  httpTimeout: {
+    key: 'http_timeout', kind: duration({ positive: true }), default: '30',
+    doc: 'Seconds an HTTP request waits for its complete answer before 504; a request may ask for less or more with timeout= (at most 300).',
+  },
+  httpSessionTimeout: {
+    key: 'http_session_timeout', kind: duration({ positive: true }), default: '60',
+    doc: 'Seconds an HTTP login session (mansession_id cookie) lives without a request, as Asterisk\'s httptimeout.',
+  },
+  httpMaxBody: {
+    key: 'http_max_body', kind: byteSize(1024, 16 * 1024 ** 2), default: '64K',
+    doc: 'Largest POST body accepted (413 beyond).',
+  },
+  httpMaxUrl: {
+    key: 'http_max_url', kind: byteSize(256, 1024 ** 2), default: '8K',
+    doc: 'Longest request URL accepted (414 beyond).',
+  },
+  corsOrigins: {
+    key: 'cors_origins', kind: list(nonEmptyText()),
+    defaultDoc: 'none (no cross-origin access)',
+    doc: 'Origins (scheme://host:port, or *) whose browser apps may call the HTTP listener (CORS).',
+  },
+  sseReplay: {
+    key: 'sse_replay', kind: integer(0, 1_000_000), default: '1000',
+    doc: 'Events kept for Server-Sent Events clients that reconnect with Last-Event-ID.',
+  },
   logLevel: {
     key: 'log_level', kind: oneOf(LOG_LEVELS), default: 'info',
     doc: `Log level: ${LOG_LEVELS.join(', ')}.`,
@@ -156,6 +187,22 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
     key: 'server_header', kind: boolean(), default: 'yes',
     doc: 'Add a "Server: NAME" header to every event this user receives.',
   },
+  format: {
+    key: 'format', kind: oneOf(FORMAT_NAMES),
+    defaultDoc: "the listener's format",
+    doc: `Output format of this user's raw TCP connections: ${FORMAT_NAMES.join(', ')}.`,
+  },
+});
+
+export const LISTENER_SCHEMA: SectionSchema<ListenerConfig> = deepFreeze({
+  listen: {
+    key: 'listen', kind: hostPort(), required: true,
+    doc: 'Address of this raw AMI (TCP) listener. Port 0 picks any free port.',
+  },
+  format: {
+    key: 'format', kind: oneOf(FORMAT_NAMES), default: 'standard',
+    doc: `Output format of the clients of this listener: ${FORMAT_NAMES.join(', ')} (their input stays raw AMI).`,
+  },
 });
 
 export interface SectionType {
@@ -187,6 +234,10 @@ export const SECTION_TYPES = Object.freeze({
   user: Object.freeze({
     named: true, once: false, keys: keysOf(USER_SCHEMA),
     doc: 'A login that AMI clients use to connect to amiplex.',
+  }),
+  listener: Object.freeze({
+    named: true, once: false, keys: keysOf(LISTENER_SCHEMA),
+    doc: 'A raw AMI listener with settings of its own (output format).',
   }),
 }) satisfies Readonly<Record<string, SectionType>>;
 

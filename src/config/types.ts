@@ -7,6 +7,8 @@
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+import type { FormatName } from '../format-names.js';
+
 export const AUTH_TYPES = ['plain', 'md5'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
 
@@ -29,7 +31,24 @@ export interface GeneralConfig {
   readonly maxPendingActions: number;
   readonly authTimeout: number;
   readonly authFailDelay: number;
+  /** HTTP listeners (none when absent). */
+  readonly http?: HostPort[];
+  readonly httpTimeout: number;
+  readonly httpSessionTimeout: number;
+  readonly httpMaxBody: number;
+  readonly httpMaxUrl: number;
+  /** Origins allowed by CORS; absent: none. */
+  readonly corsOrigins?: string[];
+  readonly sseReplay: number;
   readonly logLevel: LogLevel;
+}
+
+/** A raw AMI listener with settings of its own (`[listener NAME]`). */
+export interface ListenerConfig {
+  readonly name: string;
+  readonly listen: HostPort;
+  /** Output format of its clients (unless their user or ProxySetFormat says otherwise). */
+  readonly format: FormatName;
 }
 
 export interface ServerConfig {
@@ -55,6 +74,8 @@ export interface UserConfig {
   /** Server names this user may use, resolved and never empty; the first is its default. */
   readonly servers: string[];
   readonly serverHeader: boolean;
+  /** Output format for this user's raw TCP connections; absent: the listener's. */
+  readonly format?: FormatName;
 }
 
 export interface ProxyConfig {
@@ -62,6 +83,8 @@ export interface ProxyConfig {
   /** In file order; the first is the overall default. */
   readonly servers: ServerConfig[];
   readonly users: UserConfig[];
+  /** `[listener NAME]` sections, in file order (`[general] listen` ones are in general.listen). */
+  readonly listeners: ListenerConfig[];
   /** The file the configuration was read from, as given. */
   readonly file: string;
 }

@@ -9,7 +9,7 @@ import type { IniEntry } from './ini.js';
 import type { ReadSection } from './sections.js';
 import { defaultSection, readSections, sectionLabel } from './sections.js';
 import { didYouMean } from './suggest.js';
-import type { GeneralConfig, HostPort, ProxyConfig, ServerConfig, UserConfig } from './types.js';
+import type { GeneralConfig, HostPort, ListenerConfig, ProxyConfig, ServerConfig, UserConfig } from './types.js';
 
 export type ValidateResult =
   | { readonly ok: true; readonly config: ProxyConfig }
@@ -25,6 +25,7 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
   const general = sections.find((s) => s.type === 'general') ?? defaultSection('general');
   const servers = sections.filter((s) => s.type === 'server');
   const users = sections.filter((s) => s.type === 'user');
+  const listeners = sections.filter((s) => s.type === 'listener');
 
   const anyServerHeader = entries.some((e) => e.type === 'section' && e.header.split(/\s+/)[0] === 'server');
   if (servers.length === 0 && !anyServerHeader) {
@@ -32,7 +33,7 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
   }
   checkOrder(general, 'clientBuffer', 'client_buffer', 'clientBufferMax', 'client_buffer_max', report);
   checkOrder(general, 'clientBufferMax', 'client_buffer_max', 'clientBufferTotal', 'client_buffer_total', report);
-  checkListen(general, report);
+  checkListen(general, listeners, report);
   for (const s of servers) checkOrder(s, 'reconnectMin', 'reconnect_min', 'reconnectMax', 'reconnect_max', report);
   const serverNames = servers.map((s) => s.name!);
   const resolved = users.map((u) => resolveServers(u, serverNames, report));
@@ -44,6 +45,7 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
       general: general.fields as unknown as GeneralConfig,
       servers: servers.map((s) => ({ name: s.name!, ...s.fields }) as unknown as ServerConfig),
       users: users.map((u, i) => ({ name: u.name!, ...u.fields, servers: resolved[i]! }) as unknown as UserConfig),
+      listeners: listeners.map((l) => ({ name: l.name!, ...l.fields }) as unknown as ListenerConfig),
       file,
     },
   };
@@ -75,18 +77,26 @@ function checkOrder(
 }
 
 /** The same address twice cannot be bound; port 0 asks for a fresh port each time, so it may repeat. */
-function checkListen(general: ReadSection, report: Report): void {
+function checkListen(general: ReadSection, listeners: readonly ReadSection[], report: Report): void {
+  const given: Array<[HostPort, number]> = [];
   const listen = general.fields['listen'];
   const lines = general.lines.get('listen');
-  if (!Array.isArray(listen) || lines === undefined || listen.length !== lines.length) return;
+  if (Array.isArray(listen) && lines !== undefined && listen.length === lines.length) {
+    listen.forEach((hp: HostPort, i) => given.push([hp, lines[i]!]));
+  }
+  for (const l of listeners) {
+    const hp = l.fields['listen'] as HostPort | undefined;
+    if (hp !== undefined && typeof hp === 'object') given.push([hp, lineOf(l, 'listen')]);
+  }
+  given.sort((a, b) => a[1] - b[1]);
   const first = new Map<string, number>();
-  listen.forEach((hp: HostPort, i) => {
-    if (hp.port === 0) return;
+  for (const [hp, line] of given) {
+    if (hp.port === 0) continue;
     const id = formatHostPort(hp).toLowerCase();
     const seen = first.get(id);
-    if (seen === undefined) first.set(id, lines[i]!);
-    else report(lines[i]!, 'DUPLICATE_LISTEN', `listen address ${formatHostPort(hp)} given twice (first at line ${seen})`);
-  });
+    if (seen === undefined) first.set(id, line);
+    else report(line, 'DUPLICATE_LISTEN', `listen address ${formatHostPort(hp)} given twice (first at line ${seen})`);
+  }
 }
 
 /** A user's `servers`, each checked against the [server] sections; absent: all of them. */

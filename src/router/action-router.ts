@@ -29,6 +29,12 @@ import { isAmiTrue } from '../ami/event-classes.js';
 /** Events Asterisk broadcasts to every session although they carry the sender's ActionID. */
 const BROADCAST_WITH_ACTION_ID = new Set(['originateresponse', 'userevent']);
 
+/**
+ * Why amiplex itself, not the PBX, answered an action with an error: what an HTTP client sees
+ * as the status code (400, 403, 502, 503, 504). A PBX's own `Response: Error` has none.
+ */
+export type Failure = 'bad-request' | 'forbidden' | 'unavailable' | 'overloaded' | 'timeout';
+
 export interface Reply<C> {
   readonly client: C;
   readonly message: AmiMessage;
@@ -39,6 +45,8 @@ export interface Reply<C> {
    * comes (an OriginateResponse, a UserEvent). The client gets it at once, outside answer order.
    */
   readonly event: boolean;
+  /** Set when amiplex answered instead of the PBX (timeout, PBX gone). */
+  readonly failure?: Failure;
 }
 
 export interface RouteResult<C> {
@@ -199,6 +207,7 @@ export class ActionRouter<C> {
         message: errorResponse(entry.clientActionId, `Timeout: server ${this.options.server} did not answer ${entry.action || 'the action'} within ${seconds} s`),
         final: true,
         event: false,
+        failure: 'timeout',
       });
     }
     for (const [id, late] of this.linger) if (late.until <= now) this.linger.delete(id);
@@ -209,7 +218,7 @@ export class ActionRouter<C> {
   failAll(reason: string): Reply<C>[] {
     const replies: Reply<C>[] = [];
     for (const entry of this.pending.values()) {
-      replies.push({ client: entry.client, message: errorResponse(entry.clientActionId, reason), final: true, event: false });
+      replies.push({ client: entry.client, message: errorResponse(entry.clientActionId, reason), final: true, event: false, failure: 'unavailable' });
     }
     this.pending.clear();
     this.linger.clear();

@@ -46,6 +46,14 @@ export interface UserSpec {
   readonly secret?: string;
   readonly servers?: readonly string[];
   readonly serverHeader?: boolean;
+  /** The user's output format for raw TCP connections. */
+  readonly format?: string;
+}
+
+/** A `[listener NAME]` section: one more raw AMI listener (on a free port) with its format. */
+export interface ListenerSpec {
+  readonly name: string;
+  readonly format: string;
 }
 
 export interface FixtureOptions {
@@ -59,6 +67,8 @@ export interface FixtureOptions {
   readonly waitUp?: boolean;
   /** Output formats for amiplex (default: the built-in ones). */
   readonly formats?: FormatRegistry;
+  /** Extra listeners; their bound addresses follow the [general] one in `proxy.listeners`. */
+  readonly listeners?: readonly ListenerSpec[];
 }
 
 /** One PBX of a fixture: a simulator or a scripted server, which a test can stop and restart. */
@@ -156,6 +166,7 @@ export function fixtureConfigText(
   pbxes: ReadonlyArray<{ name: string; port: number; server?: Settings }>,
   users: readonly UserSpec[],
   general: Settings = {},
+  listeners: readonly ListenerSpec[] = [],
 ): string {
   const lines = section('[general]', { ...GENERAL_DEFAULTS, ...general });
   for (const p of pbxes) lines.push(...section(`[server ${p.name}]`, { ...SERVER_DEFAULTS, port: p.port, ...p.server }));
@@ -163,8 +174,10 @@ export function fixtureConfigText(
     const s: Settings = { secret: u.secret ?? `${u.name}-secret` };
     if (u.servers) s.servers = u.servers.join(', ');
     if (u.serverHeader !== undefined) s.server_header = u.serverHeader ? 'yes' : 'no';
+    if (u.format !== undefined) s.format = u.format;
     lines.push(...section(`[user ${u.name}]`, s));
   }
+  for (const l of listeners) lines.push(...section(`[listener ${l.name}]`, { listen: '127.0.0.1:0', format: l.format }));
   return lines.join('\n');
 }
 
@@ -196,6 +209,7 @@ export async function startFixture(options: FixtureOptions = {}): Promise<ProxyF
       specs.map((s) => ({ name: s.name, port: handles.get(s.name)!.port, server: s.server })),
       users,
       options.general,
+      options.listeners,
     );
     const config = parseConfig(configText, 'test-proxy.conf');
     const sink = new Writable({
