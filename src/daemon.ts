@@ -3,6 +3,7 @@
  * the listeners, and stops them in order (listeners first, then clients and PBX sessions).
  */
 import type { HostPort, ProxyConfig } from './config/index.js';
+import { HttpService, type HttpServiceOptions } from './clients/http-service.js';
 import { AmiTcpListener } from './clients/tcp-listener.js';
 import { builtinFormats, type FormatRegistry } from './formats.js';
 import { Hub } from './hub.js';
@@ -12,6 +13,8 @@ export interface RunningProxy {
   readonly hub: Hub;
   /** The raw-AMI listeners' bound addresses: [general] listen lines, then [listener] sections, in file order. */
   readonly listeners: readonly HostPort[];
+  /** The HTTP listeners' bound addresses (`http =` lines, in file order); empty when none. */
+  readonly http: readonly HostPort[];
   /** Stops accepting, closes clients, logs off every PBX. Idempotent. */
   stop(): Promise<void>;
 }
@@ -19,6 +22,8 @@ export interface RunningProxy {
 export interface StartOptions {
   readonly log?: Logger;
   readonly formats?: FormatRegistry;
+  /** Options of the HTTP listeners (e.g. a shorter SSE keep-alive for tests). */
+  readonly http?: HttpServiceOptions;
 }
 
 export async function startProxy(config: ProxyConfig, options: StartOptions = {}): Promise<RunningProxy> {
@@ -34,22 +39,27 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     ...config.general.listen.map((address) => new AmiTcpListener(hub, address, formatNamed('standard'))),
     ...config.listeners.map((l) => new AmiTcpListener(hub, l.listen, formatNamed(l.format))),
   ];
+  const httpAddresses = config.general.http ?? [];
+  const http = httpAddresses.length > 0 ? new HttpService(hub, httpAddresses, options.http) : undefined;
   const bound: HostPort[] = [];
+  let httpBound: HostPort[] = [];
   try {
     for (const listener of listeners) bound.push(await listener.listen());
+    if (http) httpBound = await http.listen();
   } catch (err) {
-    await Promise.all(listeners.map((l) => l.close()));
+    await Promise.all([...listeners.map((l) => l.close()), http?.close()]);
     throw err;
   }
   hub.start();
-  log.info({ listen: bound, servers: config.servers.map((s) => s.name) }, 'amiplex started');
+  log.info({ listen: bound, http: httpBound, servers: config.servers.map((s) => s.name) }, 'amiplex started');
   let stopping: Promise<void> | undefined;
   return {
     hub,
     listeners: bound,
+    http: httpBound,
     stop() {
       stopping ??= (async () => {
-        const closed = Promise.all(listeners.map((l) => l.close()));
+        const closed = Promise.all([...listeners.map((l) => l.close()), http?.close()]);
         await hub.stop();
         await closed;
         log.info('amiplex stopped');

@@ -44,8 +44,12 @@ export interface Ticket {
   readonly slot: AnswerSlot;
 }
 
-/** What listeners and embedders may observe: a hook per broadcast event (the demo's live tail). */
-export type EventObserver = (server: string, event: AmiMessage) => void;
+/**
+ * What listeners and embedders may observe: a hook per broadcast event (the demo's live tail,
+ * the HTTP listener's event streams). `out` is the event as the fan-out shares it: its encodings
+ * (once per format) are shared with every raw TCP client.
+ */
+export type EventObserver = (server: string, event: AmiMessage, out: Outbound) => void;
 
 const SWEEP_MS = 250;
 const DEFAULT_AMI_VERSION = '11.0.0';
@@ -223,7 +227,7 @@ export class Hub implements SessionHost {
       delivered++;
     }
     this.counters.eventsDelivered += delivered;
-    for (const observe of this.observers) observe(server ?? '', event);
+    for (const observe of this.observers) observe(server ?? '', event, out);
   }
 
   private deliver(replies: readonly Reply<Ticket>[]): void {

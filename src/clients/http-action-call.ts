@@ -1,0 +1,66 @@
+/**
+ * One HTTP request's action, as the hub sees it: an ActionOwner that collects the parts of the
+ * answer — the response, every EventList item up to the `…Complete` event, or the whole Command
+ * output — and hands them over once, when the last part comes. After that (or after the HTTP
+ * client went away, or the request timed out) it is closed: the hub delivers it nothing more.
+ */
+import type { AmiMessage } from '../ami/message.js';
+import type { UserConfig } from '../config/index.js';
+import type { Failure } from '../router/action-router.js';
+import type { ActionOwner } from './action-owner.js';
+import type { AnswerSlot } from './answer-order.js';
+
+export type CallDone = (parts: readonly AmiMessage[], failure: Failure | undefined) => void;
+
+/** Ids of HTTP calls, apart from raw TCP clients' (logs say `http` with them). */
+let nextCallId = 1;
+
+export class HttpActionCall implements ActionOwner {
+  readonly id = nextCallId++;
+  readonly slot: AnswerSlot = { seq: 0 };
+  /** The PBX the action went to, once the hub chose it. */
+  server: string | undefined;
+  private readonly parts: AmiMessage[] = [];
+  private readonly servers: ReadonlySet<string>;
+  private closed = false;
+
+  constructor(
+    readonly user: UserConfig,
+    private readonly done: CallDone,
+  ) {
+    this.servers = new Set(user.servers);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get defaultServer(): string | undefined {
+    return this.user.servers[0];
+  }
+
+  mayUseServer(name: string): boolean {
+    return this.servers.has(name);
+  }
+
+  answer(_slot: AnswerSlot, msg: AmiMessage, final: boolean, failure?: Failure): void {
+    if (this.closed) return;
+    this.parts.push(msg);
+    if (!final) return;
+    this.closed = true;
+    this.done(this.parts, failure);
+  }
+
+  assignServer(_slot: AnswerSlot, server: string): void {
+    this.server = server;
+  }
+
+  /** Events that carry the ActionID outside the answer (an OriginateResponse, a UserEvent): not part of an HTTP answer. */
+  send(_msg: AmiMessage): void {}
+
+  /** The answer so far, and no more parts taken: the request timed out or its client went away. */
+  abandon(): readonly AmiMessage[] {
+    this.closed = true;
+    return this.parts;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * What the parts of the HTTP listener share: the hub, the settings, the login sessions, and
+ * who a request is (HTTP Basic, or the `mansession_id` cookie of an `Action=Login` session).
+ */
+import type http from 'node:http';
+import type { UserConfig } from '../config/index.js';
+import type { Hub } from '../hub.js';
+import type { Logger } from '../log.js';
+import { parseBasic, secretMatches, sessionCookie } from './http-auth.js';
+import type { HttpSession, HttpSessionStore } from './http-sessions.js';
+
+export interface HttpSettings {
+  /** How long a request waits for its answer unless it asks otherwise (ms). */
+  readonly timeoutMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly maxBody: number;
+  readonly maxUrl: number;
+  readonly authFailDelayMs: number;
+  readonly clientBuffer: number;
+  readonly clientBufferMax: number;
+  readonly slowClientTimeoutMs: number;
+  readonly sseReplay: number;
+  /** Interval of the keep-alive comments on event streams (ms). */
+  readonly sseKeepAliveMs: number;
+}
+
+export interface HttpContext {
+  readonly hub: Hub;
+  readonly log: Logger;
+  readonly settings: HttpSettings;
+  readonly sessions: HttpSessionStore;
+  /** Whether the listener is shutting down. */
+  readonly closing: boolean;
+}
+
+export type Identity =
+  | { readonly ok: true; readonly user: UserConfig; readonly session?: HttpSession }
+  | { readonly ok: false; readonly message: string; /** wrong credentials (answered after auth_fail_delay), not merely missing or stale */ readonly failed: boolean; readonly username?: string };
+
+/**
+ * Who sends the request: HTTP Basic when the request has an Authorization header, else the
+ * session of its `mansession_id` cookie.
+ */
+export function identify(ctx: HttpContext, req: http.IncomingMessage, now: number): Identity {
+  const basic = parseBasic(req.headers.authorization);
+  if (basic !== undefined) {
+    if (!basic.ok) return { ok: false, message: basic.message, failed: true };
+    const user = ctx.hub.findUser(basic.username);
+    if (!user || !secretMatches(user, basic.secret)) return { ok: false, message: 'Authentication failed', failed: true, username: basic.username };
+    return { ok: true, user };
+  }
+  const id = sessionCookie(req.headers.cookie);
+  if (id === undefined) {
+    return { ok: false, message: 'Permission denied: log in with HTTP Basic, or with Action=Login and its mansession_id cookie', failed: false };
+  }
+  const session = ctx.sessions.use(id, now);
+  if (!session) return { ok: false, message: 'Permission denied: the login session has expired or is unknown; log in again', failed: false };
+  return { ok: true, user: session.user, session };
+}
+
+/** `host:port` of the HTTP client, for logs. */
+export function remoteOf(req: http.IncomingMessage): string {
+  return `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+}

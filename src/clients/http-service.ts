@@ -1,0 +1,356 @@
+/**
+ * The HTTP listeners (`http =` in [general], one node:http server per address, all sharing one
+ * set of login sessions and one event feed): actions by GET or form-encoded POST, and
+ * Server-Sent Events at `/events`.
+ *
+ * The checks of a request, in order, each refused with its status and an AMI-style error body
+ * in the request's format: shutting down 503 · Origin not allowed 403 · URL over http_max_url
+ * 414 · unknown path 404 · method 405 (OPTIONS is a CORS preflight: 204) · POST that is not a
+ * form 415 · body over http_max_body 413 · malformed request 400 · credentials 401 — then the
+ * action (see http-actions.ts) or the event stream. Each refusal is logged once; none touches
+ * anything shared, so bad input never disturbs other clients.
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import type { HostPort } from '../config/index.js';
+import type { FormatModule } from '../formats.js';
+import type { Hub } from '../hub.js';
+import type { Logger } from '../log.js';
+import { chooseFormat, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../formats/http.js';
+import { BASIC_CHALLENGE } from './http-auth.js';
+import { HttpActions, pathOf } from './http-actions.js';
+import { identify, remoteOf, type HttpContext, type HttpSettings } from './http-context.js';
+import { ALLOWED_METHODS, CorsPolicy } from './http-cors.js';
+import { sendError, type HeaderMap } from './http-reply.js';
+import { HttpSessionStore } from './http-sessions.js';
+import { SseFeed } from './sse-feed.js';
+import { SseStream } from './sse-stream.js';
+
+export interface HttpServiceOptions {
+  /** Interval of keep-alive comments on event streams (default 15 s). */
+  readonly sseKeepAliveMs?: number;
+}
+
+const DEFAULT_SSE_KEEPALIVE_MS = 15_000;
+const SWEEP_MS = 250;
+const CLOSE_GRACE_MS = 2_000;
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+export class HttpService implements HttpContext {
+  readonly settings: HttpSettings;
+  readonly sessions: HttpSessionStore;
+  readonly feed: SseFeed;
+  readonly log: Logger;
+  private readonly servers: http.Server[];
+  private readonly actions: HttpActions;
+  private readonly cors: CorsPolicy;
+  private readonly formatInfos: FormatInfo[];
+  private readonly standard: FormatModule;
+  private unobserve: (() => void) | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  private closingNow = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    readonly hub: Hub,
+    readonly addresses: readonly HostPort[],
+    options: HttpServiceOptions = {},
+  ) {
+    const g = hub.config.general;
+    this.log = hub.log.child({ component: 'http' });
+    this.settings = {
+      timeoutMs: g.httpTimeout * 1000,
+      sessionTimeoutMs: g.httpSessionTimeout * 1000,
+      maxBody: g.httpMaxBody,
+      maxUrl: g.httpMaxUrl,
+      authFailDelayMs: g.authFailDelay * 1000,
+      clientBuffer: g.clientBuffer,
+      clientBufferMax: g.clientBufferMax,
+      slowClientTimeoutMs: g.slowClientTimeout * 1000,
+      sseReplay: g.sseReplay,
+      sseKeepAliveMs: options.sseKeepAliveMs ?? DEFAULT_SSE_KEEPALIVE_MS,
+    };
+    this.sessions = new HttpSessionStore(this.settings.sessionTimeoutMs);
+    const json = hub.formats.get('json');
+    const standard = hub.formats.get('standard');
+    if (!json || !standard) throw new Error('the HTTP listener needs the json and standard formats registered');
+    this.standard = standard;
+    this.feed = new SseFeed(json, this.settings.sseReplay);
+    this.formatInfos = hub.formats.names().map((name) => hub.formats.get(name)!);
+    this.cors = new CorsPolicy(g.corsOrigins);
+    this.actions = new HttpActions(this);
+    this.servers = addresses.map(() => {
+      const server = http.createServer({ maxHeaderSize: Math.max(16 * 1024, this.settings.maxUrl + 8 * 1024) }, (req, res) => this.dispatch(req, res));
+      server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.clientError(err, socket));
+      return server;
+    });
+  }
+
+  get closing(): boolean {
+    return this.closingNow;
+  }
+
+  /** Starts every listener and the event feed; resolves with the bound addresses (real ports). */
+  async listen(): Promise<HostPort[]> {
+    const bound: HostPort[] = [];
+    for (const [i, server] of this.servers.entries()) {
+      const address = this.addresses[i]!;
+      bound.push(
+        await new Promise<HostPort>((resolve, reject) => {
+          const onError = (err: Error) => reject(new Error(`cannot listen for HTTP on ${address.host}:${address.port}: ${err.message}`));
+          server.once('error', onError);
+          server.listen(address.port, address.host, () => {
+            server.off('error', onError);
+            server.on('error', (err) => this.log.error({ err: err.message, listen: address }, 'http listener error'));
+            resolve({ host: address.host, port: (server.address() as net.AddressInfo).port });
+          });
+        }),
+      );
+    }
+    this.unobserve = this.hub.observe((_server, _event, out) => {
+      this.feed.publish(out.server, out);
+      for (const session of this.sessions.values()) session.offer({ server: out.server, out });
+    });
+    this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_MS);
+    this.sweepTimer.unref();
+    this.keepAliveTimer = setInterval(() => {
+      for (const stream of this.feed.streams) stream.keepAlive();
+    }, this.settings.sseKeepAliveMs);
+    this.keepAliveTimer.unref();
+    return bound;
+  }
+
+  /**
+   * Stops accepting; ends the event streams and the login sessions (a waiting WaitEvent is
+   * answered); requests waiting for a PBX get their answer (the hub fails them when it stops);
+   * connections still open after a grace period are closed. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closingNow = true;
+      this.unobserve?.();
+      clearInterval(this.sweepTimer);
+      clearInterval(this.keepAliveTimer);
+      for (const stream of [...this.feed.streams]) stream.end();
+      for (const session of [...this.sessions.values()]) this.sessions.end(session);
+      const serversClosed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      const deadline = Date.now() + CLOSE_GRACE_MS;
+      while (this.inFlight > 0 && Date.now() < deadline) {
+        for (const s of this.servers) s.closeIdleConnections();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const s of this.servers) s.closeAllConnections();
+      await serversClosed;
+    })();
+    return this.closed;
+  }
+
+  // ---- one request -------------------------------------------------------------------------
+
+  private dispatch(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.inFlight++;
+    res.once('close', () => this.inFlight--);
+    res.on('error', (err) => this.log.debug({ err: err.message }, 'http response error'));
+    this.guard(req, res, () => this.route(req, res));
+  }
+
+  /** Runs a step of a request; a bug there answers 500 (logged) instead of taking amiplex down. */
+  private guard(req: http.IncomingMessage, res: http.ServerResponse, step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.log.error({ http: remoteOf(req), path: pathOf(req), err: (err as Error).stack ?? String(err) }, 'http request failed');
+      if (!res.headersSent) sendError(res, 500, this.standard, undefined, 'amiplex could not handle this request', {});
+      else res.destroy();
+    }
+  }
+
+  private route(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? '' : url.slice(q + 1);
+    const route = routeOf(path);
+    const accept = req.headers.accept;
+    // The format of an early refusal: from the path and Accept (the query, unless it is too long to read).
+    const tooLong = Buffer.byteLength(url, 'latin1') > this.settings.maxUrl;
+    const format = this.formatOf(route, tooLong ? undefined : query, accept);
+    const refuse = (status: number, message: string, headers: HeaderMap = {}) => this.refuse(req, res, status, format, message, headers);
+
+    if (this.closingNow) return refuse(503, 'amiplex is shutting down', { Connection: 'close' });
+    const cors = this.cors.check(req.headers.origin, req.headers.host);
+    if (cors.kind === 'refused') return refuse(403, `Origin ${cors.origin} is not allowed (cors_origins)`);
+    const headers: HeaderMap = cors.kind === 'allowed' ? { ...cors.headers } : {};
+    if (tooLong) return refuse(414, `Request URL over http_max_url (${this.settings.maxUrl} bytes)`, headers);
+    if (!route) return refuse(404, `No such path: ${path.slice(0, 200)} (actions: /rawman, /mxml, /json, /csv, /action; events: /events)`, headers);
+
+    const methods = route.kind === 'events' ? 'GET, OPTIONS' : ALLOWED_METHODS;
+    if (req.method === 'OPTIONS') {
+      const preflight = cors.kind === 'allowed' && req.headers['access-control-request-method'] !== undefined;
+      res.writeHead(204, { ...headers, ...(preflight ? CorsPolicy.preflightHeaders() : {}), Allow: methods });
+      res.end();
+      return;
+    }
+    if (!methods.split(', ').includes(req.method ?? '')) {
+      return refuse(405, `Method ${req.method ?? ''} is not allowed here (${methods})`, { ...headers, Allow: methods });
+    }
+    if (route.kind === 'events') return this.events(req, res, query, headers);
+    if (req.method === 'GET') return this.action(req, res, path, query, undefined, headers);
+
+    const type = req.headers['content-type'];
+    const baseType = type === undefined ? undefined : (type.split(';')[0] ?? '').trim().toLowerCase();
+    if (baseType !== undefined && baseType !== FORM_TYPE) {
+      return refuse(415, `A POST body must be ${FORM_TYPE}, not ${baseType}`, headers);
+    }
+    const maxBody = this.settings.maxBody;
+    const tooLarge = () => refuse(413, `Request body over http_max_body (${maxBody} bytes)`, { ...headers, Connection: 'close' });
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > maxBody) return tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > maxBody) {
+        over = true;
+        chunks.length = 0;
+        tooLarge();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over) this.guard(req, res, () => this.action(req, res, path, query, Buffer.concat(chunks), headers));
+    });
+    req.on('error', (err) => this.log.debug({ http: remoteOf(req), err: err.message }, 'http request error'));
+  }
+
+  private action(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string, body: Buffer | undefined, headers: HeaderMap): void {
+    const parsed = parseActionRequest({ path, query, ...(body ? { body } : {}), ...(req.headers.accept ? { accept: req.headers.accept } : {}) }, this.formatInfos);
+    const format = this.hub.formats.get(parsed.format) ?? this.standard;
+    if (!parsed.ok) {
+      return this.refuse(req, res, parsed.status, format, parsed.message, headers, parsed.actionId);
+    }
+    this.actions.handle({ req, res, parsed, format, headers });
+  }
+
+  /** `GET /events`: a Server-Sent Events stream of the events the user may see, filtered by the query. */
+  private events(req: http.IncomingMessage, res: http.ServerResponse, query: string, headers: HeaderMap): void {
+    const json = this.hub.formats.get('json') ?? this.standard;
+    const refuse = (status: number, message: string, extra: HeaderMap = {}) => this.refuse(req, res, status, json, message, { ...headers, ...extra });
+    const asked = parseEventsQuery(query);
+    if (!asked.ok) return refuse(400, asked.message);
+    const lastHeader = req.headers['last-event-id'];
+    const lastText = (Array.isArray(lastHeader) ? lastHeader[0] : lastHeader) ?? asked.lastEventId;
+    let lastEventId: number | undefined;
+    if (lastText !== undefined && lastText.trim() !== '') {
+      if (!/^\d{1,15}$/.test(lastText.trim())) return refuse(400, `Last-Event-ID must be an event id (digits), not '${lastText.slice(0, 40)}'`);
+      lastEventId = Number(lastText.trim());
+    }
+    const now = Date.now();
+    const who = identify(this, req, now);
+    if (!who.ok) {
+      if (who.failed) {
+        this.hub.counters.failedLogins++;
+        this.log.warn({ http: remoteOf(req), user: who.username, reason: who.message }, 'http login failed');
+      }
+      const answer = () => sendError(res, 401, json, undefined, who.message, { ...headers, 'WWW-Authenticate': BASIC_CHALLENGE });
+      if (who.failed && this.settings.authFailDelayMs > 0) setTimeout(answer, this.settings.authFailDelayMs);
+      else answer();
+      return;
+    }
+    const user = who.user;
+    for (const name of asked.servers) {
+      if (!this.hub.servers.has(name)) return refuse(400, `Unknown server: ${name}`);
+      if (!user.servers.includes(name)) return refuse(403, `Permission denied for server ${name}`);
+    }
+    const servers = new Set(asked.servers.length > 0 ? asked.servers : user.servers);
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+    const session = who.session;
+    const stream = new SseStream(
+      res,
+      user,
+      { events: asked.events, servers },
+      this.settings,
+      {
+        slow: (s, reason) => {
+          this.hub.counters.slowClientsDropped++;
+          this.log.warn({ http: remoteOf(req), user: user.name, stream: s.id, buffered: s.buffered, reason }, 'slow event stream disconnected');
+        },
+        closed: (s) => {
+          this.feed.close(s);
+          if (session) {
+            session.active--;
+            session.lastUsed = Date.now();
+            session.onEnd.delete(endStream);
+          }
+          this.log.debug({ http: remoteOf(req), stream: s.id, events: s.eventsSent }, 'event stream closed');
+        },
+      },
+    );
+    const endStream = () => stream.end();
+    if (session) {
+      session.active++;
+      session.onEnd.add(endStream);
+    }
+    this.log.debug({ http: remoteOf(req), user: user.name, stream: stream.id, lastEventId }, 'event stream opened');
+    stream.write(Buffer.from(`: amiplex events, last id ${this.feed.lastId}\n\n`, 'latin1'));
+    this.feed.open(stream, lastEventId);
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  private formatOf(route: HttpRoute | undefined, query: string | undefined, accept: string | undefined): FormatModule {
+    if (route?.kind === 'events') return this.hub.formats.get('json') ?? this.standard;
+    let param: string | undefined;
+    for (const [n, v] of query === undefined ? [] : parseForm(query)) {
+      if (n === 'format') {
+        param = v;
+        break;
+      }
+    }
+    const chosen = chooseFormat(route, param, accept, this.formatInfos);
+    return this.hub.formats.get(chosen.format) ?? this.standard;
+  }
+
+  private refuse(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    format: FormatModule,
+    message: string,
+    headers: HeaderMap,
+    actionId?: string,
+  ): void {
+    this.log.info({ http: remoteOf(req), method: req.method, path: pathOf(req), status, reason: message }, 'http request refused');
+    sendError(res, status, format, actionId, message, headers);
+  }
+
+  /** A request node could not even parse (bad request line, headers too large): answered and closed, logged once. */
+  private clientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+    this.log.info({ http: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, code: err.code, reason: err.message }, 'malformed http request');
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+
+  private sweep(now: number): void {
+    for (const stream of this.feed.streams) stream.checkSlow(now);
+    const gone = this.sessions.expire(now);
+    for (const session of gone) this.log.info({ user: session.user.name }, 'http login session expired');
+  }
+}

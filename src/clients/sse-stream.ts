@@ -1,0 +1,145 @@
+/**
+ * One Server-Sent Events stream (`GET /events`): the events its filters admit, as prepared
+ * frames. Output is bounded like a raw TCP client's: what one turn of the event loop queues goes
+ * out as one write; a reader whose unsent output stays over `client_buffer` for
+ * `slow_client_timeout`, or ever exceeds `client_buffer_max`, is disconnected.
+ */
+import type http from 'node:http';
+import type { UserConfig } from '../config/index.js';
+
+export interface SseLimits {
+  readonly clientBuffer: number;
+  readonly clientBufferMax: number;
+  readonly slowClientTimeoutMs: number;
+}
+
+/** An event as the streams see it. */
+export interface SseEntry {
+  readonly id: number;
+  /** Its `Event:` name, lower case. */
+  readonly name: string;
+  readonly server: string | undefined;
+  /** The frame (`id:` and `data:` lines), with or without the Server header. */
+  frame(serverHeader: boolean): Buffer;
+}
+
+export interface SseFilter {
+  /** Event names (lower case); empty: all. */
+  readonly events: ReadonlySet<string>;
+  /** Servers this stream shows: those asked for, else every server of the user. */
+  readonly servers: ReadonlySet<string>;
+}
+
+export interface SseHooks {
+  /** Disconnected for not reading (counted and logged once by the caller). */
+  slow(stream: SseStream, reason: string): void;
+  closed(stream: SseStream): void;
+}
+
+const KEEP_ALIVE = Buffer.from(': keep-alive\n\n');
+
+let nextStreamId = 1;
+
+export class SseStream {
+  readonly id = nextStreamId++;
+  eventsSent = 0;
+  private out: Buffer[] = [];
+  private flushQueued = false;
+  private overSince: number | undefined;
+  private closed = false;
+  private reported = false;
+
+  constructor(
+    private readonly res: http.ServerResponse,
+    readonly user: UserConfig,
+    private readonly filter: SseFilter,
+    private readonly limits: SseLimits,
+    private readonly hooks: SseHooks,
+  ) {
+    res.on('drain', () => {
+      this.overSince = undefined;
+    });
+    res.on('close', () => this.onClose());
+  }
+
+  get isClosed(): boolean {
+    return this.closed || this.res.destroyed;
+  }
+
+  /** Bytes accepted for this stream and not yet handed to the kernel. */
+  get buffered(): number {
+    return this.res.writableLength;
+  }
+
+  /** Whether this stream shows the event. */
+  wants(entry: SseEntry): boolean {
+    if (entry.server !== undefined && !this.filter.servers.has(entry.server)) return false;
+    return this.filter.events.size === 0 || this.filter.events.has(entry.name);
+  }
+
+  /** Queues the event when the filters admit it. */
+  offer(entry: SseEntry): void {
+    if (!this.wants(entry)) return;
+    this.eventsSent++;
+    this.write(entry.frame(this.user.serverHeader));
+  }
+
+  write(buf: Buffer): void {
+    if (this.isClosed) return;
+    this.out.push(buf);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  keepAlive(): void {
+    this.write(KEEP_ALIVE);
+  }
+
+  /** Called periodically: disconnects a reader over client_buffer for longer than slow_client_timeout. */
+  checkSlow(now: number): void {
+    if (this.overSince === undefined || this.isClosed) return;
+    if (this.res.writableLength <= this.limits.clientBuffer) {
+      this.overSince = undefined;
+      return;
+    }
+    if (now - this.overSince >= this.limits.slowClientTimeoutMs) {
+      this.drop(`output over client_buffer for more than ${this.limits.slowClientTimeoutMs / 1000} s`);
+    }
+  }
+
+  /** Ends the stream after what is queued. */
+  end(): void {
+    if (this.isClosed) return;
+    this.flush();
+    this.closed = true;
+    this.res.end();
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.isClosed || this.out.length === 0) return;
+    const buf = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
+    this.out = [];
+    this.res.write(buf);
+    const buffered = this.res.writableLength;
+    if (buffered > this.limits.clientBufferMax) this.drop(`output buffer over client_buffer_max (${this.limits.clientBufferMax} bytes)`);
+    else if (buffered > this.limits.clientBuffer) this.overSince ??= Date.now();
+  }
+
+  private drop(reason: string): void {
+    if (this.isClosed) return;
+    this.hooks.slow(this, reason);
+    this.out = [];
+    this.res.destroy();
+  }
+
+  private onClose(): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.closed = true;
+    this.out = [];
+    this.hooks.closed(this);
+  }
+}
