@@ -12,17 +12,19 @@ import { SimulatedPbx } from './sim/index.js';
 export interface DemoOptions {
   readonly logLevel: LogLevel;
   readonly listenPort?: number;
+  readonly httpPort?: number;
   /** Simulated call traffic, events per second. */
   readonly rate?: number;
   readonly out?: NodeJS.WritableStream;
 }
 
 /** The demo's proxy.conf, built as text so it goes through the same validation as a real one. */
-export function demoConfig(pbxPort: number, listenPort: number): ProxyConfig {
+export function demoConfig(pbxPort: number, listenPort: number, httpPort: number): ProxyConfig {
   return parseConfig(
     [
       '[general]',
       `listen = 127.0.0.1:${listenPort}`,
+      `http = 127.0.0.1:${httpPort}`,
       '[server demo]',
       'host = 127.0.0.1',
       `port = ${pbxPort}`,
@@ -38,25 +40,31 @@ export function demoConfig(pbxPort: number, listenPort: number): ProxyConfig {
 export async function startDemo(options: DemoOptions): Promise<{ stop(): Promise<void> }> {
   const out = options.out ?? process.stdout;
   const listenPort = options.listenPort ?? 1234;
+  const httpPort = options.httpPort ?? 8088;
   const pbx = new SimulatedPbx({ rate: options.rate ?? 6 });
   const sim = await pbx.start();
   const log = createLogger(options.logLevel, process.stderr);
   let proxy;
   try {
-    proxy = await startProxy(demoConfig(sim.port, listenPort), { log });
+    proxy = await startProxy(demoConfig(sim.port, listenPort, httpPort), { log });
   } catch (err) {
     await pbx.stop();
     throw err;
   }
   const { host, port } = proxy.listeners[0]!;
+  const web = proxy.http[0]!;
+  const base = `http://${web.host}:${web.port}`;
   out.write(
     [
       'amiplex demo mode (no --config given and no ./proxy.conf here)',
       `  simulated PBX "demo" (Asterisk 22 AMI) on ${sim.host}:${sim.port}, generating calls`,
-      `  amiplex listening for raw AMI clients on ${host}:${port}: user demo, secret demo`,
+      `  amiplex listening for raw AMI clients on ${host}:${port} and for HTTP on ${base}: user demo, secret demo`,
       '',
       'Connect as a client and watch the events (Ctrl-C to leave):',
       `  (printf 'Action: Login\\r\\nUsername: demo\\r\\nSecret: demo\\r\\n\\r\\n'; cat) | nc ${host} ${port}`,
+      'Or over HTTP: one action, and the live event stream:',
+      `  curl -u demo:demo '${base}/json?Action=CoreShowChannels'`,
+      `  curl -N -u demo:demo '${base}/events'`,
       '',
       'Run it for real with: npx amiplex --config proxy.conf (see proxy.conf.example)',
       '',

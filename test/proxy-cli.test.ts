@@ -195,6 +195,13 @@ describe('demo mode', () => {
       });
     });
     killPipeline();
+
+    // The printed HTTP line too: one action over HTTP, answered as a JSON array.
+    const curlLine = stdout.split('\n').find((l) => /^\s*curl -u demo:demo '[^']*\/json\?Action=CoreShowChannels'\s*$/.test(l));
+    expect(curlLine, stdout).toBeDefined();
+    const answer = JSON.parse(execFileSync('sh', ['-c', curlLine!.trim()]).toString('utf8')) as Array<Record<string, string>>;
+    expect(answer[0]).toMatchObject({ Response: 'Success', EventList: 'start' });
+    expect(answer.at(-1)).toMatchObject({ Event: 'CoreShowChannelsComplete', EventList: 'Complete' });
     expect(child.exitCode).toBe(null);
   });
 });
