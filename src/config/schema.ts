@@ -11,7 +11,10 @@ import {
 } from './values.js';
 import { AUTH_TYPES, LOG_LEVELS } from './types.js';
 import type { GeneralConfig, ListenerConfig, ServerConfig, UserConfig } from './types.js';
-import { FORMAT_NAMES } from '../format-names.js';
+import { builtinFormats } from '../formats.js';
+
+/** Every format amiplex ships: registering one in builtinFormats() is all it takes for proxy.conf to accept it. */
+const FORMAT_NAMES = builtinFormats().names();
 
 export interface KeySpec<T> {
   /** The key as written in proxy.conf: lower case, words joined by `_`. */

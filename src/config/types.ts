@@ -7,7 +7,6 @@
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-import type { FormatName } from '../format-names.js';
 
 export const AUTH_TYPES = ['plain', 'md5'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
@@ -48,7 +47,8 @@ export interface ListenerConfig {
   readonly name: string;
   readonly listen: HostPort;
   /** Output format of its clients (unless their user or ProxySetFormat says otherwise). */
-  readonly format: FormatName;
+  /** The name of a registered output format (see src/formats.ts). */
+  readonly format: string;
 }
 
 export interface ServerConfig {
@@ -75,7 +75,7 @@ export interface UserConfig {
   readonly servers: string[];
   readonly serverHeader: boolean;
   /** Output format for this user's raw TCP connections; absent: the listener's. */
-  readonly format?: FormatName;
+  readonly format?: string;
 }
 
 export interface ProxyConfig {
