@@ -21,6 +21,8 @@ export interface ProxyStart {
   readonly simPort: number;
   readonly username: string;
   readonly secret: string;
+  /** Also an HTTP listener (`http = 127.0.0.1:0`); its port is then asked for with `httpPort`. */
+  readonly http?: boolean;
 }
 
 export interface ProxyChildStats {

@@ -51,6 +51,7 @@ serve({
     const text = [
       '[general]',
       'listen = 127.0.0.1:0',
+      ...(arg.http === true ? ['http = 127.0.0.1:0'] : []),
       '',
       '[server sim]',
       'host = 127.0.0.1',
@@ -72,6 +73,12 @@ serve({
     const listener = proxy.listeners[0];
     if (!listener) throw new Error('amiplex has no listener');
     return listener.port;
+  },
+  /** The bound port of the HTTP listener (started with `http: true`). */
+  httpPort(): number {
+    const bound = running().http[0];
+    if (!bound) throw new Error('amiplex has no HTTP listener');
+    return bound.port;
   },
   /** Counters and readings; the event-loop delay is since the last stats call that asked to reset it. */
   stats(reset: boolean | null): ProxyChildStats {

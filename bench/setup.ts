@@ -78,13 +78,13 @@ export interface Target {
  * A PBX child generating `rate` events per second, and amiplex in front of it when `via` is
  * amiplex. `label` names the CPU profiles when profiling.
  */
-export async function startTarget(scope: Scope, via: Via, rate: number, settings: Settings, label: string, proxyArgv: readonly string[] = []): Promise<Target> {
+export async function startTarget(scope: Scope, via: Via, rate: number, settings: Settings, label: string, proxyArgv: readonly string[] = [], proxyOptions: { http?: boolean } = {}): Promise<Target> {
   const profile = (who: string): string[] =>
     settings.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`, `--cpu-prof-name=${label}-${who}.cpuprofile`];
   const sim = await scope.fork('simulated PBX', './sim-child.js', profile('pbx'));
   const simPort = await sim.request<number>('start', { rate });
   if (via === 'direct') return { sim, proxy: undefined, port: simPort, credentials: SIM_ADMIN };
   const proxy = await scope.fork('amiplex', './proxy-child.js', [...profile('amiplex'), ...proxyArgv]);
-  const port = await proxy.request<number>('start', { simPort, ...BENCH_USER });
+  const port = await proxy.request<number>('start', { simPort, ...BENCH_USER, ...proxyOptions });
   return { sim, proxy, port, credentials: BENCH_USER };
 }

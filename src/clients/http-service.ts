@@ -60,15 +60,17 @@ export class HttpService implements HttpContext {
   ) {
     const g = hub.config.general;
     this.log = hub.log.child({ component: 'http' });
+    // The limits every client has (login delay, output buffers) are the hub's; these are HTTP's own.
+    const { authFailDelayMs, clientBuffer, clientBufferMax, slowClientTimeoutMs } = hub.settings();
     this.settings = {
       timeoutMs: g.httpTimeout * 1000,
       sessionTimeoutMs: g.httpSessionTimeout * 1000,
       maxBody: g.httpMaxBody,
       maxUrl: g.httpMaxUrl,
-      authFailDelayMs: g.authFailDelay * 1000,
-      clientBuffer: g.clientBuffer,
-      clientBufferMax: g.clientBufferMax,
-      slowClientTimeoutMs: g.slowClientTimeout * 1000,
+      authFailDelayMs,
+      clientBuffer,
+      clientBufferMax,
+      slowClientTimeoutMs,
       sseReplay: g.sseReplay,
       sseKeepAliveMs: options.sseKeepAliveMs ?? DEFAULT_SSE_KEEPALIVE_MS,
     };
