@@ -3,6 +3,7 @@
  * the issue's targets next to the figures, and the machine they were measured on.
  */
 import type { FanoutResult } from './fanout.js';
+import type { HttpActionsResult, HttpCpu, SseResult } from './http.js';
 import type { RssResult } from './memory.js';
 import { fmtMs, machine, mb, median, percentile } from './numbers.js';
 import type { RttResult } from './round-trip.js';
@@ -13,6 +14,8 @@ export interface ReportInput {
   readonly steady: readonly FanoutResult[];
   readonly rtt: readonly RttResult[];
   readonly rss: RssResult | undefined;
+  readonly http: HttpActionsResult | undefined;
+  readonly sse: SseResult | undefined;
   readonly settings: Settings;
   readonly quick: boolean;
   readonly elapsedS: number;
@@ -26,6 +29,7 @@ const TARGET_CLIENTS = 100;
 const TARGET_RATE = 10_000;
 const TARGET_ADDED_P99_MS = 2;
 const TARGET_RSS_MB = 100;
+const TARGET_HTTP_RPS = 10_000;
 /** A process this busy (% of one core) was probably the bottleneck. */
 const SATURATED_CPU = 95;
 
@@ -161,6 +165,64 @@ function rssSection(rss: RssResult): string {
   );
 }
 
+function httpCpuText(c: HttpCpu): string {
+  return `PBX ${Math.round(c.sim)} · amiplex ${Math.round(c.proxy)} · clients ${Math.round(c.clients)} · other ${Math.round(c.other)}`;
+}
+
+function httpSection(r: HttpActionsResult): string {
+  const ok = r.perSecond >= TARGET_HTTP_RPS && r.errors === 0;
+  return (
+    `### HTTP actions (${r.concurrency} keep-alive connections, \`GET /rawman?Action=Ping\` with Basic auth, PBX idle)\n\n` +
+    table(
+      ['requests/s', 'p50 (ms)', 'p99 (ms)', 'errors (non-200)', 'requests in window', 'target', 'CPU %', 'amiplex event-loop max delay (ms)'],
+      [[
+        `**${num(r.perSecond)}**`,
+        fmtMs(percentile(r.samples, 50)),
+        fmtMs(percentile(r.samples, 99)),
+        num(r.errors),
+        num(r.requests),
+        `≥ ${num(TARGET_HTTP_RPS)}/s: ${ok ? 'met' : '**NOT met**'}`,
+        httpCpuText(r.cpu),
+        fmtMs(r.proxyLoopDelayMaxMs),
+      ]],
+      0,
+    ) +
+    '\nThe clients are node:http requests in the parent process (one keep-alive Agent, each connection sending its next request ' +
+    'when the answer is in); an error is any answer other than a 200 with `Response: Success`, or a failed request. Latency ' +
+    'includes the client\'s own HTTP handling; CPU "other" includes the kernel\'s loopback work.\n'
+  );
+}
+
+function sseLost(r: SseResult): string {
+  if (r.wrongStreams === 0) return 'no (0)';
+  const parts = [`**yes**: ${num(r.dropped)} events`];
+  if (r.extra > 0) parts.push(`+${r.extra} extra`);
+  parts.push(`${r.wrongStreams} stream${r.wrongStreams === 1 ? '' : 's'}`);
+  if (r.closedStreams > 0) parts.push(`${r.closedStreams} disconnected`);
+  return parts.join(', ');
+}
+
+function sseSection(r: SseResult): string {
+  return (
+    `### SSE fan-out (${num(r.streams)} \`GET /events\` streams, PBX at a steady ${num(r.rate)} events/s)\n\n` +
+    table(
+      ['ev/s per stream (min / median)', 'total ev/s', 'PBX ev/s', 'events between markers (PBX / amiplex in)', 'lost', 'CPU %', 'amiplex event-loop max delay (ms)'],
+      [[
+        `${num(r.perStream[0] ?? 0)} / ${num(median(r.perStream))}`,
+        num(r.total),
+        num(r.pbxRate),
+        `${num(r.expected)} / ${r.proxyIn === undefined ? '–' : num(r.proxyIn)}`,
+        sseLost(r),
+        httpCpuText(r.cpu),
+        fmtMs(r.proxyLoopDelayMaxMs),
+      ]],
+      0,
+    ) +
+    '\nEach stream counts its `data:` lines (one per event). "lost": between a marker event published before the load starts ' +
+    'and one after it stops, each stream must count exactly the events the PBX generated (and amiplex took in); the difference is summed over streams.\n'
+  );
+}
+
 function targetsSection(input: ReportInput): string {
   const rows: string[][] = [];
   const steady = input.steady.find((r) => r.via === 'amiplex' && r.clients === TARGET_CLIENTS && r.load.kind === 'steady' && r.load.rate === TARGET_RATE);
@@ -192,6 +254,14 @@ function targetsSection(input: ReportInput): string {
     const v = input.rss.loaded.rss / 1024 / 1024;
     rows.push([`under ${TARGET_RSS_MB} MB RSS with ${num(input.rss.clients)} idle clients`, `${v.toFixed(1)} MB`, v < TARGET_RSS_MB ? 'met' : '**NOT met**']);
   }
+  if (input.http) {
+    const h = input.http;
+    rows.push([
+      `≥ ${num(TARGET_HTTP_RPS)} HTTP actions/s`,
+      `${num(h.perSecond)} requests/s with ${h.concurrency} connections, ${num(h.errors)} errors`,
+      h.perSecond >= TARGET_HTTP_RPS && h.errors === 0 ? 'met' : '**NOT met**',
+    ]);
+  }
   if (rows.length === 0) return '';
   return '### Targets\n\n' + table(['target', 'measured', ''], rows, 3);
 }
@@ -215,6 +285,8 @@ export function renderReport(input: ReportInput): string {
   if (input.steady.length > 0) parts.push(steadySection(input.steady));
   if (input.rtt.length > 0) parts.push(rttSection(input.rtt));
   if (input.rss) parts.push(rssSection(input.rss));
+  if (input.http) parts.push(httpSection(input.http));
+  if (input.sse) parts.push(sseSection(input.sse));
   const targets = targetsSection(input);
   if (targets) parts.push(targets);
   if (input.notes.length > 0) parts.push('### Notes\n\n' + input.notes.map((p) => `- ${p.replace(/\n/g, '\n  ')}`).join('\n') + '\n');

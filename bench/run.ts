@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: amiplex measured against the simulated PBX on this machine.
  *
- *   node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss] [--clients 1,10,100,1000]
+ *   node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http] [--clients 1,10,100,1000]
  *                          [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]
  *                          [--profile DIR]
  *
@@ -16,6 +16,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { renderReport } from './report.js';
 import { fanout, type FanoutResult } from './fanout.js';
+import { httpActions, sseFanout, type HttpActionsResult, type SseResult } from './http.js';
 import { memory, type RssResult } from './memory.js';
 import { roundTrip, type RttResult } from './round-trip.js';
 import { Scope, type Settings, type Via } from './setup.js';
@@ -32,7 +33,7 @@ interface Args {
   steadyRate: number | undefined;
 }
 
-const PARTS = ['fanout', 'steady', 'rtt', 'rss'];
+const PARTS = ['fanout', 'steady', 'rtt', 'rss', 'http'];
 
 /** A bad command line: reported in one line, without a stack. */
 class UsageError extends Error {}
@@ -75,7 +76,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--steady-rate') args.steadyRate = positive(a, value());
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss] [--clients 1,10,100,1000]\n' +
+        'usage: node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http] [--clients 1,10,100,1000]\n' +
           '                              [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]\n' +
           '                              [--profile DIR]\n',
       );
@@ -93,7 +94,17 @@ function positive(flag: string, v: string): number {
 
 function settingsFor(args: Args): Settings {
   const profileDir = args.profileDir;
-  const common = { drainTimeoutMs: 60_000, backgroundRate: 2000, steadyRate: 10_000, steadyClients: 100, rssClients: 1000, profileDir };
+  const common = {
+    drainTimeoutMs: 60_000,
+    backgroundRate: 2000,
+    steadyRate: 10_000,
+    steadyClients: 100,
+    rssClients: 1000,
+    httpConcurrency: 50,
+    sseStreams: 100,
+    sseRate: 10_000,
+    profileDir,
+  };
   const base: Settings = args.quick
     ? { ...common, warmupMs: 1000, windowMs: 2000, pings: 3000, pingWarmup: 500, rssSettleMs: 1000 }
     : { ...common, warmupMs: 4000, windowMs: 12_000, pings: 10_000, pingWarmup: 1000, rssSettleMs: 3000 };
@@ -136,6 +147,8 @@ async function main(): Promise<number> {
   const steady: FanoutResult[] = [];
   const rtt: RttResult[] = [];
   let rss: RssResult | undefined;
+  let httpResult: HttpActionsResult | undefined;
+  let sse: SseResult | undefined;
   const problems: string[] = [];
   try {
     // Round trips first: measured right after the floods, amiplex's p99 came out about twice as high
@@ -161,6 +174,12 @@ async function main(): Promise<number> {
       log(`amiplex memory with ${settings.rssClients} idle clients, after ${settings.rssSettleMs / 1000} s to settle`);
       rss = await memory(scope, settings, log);
     }
+    if (args.only.has('http')) {
+      log(`HTTP actions: ${settings.httpConcurrency} keep-alive connections sending GET /rawman?Action=Ping: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
+      httpResult = await httpActions(scope, settings.httpConcurrency, settings, log);
+      log(`SSE fan-out: ${settings.sseStreams} event streams, PBX at a steady ${settings.sseRate} events/s: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
+      sse = await sseFanout(scope, settings.sseStreams, settings.sseRate, settings, log);
+    }
   } catch (err) {
     problems.push(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
@@ -178,7 +197,9 @@ async function main(): Promise<number> {
       problems.push(`baseline check failed: ${what}: ${r.wrongClients} clients counted other than the ${r.expected} events the PBX sent (dropped ${r.dropped}, extra ${r.extra})`);
     }
   }
-  const report = renderReport({ fan, steady, rtt, rss, settings, quick: args.quick, elapsedS: (Date.now() - started) / 1000, notes, problems });
+  if (httpResult) for (const e of httpResult.errorKinds) notes.push(`HTTP actions: ${e}`);
+  if (sse) for (const note of sse.notes) notes.push(`SSE fan-out: ${note}`);
+  const report = renderReport({ fan, steady, rtt, rss, http: httpResult, sse, settings, quick: args.quick, elapsedS: (Date.now() - started) / 1000, notes, problems });
   process.stdout.write(report);
   if (args.profileDir !== undefined) log(`CPU profiles written to ${args.profileDir}`);
   return problems.length === 0 ? 0 : 1;

@@ -24,6 +24,11 @@ export interface Settings {
   readonly backgroundRate: number;
   readonly rssClients: number;
   readonly rssSettleMs: number;
+  /** Concurrent keep-alive connections of the HTTP actions run. */
+  readonly httpConcurrency: number;
+  /** Event streams, and the PBX's steady rate, of the SSE fan-out run. */
+  readonly sseStreams: number;
+  readonly sseRate: number;
   /** Where the children write CPU profiles (node --cpu-prof), if anywhere. */
   readonly profileDir: string | undefined;
 }
