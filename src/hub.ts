@@ -70,6 +70,9 @@ export class Hub implements SessionHost {
   private readonly users = new Map<string, UserConfig>();
   private readonly clientSettings: ClientSettings;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Output queued by all clients at the last count, and what lagging clients queued since. */
+  private lastTotal = 0;
+  private queuedSinceCheck = 0;
 
   constructor(
     readonly config: ProxyConfig,
@@ -263,11 +266,28 @@ export class Hub implements SessionHost {
     for (const slot of this.servers.values()) this.deliver(slot.router.expire(now));
     let total = 0;
     for (const client of this.clients) if (!client.checkSlow(now)) total += client.buffered;
-    if (total > this.config.general.clientBufferTotal) this.shedLargest(total);
+    this.checkBudget(total);
   }
 
-  /** Over client_buffer_total: disconnect the clients with the most output queued until under it. */
-  private shedLargest(total: number): void {
+  /**
+   * Between sweeps, what lagging clients queue is added up as it is written, so a burst cannot
+   * overshoot client_buffer_total by much: once the estimate passes it, the real total is taken.
+   */
+  outputQueued(bytes: number): void {
+    this.queuedSinceCheck += bytes;
+    if (this.lastTotal + this.queuedSinceCheck <= this.config.general.clientBufferTotal) return;
+    let total = 0;
+    for (const client of this.clients) total += client.buffered;
+    this.checkBudget(total);
+  }
+
+  private checkBudget(total: number): void {
+    this.lastTotal = total > this.config.general.clientBufferTotal ? this.shedLargest(total) : total;
+    this.queuedSinceCheck = 0;
+  }
+
+  /** Over client_buffer_total: disconnect the clients with the most output queued until under it; returns what remains. */
+  private shedLargest(total: number): number {
     const budget = this.config.general.clientBufferTotal;
     const byQueue = [...this.clients].sort((a, b) => b.buffered - a.buffered);
     for (const client of byQueue) {
@@ -275,6 +295,7 @@ export class Hub implements SessionHost {
       total -= client.buffered;
       client.dropSlow(`output of all clients over client_buffer_total (${budget} bytes); this one had the most queued`);
     }
+    return total;
   }
 }
 

@@ -168,7 +168,7 @@ describe('a slow client', () => {
     let secondSession: AmiClientSession | undefined;
     let largest = 0;
     try {
-      // A steady rate (not a flood), so the 250 ms sweep sees the sum cross the budget long before either cap.
+      // A steady rate (not a flood): the sum crosses the budget long before either client's own cap.
       sim.setRate(20_000);
       await waitUntil(() => firstSession.buffered > 2 * 1024 * 1024, 10_000, 'the first client to fall 2 MiB behind');
       const second = await fx.loggedIn('alice', 'on', 'second');

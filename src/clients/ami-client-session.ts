@@ -46,6 +46,8 @@ export interface SessionHost {
   loginFailed(client: AmiClientSession, username: string | undefined): void;
   /** Counts and logs (once) a client disconnected for not reading its output. */
   slowClientDropped(client: AmiClientSession, reason: string): void;
+  /** A client over client_buffer queued `bytes` more (for the budget of all clients together). */
+  outputQueued(bytes: number): void;
   clientClosed(client: AmiClientSession): void;
 }
 
@@ -380,6 +382,7 @@ export class AmiClientSession implements ActionOwner {
       this.dropSlow(`output buffer over client_buffer_max (${clientBufferMax} bytes)`);
     } else if (buffered > clientBuffer) {
       this.overSince ??= Date.now();
+      this.host.outputQueued(buf.length);
     }
   }
 

@@ -70,7 +70,7 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   },
   clientBufferTotal: {
     key: 'client_buffer_total', kind: byteSize(1024 * 1024, 64 * 1024 ** 3), default: '512M',
-    doc: 'Budget for the output buffers of all clients together: over it, the clients with the most output queued are disconnected first (checked every 250 ms).',
+    doc: 'Budget for the output buffers of all clients together: over it, the clients with the most output queued are disconnected first (counted as lagging clients queue output).',
   },
   slowClientTimeout: {
     key: 'slow_client_timeout', kind: duration({ positive: true }), default: '10',
