@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { eventClassBits } from './ami/event-classes.js';
-import { actionIdOf, getHeader, sameText, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
+import { actionIdOf, getHeader, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
 import type { ProxyConfig, ServerConfig, UserConfig } from './config/index.js';
 import type { ActionOwner } from './clients/action-owner.js';
 import type { AmiClientSession, ClientSettings, SessionHost } from './clients/ami-client-session.js';
@@ -301,9 +301,4 @@ export class Hub implements SessionHost {
 
 function proxyEvent(name: string, slot: ServerSlot, extra: AmiHeader[]): AmiMessage {
   return { headers: [['Event', name], ['Privilege', 'system,all'], ['Server', slot.name], ...extra] };
-}
-
-/** Whether an action's name is `name` (case-insensitive, as Asterisk). */
-export function isAction(action: AmiMessage, name: string): boolean {
-  return sameText(getHeader(action, 'Action'), name);
 }

@@ -2,11 +2,11 @@
  * Actions amiplex answers itself, all named `Proxy*` so they can never clash with Asterisk's.
  * A client sees them as ordinary AMI: responses and EventLists with its ActionID.
  */
-import { actionIdOf, getHeader, type AmiHeader, type AmiMessage } from './ami/message.js';
+import { actionIdOf, getHeader, type AmiMessage } from './ami/message.js';
 import type { ActionOwner } from './clients/action-owner.js';
 import type { AnswerSlot } from './clients/answer-order.js';
 import type { Hub } from './hub.js';
-import { errorResponse, response } from './router/action-router.js';
+import { errorResponse, eventMessage, response } from './router/action-router.js';
 
 /** Answers one Proxy* action: the messages of its answer, in order (the last one ends it). */
 type ProxyActionHandler = (hub: Hub, client: ActionOwner, action: AmiMessage, actionId: string | undefined) => AmiMessage[];
@@ -35,9 +35,9 @@ function listServers(hub: Hub, client: ActionOwner, _action: AmiMessage, actionI
   for (const slot of hub.servers.values()) {
     if (!client.mayUseServer(slot.name)) continue;
     const status = slot.session.status;
-    const headers: AmiHeader[] = [['Event', 'ProxyServer']];
-    if (actionId !== undefined) headers.push(['ActionID', actionId]);
-    headers.push(
+    const item = eventMessage(
+      'ProxyServer',
+      actionId,
       ['Server', slot.name],
       ['Host', status.host],
       ['Port', String(status.port)],
@@ -51,12 +51,9 @@ function listServers(hub: Hub, client: ActionOwner, _action: AmiMessage, actionI
       ['LastError', status.lastError ?? ''],
       ['Default', client.defaultServer === slot.name ? 'Yes' : 'No'],
     );
-    answer.push({ headers });
+    answer.push(item);
   }
-  const done: AmiHeader[] = [['Event', 'ProxyListServersComplete']];
-  if (actionId !== undefined) done.push(['ActionID', actionId]);
-  done.push(['EventList', 'Complete'], ['ListItems', String(answer.length - 1)]);
-  answer.push({ headers: done });
+  answer.push(eventMessage('ProxyListServersComplete', actionId, ['EventList', 'Complete'], ['ListItems', String(answer.length - 1)]));
   return answer;
 }
 

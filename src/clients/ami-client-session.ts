@@ -10,15 +10,16 @@
  * exceeds `clientBufferMax`, is disconnected so it can slow no one else down.
  */
 import type net from 'node:net';
-import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { AmiDecoder } from '../ami/decoder.js';
 import { ALL_CLASSES, EVENT_CLASSES, eventMaskFromValue } from '../ami/event-classes.js';
-import { actionIdOf, getHeader, sameText, toWire, type AmiHeader, type AmiMessage } from '../ami/message.js';
-import { errorResponse, response, type Failure } from '../router/action-router.js';
+import { actionIdOf, getHeader, sameText, toWire, type AmiMessage } from '../ami/message.js';
+import { errorResponse, eventMessage, response, type Failure } from '../router/action-router.js';
 import type { UserConfig } from '../config/index.js';
 import { bannerFor, type FormatModule } from '../formats.js';
 import type { Logger } from '../log.js';
 import type { ActionOwner } from './action-owner.js';
+import { constantTimeEqual, secretMatches } from './credentials.js';
 import { AnswerOrder, type AnswerSlot } from './answer-order.js';
 import type { Outbound } from './outbound.js';
 
@@ -301,15 +302,14 @@ export class AmiClientSession implements ActionOwner {
   }
 
   private checkCredentials(msg: AmiMessage, user: UserConfig): boolean {
-    const secret = toWire(user.secret);
     if (sameText(getHeader(msg, 'AuthType'), 'MD5')) {
       const key = getHeader(msg, 'Key');
       if (this.challenge === undefined || key === undefined) return false;
-      const expected = createHash('md5').update(Buffer.from(this.challenge + secret, 'latin1')).digest('hex');
+      const expected = createHash('md5').update(Buffer.from(this.challenge + toWire(user.secret), 'latin1')).digest('hex');
       return constantTimeEqual(key.toLowerCase(), expected);
     }
     const given = getHeader(msg, 'Secret');
-    return given !== undefined && constantTimeEqual(given, secret);
+    return given !== undefined && secretMatches(user, given);
   }
 
   /** As Asterisk: answer after a delay (a brake on guessing), then close. */
@@ -352,9 +352,7 @@ export class AmiClientSession implements ActionOwner {
     this.waiter = undefined;
     clearTimeout(waiter.timer);
     this.answer(waiter.slot, response('Success', waiter.actionId, ['Message', 'Waiting for Event completed.']), false);
-    const done: AmiHeader[] = [['Event', 'WaitEventComplete']];
-    if (waiter.actionId !== undefined) done.push(['ActionID', waiter.actionId]);
-    this.answer(waiter.slot, { headers: done }, true);
+    this.answer(waiter.slot, eventMessage('WaitEventComplete', waiter.actionId), true);
   }
 
   private write(buf: Buffer): void {
@@ -396,11 +394,4 @@ export class AmiClientSession implements ActionOwner {
     this.log.debug({ user: this.user?.name }, 'client closed');
     this.host.clientClosed(this);
   }
-}
-
-/** Compares two byte strings in time independent of where they differ (and of their lengths). */
-function constantTimeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(Buffer.from(a, 'latin1')).digest();
-  const hb = createHash('sha256').update(Buffer.from(b, 'latin1')).digest();
-  return timingSafeEqual(ha, hb);
 }

@@ -9,13 +9,14 @@
  * 401 for missing, wrong or expired credentials.
  */
 import type http from 'node:http';
-import { appendHeader, getHeader, headerIndex, sameText, type AmiHeader, type AmiMessage } from '../ami/message.js';
+import { appendHeader, getHeader, headerIndex, sameText, type AmiMessage } from '../ami/message.js';
 import { eventMaskFromValue } from '../ami/event-classes.js';
 import type { UserConfig } from '../config/index.js';
 import type { FormatModule } from '../formats.js';
 import type { HttpAction } from '../../formats/http.js';
-import { errorResponse, response, type Failure } from '../router/action-router.js';
-import { BASIC_CHALLENGE, secretMatches, setSessionCookie } from './http-auth.js';
+import { errorResponse, eventMessage, response, type Failure } from '../router/action-router.js';
+import { secretMatches } from './credentials.js';
+import { BASIC_CHALLENGE, setSessionCookie } from './http-auth.js';
 import { HttpActionCall } from './http-action-call.js';
 import { identify, remoteOf, type HttpContext } from './http-context.js';
 import { FAILURE_STATUS, sendDocument, sendError, type HeaderMap } from './http-reply.js';
@@ -155,9 +156,7 @@ export class HttpActions {
         messages.push({ headers: [['Event', 'ProxyEventsLost'], ['Privilege', 'system,all'], ['Missed', String(dropped)]] });
       }
       for (const e of events) messages.push(eventFor(e, session.user));
-      const done: AmiHeader[] = [['Event', 'WaitEventComplete']];
-      if (actionId !== undefined) done.push(['ActionID', actionId]);
-      messages.push({ headers: done });
+      messages.push(eventMessage('WaitEventComplete', actionId));
       sendDocument(r.res, 200, r.format, messages, r.headers);
     };
     // Woken by an event: answer after this turn of the event loop, with every event it brought.

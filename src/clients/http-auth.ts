@@ -1,10 +1,7 @@
 /**
- * HTTP credentials: the `Authorization: Basic` header, the `mansession_id` cookie, and the check
- * of a secret against a proxy user. Pure: header text in, a result out.
+ * HTTP credentials: the `Authorization: Basic` header and the `mansession_id` cookie (the check
+ * of a secret is in credentials.ts, shared with raw AMI logins). Pure: header text in, a result out.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { toWire } from '../ami/message.js';
-import type { UserConfig } from '../config/index.js';
 
 export const SESSION_COOKIE = 'mansession_id';
 export const BASIC_CHALLENGE = 'Basic realm="amiplex"';
@@ -47,11 +44,4 @@ export function setSessionCookie(id: string | undefined, maxAgeS: number): strin
   const value = id ?? '';
   const age = id === undefined ? 0 : Math.max(1, Math.ceil(maxAgeS));
   return `${SESSION_COOKIE}="${value}"; Version=1; Max-Age=${age}; Path=/; HttpOnly; SameSite=Strict`;
-}
-
-/** Whether `given` (a byte string) is the user's secret, compared in time independent of the values. */
-export function secretMatches(user: UserConfig, given: string): boolean {
-  const a = createHash('sha256').update(Buffer.from(given, 'latin1')).digest();
-  const b = createHash('sha256').update(Buffer.from(toWire(user.secret), 'latin1')).digest();
-  return timingSafeEqual(a, b);
 }

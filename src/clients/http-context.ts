@@ -6,7 +6,8 @@ import type http from 'node:http';
 import type { UserConfig } from '../config/index.js';
 import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
-import { parseBasic, secretMatches, sessionCookie } from './http-auth.js';
+import { secretMatches } from './credentials.js';
+import { parseBasic, sessionCookie } from './http-auth.js';
 import type { HttpSession, HttpSessionStore } from './http-sessions.js';
 
 export interface HttpSettings {

@@ -294,6 +294,14 @@ export function response(status: string, actionId: string | undefined, ...rest: 
   return { headers };
 }
 
+/** An event as Asterisk writes one for an action (list items, `…Complete`): `Event:` first, then the ActionID when there is one. */
+export function eventMessage(name: string, actionId: string | undefined, ...rest: AmiHeader[]): AmiMessage {
+  const headers: AmiHeader[] = [['Event', name]];
+  if (actionId !== undefined && actionId !== '') headers.push(['ActionID', actionId]);
+  headers.push(...rest);
+  return { headers };
+}
+
 /** `Response: Error` with the ActionID and a message. */
 export function errorResponse(actionId: string | undefined, message: string): AmiMessage {
   return response('Error', actionId, ['Message', message]);
