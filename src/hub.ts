@@ -4,6 +4,7 @@
  * every client whose filters admit them — encoding each event once per format.
  */
 import { randomBytes } from 'node:crypto';
+import { Authenticator, type LoginRequest, type LoginResult } from './access/authenticator.js';
 import { eventClassBits } from './ami/event-classes.js';
 import { actionIdOf, getHeader, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
 import type { ProxyConfig, ServerConfig, UserConfig } from './config/index.js';
@@ -67,7 +68,7 @@ export class Hub implements SessionHost {
   };
   readonly startedAt = Date.now();
   private readonly observers = new Set<EventObserver>();
-  private readonly users = new Map<string, UserConfig>();
+  readonly auth: Authenticator;
   private readonly clientSettings: ClientSettings;
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Output queued by all clients at the last count, and what lagging clients queued since. */
@@ -88,7 +89,7 @@ export class Hub implements SessionHost {
       slowClientTimeoutMs: g.slowClientTimeout * 1000,
       maxPendingActions: g.maxPendingActions,
     };
-    for (const user of config.users) this.users.set(toWire(user.name).toLowerCase(), user);
+    this.auth = new Authenticator(config);
     // ActionIDs unique to this process, so answers to another proxy or client are never taken for ours.
     const instance = randomBytes(3).toString('hex');
     for (const server of config.servers) {
@@ -159,16 +160,21 @@ export class Hub implements SessionHost {
   }
 
   findUser(username: string): UserConfig | undefined {
-    return this.users.get(username.toLowerCase());
+    return this.auth.findUser(username);
+  }
+
+  authenticate(req: LoginRequest): Promise<LoginResult> {
+    return this.auth.login(req);
   }
 
   uptime(): number {
     return Math.floor((Date.now() - this.startedAt) / 1000);
   }
 
-  loginFailed(client: AmiClientSession, username: string | undefined): void {
+  loginFailed(client: { readonly id?: number; readonly remote: string }, username: string | undefined, reason: string, lockedOut: boolean): void {
     this.counters.failedLogins++;
-    this.log.warn({ client: client.id, remote: client.remote, user: username }, 'login failed');
+    this.log.warn({ client: client.id, remote: client.remote, user: username, reason }, 'login failed');
+    if (lockedOut) this.log.warn({ remote: client.remote }, 'address locked out after repeated failed logins');
   }
 
   slowClientDropped(client: AmiClientSession, reason: string): void {

@@ -52,12 +52,21 @@ describe('parseConfig: defaults', () => {
         httpMaxUrl: 8 * 1024,
         sseReplay: 1000,
         logLevel: 'info',
+        tlsCert: 'certs/amiplex.pem',
+        tlsKey: 'certs/amiplex.key',
+        authLimit: 50,
+        lockoutFailures: 5,
+        lockoutWindow: 60,
+        lockoutTime: 300,
+        audit: true,
+        shutdownTimeout: 10,
       },
       servers: [{
         name: 'pbx1', host: '10.0.0.1', port: 5038, username: 'amiplex', secret: 's', authType: 'plain',
         keepalive: 15, keepaliveTimeout: 10, connectTimeout: 10, reconnectMin: 0.5, reconnectMax: 30, maxPending: 10000,
+        tls: false, tlsVerify: true,
       }],
-      users: [{ name: 'u', secret: 'p', servers: ['pbx1'], serverHeader: true }],
+      users: [{ name: 'u', secret: 'p', servers: ['pbx1'], serverHeader: true, status: false }],
       listeners: [],
       file: FILE,
     } satisfies ProxyConfig);
@@ -125,13 +134,21 @@ describe('parseConfig: defaults', () => {
       corsOrigins: ['https://crm.example.com', 'http://localhost:3000'],
       sseReplay: 50,
       logLevel: 'trace',
+      tlsCert: 'certs/amiplex.pem',
+      tlsKey: 'certs/amiplex.key',
+      authLimit: 50,
+      lockoutFailures: 5,
+      lockoutWindow: 60,
+      lockoutTime: 300,
+      audit: true,
+      shutdownTimeout: 10,
     });
     expect(cfg.servers).toEqual([{
       name: 'Main-PBX', host: 'PBX.Example.com', port: 15038, username: 'AmiUser', secret: 'Se Cr',
       authType: 'md5', keepalive: 0, keepaliveTimeout: 3, connectTimeout: 4, reconnectMin: 1, reconnectMax: 1,
-      actionTimeout: 90, maxPending: 5,
+      actionTimeout: 90, maxPending: 5, tls: false, tlsVerify: true,
     }]);
-    expect(cfg.users).toEqual([{ name: 'Alice', secret: 'ToP', servers: ['Main-PBX'], serverHeader: false }]);
+    expect(cfg.users).toEqual([{ name: 'Alice', secret: 'ToP', servers: ['Main-PBX'], serverHeader: false, status: false }]);
   });
 
   it('freezes the whole result', () => {
@@ -208,9 +225,9 @@ describe('parseConfig: every error kind, with its line', () => {
       '5 MISSING_KEY: [server] is missing required key "username"',
       '5 MISSING_KEY: [server] is missing required key "secret"',
       '6 BAD_SECTION_NAME: bad name in [user a b]: a name cannot contain blanks',
-      '6 MISSING_KEY: [user] is missing required key "secret"',
+      '6 MISSING_KEY: [user] is missing required key "secret" or "secret_hash"',
       '7 BAD_SECTION_NAME: bad name "a/b" in [user]: use letters, digits, "_", "." and "-"',
-      '7 MISSING_KEY: [user] is missing required key "secret"',
+      '7 MISSING_KEY: [user] is missing required key "secret" or "secret_hash"',
       '8 BAD_SECTION_NAME: [general] takes no name',
     ]);
   });
@@ -311,7 +328,7 @@ describe('parseConfig: every error kind, with its line', () => {
     expect(report(lines('; comment', '[server pbx1]', 'host = h', '[user u]', 'servers = pbx1'))).toEqual([
       '2 MISSING_KEY: [server pbx1] is missing required key "username"',
       '2 MISSING_KEY: [server pbx1] is missing required key "secret"',
-      '4 MISSING_KEY: [user u] is missing required key "secret"',
+      '4 MISSING_KEY: [user u] is missing required key "secret" or "secret_hash"',
     ]);
   });
 
@@ -457,7 +474,7 @@ describe('loadConfig', () => {
     const path = new URL('minimal.conf', FIXTURES).pathname;
     const cfg = loadConfig(path);
     expect(cfg.file).toBe(path);
-    expect(cfg.users[0]).toEqual({ name: 'admin', secret: 'Admin', servers: ['pbx'], serverHeader: true });
+    expect(cfg.users[0]).toEqual({ name: 'admin', secret: 'Admin', servers: ['pbx'], serverHeader: true, status: false });
   });
 
   it('a missing file is a ConfigError', () => {
@@ -564,7 +581,7 @@ describe('proxy.conf.example', () => {
 describe('[listener] sections and formats', () => {
   it('reads a listener with its format, and a user format', () => {
     const cfg = parseConfig(lines('[listener mon]', 'listen = 127.0.0.1:0', 'format = json', '[user u]', 'secret = p', 'format = xml') + SERVER, FILE);
-    expect(cfg.listeners).toEqual([{ name: 'mon', listen: { host: '127.0.0.1', port: 0 }, format: 'json' }]);
+    expect(cfg.listeners).toEqual([{ name: 'mon', listen: { host: '127.0.0.1', port: 0 }, format: 'json', tls: false }]);
     expect(cfg.users[0]!.format).toBe('xml');
   });
 

@@ -40,7 +40,7 @@ describe('401: credentials', () => {
     expect(h.fx.proxy.hub.counters.failedLogins).toBe(2);
     // The secret is never logged.
     expect(h.fx.logs.join('')).not.toContain('wrong');
-    expect(h.fx.logs.filter((l) => l.includes('http login failed'))).toHaveLength(2);
+    expect(h.fx.logs.filter((l) => l.includes('login failed'))).toHaveLength(2);
   });
 
   it('another scheme or malformed Basic credentials: 401', async () => {

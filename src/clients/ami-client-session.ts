@@ -10,16 +10,16 @@
  * exceeds `clientBufferMax`, is disconnected so it can slow no one else down.
  */
 import type net from 'node:net';
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { AmiDecoder } from '../ami/decoder.js';
 import { ALL_CLASSES, EVENT_CLASSES, eventMaskFromValue } from '../ami/event-classes.js';
-import { actionIdOf, getHeader, sameText, toWire, type AmiMessage } from '../ami/message.js';
+import { actionIdOf, getHeader, sameText, type AmiMessage } from '../ami/message.js';
 import { errorResponse, eventMessage, response, type Failure } from '../router/action-router.js';
 import type { UserConfig } from '../config/index.js';
 import { bannerFor, type FormatModule } from '../formats.js';
 import type { Logger } from '../log.js';
 import type { ActionOwner } from './action-owner.js';
-import { constantTimeEqual, secretMatches } from './credentials.js';
+import type { LoginRequest, LoginResult } from '../access/authenticator.js';
 import { AnswerOrder, type AnswerSlot } from './answer-order.js';
 import type { Outbound } from './outbound.js';
 
@@ -37,14 +37,16 @@ export interface SessionHost {
   readonly log: Logger;
   settings(): ClientSettings;
   bannerVersion(): string;
-  findUser(username: string): UserConfig | undefined;
+  /** Checks a login (lockout, user, address ACL, secret). */
+  authenticate(req: LoginRequest): Promise<LoginResult>;
   /** The format a proxy.conf name stands for. */
   format(name: string): FormatModule | undefined;
   /** Seconds since amiplex started, for FullyBooted. */
   uptime(): number;
   /** An action for a PBX (or a Proxy* action amiplex answers itself), answered through `client.answer(slot, …)`. */
   handleAction(client: AmiClientSession, action: AmiMessage, slot: AnswerSlot): void;
-  loginFailed(client: AmiClientSession, username: string | undefined): void;
+  /** Counts and logs a failed login (the reason is for the log only). */
+  loginFailed(client: AmiClientSession, username: string | undefined, reason: string, lockedOut: boolean): void;
   /** Counts and logs (once) a client disconnected for not reading its output. */
   slowClientDropped(client: AmiClientSession, reason: string): void;
   /** A client over client_buffer queued `bytes` more (for the budget of all clients together). */
@@ -87,6 +89,8 @@ export class AmiClientSession implements ActionOwner {
   private loggedOff = false;
   private authTimer: NodeJS.Timeout | undefined;
   private waiter: { actionId: string | undefined; slot: AnswerSlot; timer: NodeJS.Timeout } | undefined;
+  /** Actions received while a login is being checked: handled, in order, once it is decided. */
+  private held: AmiMessage[] | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -221,6 +225,10 @@ export class AmiClientSession implements ActionOwner {
 
   private onAction(msg: AmiMessage): void {
     if (this.ending || this.refusing || this.loggedOff) return;
+    if (this.held) {
+      this.held.push(msg);
+      return;
+    }
     const action = getHeader(msg, 'Action');
     const actionId = actionIdOf(msg);
     const name = (action ?? '').toLowerCase();
@@ -274,12 +282,31 @@ export class AmiClientSession implements ActionOwner {
       return;
     }
     const username = getHeader(msg, 'Username');
-    const user = username === undefined ? undefined : this.host.findUser(username);
-    const ok = user !== undefined && this.checkCredentials(msg, user);
-    if (!user || !ok) {
-      this.refuseLogin(actionId, username, slot);
+    const md5 = sameText(getHeader(msg, 'AuthType'), 'MD5');
+    const req: LoginRequest = {
+      username,
+      address: this.socket.remoteAddress,
+      ...(md5 ? { md5: { challenge: this.challenge, key: getHeader(msg, 'Key') } } : { secret: getHeader(msg, 'Secret') }),
+    };
+    // Checking may take a while (scrypt): what the client sends meanwhile waits, in order.
+    this.held = [];
+    this.socket.pause();
+    this.host.authenticate(req).then(
+      (result) => this.loginDecided(msg, actionId, slot, result),
+      (err: unknown) => this.loginDecided(msg, actionId, slot, { ok: false, reason: `login check failed: ${String(err)}`, lockedOut: false }),
+    );
+  }
+
+  private loginDecided(msg: AmiMessage, actionId: string | undefined, slot: AnswerSlot, result: LoginResult): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (this.isClosed) return;
+    if (!result.ok) {
+      this.refuseLogin(actionId, getHeader(msg, 'Username'), slot, result.reason, result.lockedOut);
       return;
     }
+    this.socket.resume();
+    const user = result.user;
     this.user = user;
     this.allowedServers = new Set(user.servers);
     // The user's format applies from its login response on.
@@ -291,32 +318,22 @@ export class AmiClientSession implements ActionOwner {
     const accepted = response('Success', actionId, ['Message', 'Authentication accepted']);
     if (!(this.eventMask & EVENT_CLASSES.system)) {
       this.answer(slot, accepted, true);
-      return;
+    } else {
+      this.answer(slot, accepted, false);
+      const uptime = String(this.host.uptime());
+      const booted: AmiMessage = {
+        headers: [['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', uptime], ['LastReload', uptime], ['Status', 'Fully Booted']],
+      };
+      this.answer(slot, booted, true);
     }
-    this.answer(slot, accepted, false);
-    const uptime = String(this.host.uptime());
-    const booted: AmiMessage = {
-      headers: [['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', uptime], ['LastReload', uptime], ['Status', 'Fully Booted']],
-    };
-    this.answer(slot, booted, true);
-  }
-
-  private checkCredentials(msg: AmiMessage, user: UserConfig): boolean {
-    if (sameText(getHeader(msg, 'AuthType'), 'MD5')) {
-      const key = getHeader(msg, 'Key');
-      if (this.challenge === undefined || key === undefined) return false;
-      const expected = createHash('md5').update(Buffer.from(this.challenge + toWire(user.secret), 'latin1')).digest('hex');
-      return constantTimeEqual(key.toLowerCase(), expected);
-    }
-    const given = getHeader(msg, 'Secret');
-    return given !== undefined && secretMatches(user, given);
+    for (const m of held) this.onAction(m);
   }
 
   /** As Asterisk: answer after a delay (a brake on guessing), then close. */
-  private refuseLogin(actionId: string | undefined, username: string | undefined, slot: AnswerSlot): void {
+  private refuseLogin(actionId: string | undefined, username: string | undefined, slot: AnswerSlot, reason: string, lockedOut: boolean): void {
     this.refusing = true;
     this.socket.pause();
-    this.host.loginFailed(this, username);
+    this.host.loginFailed(this, username, reason, lockedOut);
     setTimeout(() => {
       this.answer(slot, errorResponse(actionId, 'Authentication failed'), true);
       this.end();

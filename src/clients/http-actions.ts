@@ -15,7 +15,6 @@ import type { UserConfig } from '../config/index.js';
 import type { FormatModule } from '../formats.js';
 import type { HttpAction } from '../../formats/http.js';
 import { errorResponse, eventMessage, response, type Failure } from '../router/action-router.js';
-import { secretMatches } from './credentials.js';
 import { BASIC_CHALLENGE, setSessionCookie } from './http-auth.js';
 import { HttpActionCall } from './http-action-call.js';
 import { identify, remoteOf, type HttpContext } from './http-context.js';
@@ -37,12 +36,13 @@ export interface ActionRequest {
 export class HttpActions {
   constructor(private readonly ctx: HttpContext) {}
 
-  handle(r: ActionRequest): void {
+  /** Answers the request; never rejects (a failure is answered as an HTTP error). */
+  async handle(r: ActionRequest): Promise<void> {
     const name = r.parsed.name.toLowerCase();
     if (name === 'login') return this.login(r);
     const now = Date.now();
-    const who = identify(this.ctx, r.req, now);
-    if (!who.ok) return this.unauthorized(r, who.message, who.failed, who.username);
+    const who = await identify(this.ctx, r.req, now);
+    if (!who.ok) return this.unauthorized(r, who.message, who.failed, who.username, who.reason, who.lockedOut);
     const session = who.session;
     const headers = session ? this.withSession(r, session) : r.headers;
     const a = { ...r, headers };
@@ -72,15 +72,16 @@ export class HttpActions {
     return { ...r.headers, 'Set-Cookie': setSessionCookie(session.id, this.ctx.settings.sessionTimeoutMs / 1000) };
   }
 
-  private login(r: ActionRequest): void {
+  private async login(r: ActionRequest): Promise<void> {
     const { action, actionId } = r.parsed;
     if (sameText(getHeader(action, 'AuthType'), 'MD5')) {
       return this.refuse(r, 400, 'MD5 login is not available over HTTP: send Secret (over a trusted network or a TLS proxy)');
     }
     const username = getHeader(action, 'Username');
     const secret = getHeader(action, 'Secret');
-    const user = username === undefined ? undefined : this.ctx.hub.findUser(username);
-    if (!user || secret === undefined || !secretMatches(user, secret)) return this.unauthorized(r, 'Authentication failed', true, username);
+    const result = await this.ctx.hub.authenticate({ username, secret, address: r.req.socket.remoteAddress });
+    if (!result.ok) return this.unauthorized(r, 'Authentication failed', true, username, result.reason, result.lockedOut);
+    const user = result.user;
     const session = this.ctx.sessions.create(user, Date.now());
     const events = getHeader(action, 'Events');
     if (events !== undefined) session.eventMask = eventMaskFromValue(events) ?? session.eventMask;
@@ -92,11 +93,10 @@ export class HttpActions {
   }
 
   /** 401: wrong credentials are answered after auth_fail_delay (a brake on guessing), as a failed AMI login. */
-  private unauthorized(r: ActionRequest, message: string, failed: boolean, username: string | undefined): void {
+  private unauthorized(r: ActionRequest, message: string, failed: boolean, username: string | undefined, reason?: string, lockedOut = false): void {
     const remote = remoteOf(r.req);
     if (failed) {
-      this.ctx.hub.counters.failedLogins++;
-      this.ctx.log.warn({ http: remote, user: username, reason: message }, 'http login failed');
+      this.ctx.hub.loginFailed({ remote: `http ${remote}` }, username, reason ?? message, lockedOut);
     } else {
       this.ctx.log.info({ http: remote, path: pathOf(r.req), status: 401, reason: message }, 'http request refused');
     }

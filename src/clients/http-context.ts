@@ -6,7 +6,6 @@ import type http from 'node:http';
 import type { UserConfig } from '../config/index.js';
 import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
-import { secretMatches } from './credentials.js';
 import { parseBasic, sessionCookie } from './http-auth.js';
 import type { HttpSession, HttpSessionStore } from './http-sessions.js';
 
@@ -36,19 +35,28 @@ export interface HttpContext {
 
 export type Identity =
   | { readonly ok: true; readonly user: UserConfig; readonly session?: HttpSession }
-  | { readonly ok: false; readonly message: string; /** wrong credentials (answered after auth_fail_delay), not merely missing or stale */ readonly failed: boolean; readonly username?: string };
+  | {
+    readonly ok: false;
+    readonly message: string;
+    /** wrong credentials (answered after auth_fail_delay), not merely missing or stale */
+    readonly failed: boolean;
+    readonly username?: string;
+    /** Why, for the log only. */
+    readonly reason?: string;
+    readonly lockedOut?: boolean;
+  };
 
 /**
  * Who sends the request: HTTP Basic when the request has an Authorization header, else the
  * session of its `mansession_id` cookie.
  */
-export function identify(ctx: HttpContext, req: http.IncomingMessage, now: number): Identity {
+export async function identify(ctx: HttpContext, req: http.IncomingMessage, now: number): Promise<Identity> {
   const basic = parseBasic(req.headers.authorization);
   if (basic !== undefined) {
     if (!basic.ok) return { ok: false, message: basic.message, failed: true };
-    const user = ctx.hub.findUser(basic.username);
-    if (!user || !secretMatches(user, basic.secret)) return { ok: false, message: 'Authentication failed', failed: true, username: basic.username };
-    return { ok: true, user };
+    const result = await ctx.hub.authenticate({ username: basic.username, secret: basic.secret, address: req.socket.remoteAddress });
+    if (!result.ok) return { ok: false, message: 'Authentication failed', failed: true, username: basic.username, reason: result.reason, lockedOut: result.lockedOut };
+    return { ok: true, user: result.user };
   }
   const id = sessionCookie(req.headers.cookie);
   if (id === undefined) {

@@ -198,7 +198,7 @@ export class HttpService implements HttpContext {
     if (!methods.split(', ').includes(req.method ?? '')) {
       return refuse(405, `Method ${req.method ?? ''} is not allowed here (${methods})`, { ...headers, Allow: methods });
     }
-    if (route.kind === 'events') return this.events(req, res, query, headers);
+    if (route.kind === 'events') return void this.events(req, res, query, headers).catch((err: unknown) => this.failed(res, err));
     if (req.method === 'GET') return this.action(req, res, path, query, undefined, headers);
 
     const type = req.headers['content-type'];
@@ -236,11 +236,22 @@ export class HttpService implements HttpContext {
     if (!parsed.ok) {
       return this.refuse(req, res, parsed.status, format, parsed.message, headers, parsed.actionId);
     }
-    this.actions.handle({ req, res, parsed, format, headers });
+    this.actions.handle({ req, res, parsed, format, headers }).catch((err: unknown) => this.failed(res, err));
+  }
+
+  /** A bug while answering: logged, and answered 500 if nothing was sent yet; never a crash. */
+  private failed(res: http.ServerResponse, err: unknown): void {
+    this.log.error({ err: err instanceof Error ? err.stack : String(err) }, 'http request failed');
+    if (!res.headersSent) {
+      res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('500 Internal error in amiplex\n');
+    } else {
+      res.destroy();
+    }
   }
 
   /** `GET /events`: a Server-Sent Events stream of the events the user may see, filtered by the query. */
-  private events(req: http.IncomingMessage, res: http.ServerResponse, query: string, headers: HeaderMap): void {
+  private async events(req: http.IncomingMessage, res: http.ServerResponse, query: string, headers: HeaderMap): Promise<void> {
     const json = this.hub.formats.get('json') ?? this.standard;
     const refuse = (status: number, message: string, extra: HeaderMap = {}) => this.refuse(req, res, status, json, message, { ...headers, ...extra });
     const asked = parseEventsQuery(query);
@@ -253,12 +264,9 @@ export class HttpService implements HttpContext {
       lastEventId = Number(lastText.trim());
     }
     const now = Date.now();
-    const who = identify(this, req, now);
+    const who = await identify(this, req, now);
     if (!who.ok) {
-      if (who.failed) {
-        this.hub.counters.failedLogins++;
-        this.log.warn({ http: remoteOf(req), user: who.username, reason: who.message }, 'http login failed');
-      }
+      if (who.failed) this.hub.loginFailed({ remote: `http ${remoteOf(req)}` }, who.username, who.reason ?? who.message, who.lockedOut ?? false);
       const answer = () => sendError(res, 401, json, undefined, who.message, { ...headers, 'WWW-Authenticate': BASIC_CHALLENGE });
       if (who.failed && this.settings.authFailDelayMs > 0) setTimeout(answer, this.settings.authFailDelayMs);
       else answer();

@@ -7,7 +7,8 @@
 import { deepFreeze } from './freeze.js';
 import type { ValueKind } from './values.js';
 import {
-  boolean, byteSize, duration, host, hostPort, integer, list, name, nonEmptyText, oneOf,
+  boolean, byteSize, device, duration, eventFilter, host, hostPort, integer, list, name, namePattern, network,
+  nonEmptyText, oneOf, permissionClass, secretHash,
 } from './values.js';
 import { AUTH_TYPES, LOG_LEVELS } from './types.js';
 import type { GeneralConfig, ListenerConfig, ServerConfig, UserConfig } from './types.js';
@@ -30,6 +31,8 @@ export interface KeySpec<T> {
   readonly repeatable?: boolean;
   /** Never echo the value in messages or logs. */
   readonly sensitive?: boolean;
+  /** The key may also be written `key(ARG) = value`; the kind receives ARG. */
+  readonly keyed?: boolean;
 }
 
 /** A row for a field of type V: repeatable rows give arrays, one element per occurrence. */
@@ -122,6 +125,73 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
     key: 'log_level', kind: oneOf(LOG_LEVELS), default: 'info',
     doc: `Log level: ${LOG_LEVELS.join(', ')}.`,
   },
+  listenTls: {
+    key: 'listen_tls', kind: hostPort(), repeatable: true,
+    defaultDoc: 'none (no TLS listener)',
+    doc: 'Address of a raw AMI over TLS listener (certificate: tls_cert, tls_key); repeat for several.',
+  },
+  https: {
+    key: 'https', kind: hostPort(), repeatable: true,
+    defaultDoc: 'none (no HTTPS listener)',
+    doc: 'Address of an HTTPS listener, the same service as http; repeat for several.',
+  },
+  tlsCert: {
+    key: 'tls_cert', kind: nonEmptyText(), default: 'certs/amiplex.pem',
+    doc: 'PEM certificate (chain) of the TLS listeners, relative to the folder of proxy.conf. When it and tls_key are both missing, amiplex generates a self-signed pair there at start.',
+  },
+  tlsKey: {
+    key: 'tls_key', kind: nonEmptyText(), default: 'certs/amiplex.key',
+    doc: 'PEM private key of tls_cert, relative to the folder of proxy.conf.',
+  },
+  tlsClientCa: {
+    key: 'tls_client_ca', kind: nonEmptyText(),
+    defaultDoc: 'none (no client certificate asked for)',
+    doc: 'PEM CA file: when set, the listen_tls and https listeners accept only clients presenting a certificate it signed (mutual TLS).',
+  },
+  permit: {
+    key: 'permit', kind: network(), repeatable: true,
+    defaultDoc: 'none',
+    doc: 'Network allowed to connect to the listeners of [general] (listen, listen_tls, http, https); repeat for several. The most specific permit or deny matching an address decides; with a permit given, unmatched addresses are refused.',
+  },
+  deny: {
+    key: 'deny', kind: network(), repeatable: true,
+    defaultDoc: 'none',
+    doc: 'Network refused by the listeners of [general]; repeat for several.',
+  },
+  authLimit: {
+    key: 'authlimit', kind: integer(1, 1_000_000), default: '50',
+    doc: 'Most connections that have not logged in yet, all listeners together, as Asterisk\'s authlimit; further ones are closed at once.',
+  },
+  lockoutFailures: {
+    key: 'lockout_failures', kind: integer(0, 1_000_000), default: '5',
+    doc: 'Failed logins from one address within lockout_window that lock the address out for lockout_time; 0 disables the lockout.',
+  },
+  lockoutWindow: {
+    key: 'lockout_window', kind: duration({ positive: true }), default: '60',
+    doc: 'Seconds over which failed logins are counted for the lockout.',
+  },
+  lockoutTime: {
+    key: 'lockout_time', kind: duration({ positive: true }), default: '300',
+    doc: 'Seconds a locked-out address is refused (every login fails, even with the right secret).',
+  },
+  redactHeaders: {
+    key: 'redact_headers', kind: list(nonEmptyText()),
+    defaultDoc: 'none (Secret and Key are always hidden)',
+    doc: 'Headers whose values never appear in logs, besides Secret and Key (e.g. Variable).',
+  },
+  audit: {
+    key: 'audit', kind: boolean(), default: 'yes',
+    doc: 'Log one line per action: user, address, server, action and result.',
+  },
+  metricsPermit: {
+    key: 'metrics_permit', kind: network(), repeatable: true,
+    defaultDoc: '127.0.0.0/8 and ::1 (loopback only)',
+    doc: 'Network that may read /metrics without logging in; others get 403. Repeat for several.',
+  },
+  shutdownTimeout: {
+    key: 'shutdown_timeout', kind: duration({ positive: true }), default: '10',
+    doc: 'Seconds a graceful shutdown (SIGTERM, SIGINT) may take before amiplex exits anyway.',
+  },
 });
 
 export const SERVER_SCHEMA: SectionSchema<ServerConfig> = deepFreeze({
@@ -174,12 +244,36 @@ export const SERVER_SCHEMA: SectionSchema<ServerConfig> = deepFreeze({
     key: 'max_pending', kind: integer(1, 10_000_000), default: '10000',
     doc: 'Most actions in flight to this PBX, all clients together.',
   },
+  tls: {
+    key: 'tls', kind: boolean(), default: 'no',
+    doc: 'Connect to the PBX with AMI over TLS (Asterisk\'s tlsenable, port 5039 by convention).',
+  },
+  tlsCa: {
+    key: 'tls_ca', kind: nonEmptyText(),
+    defaultDoc: "Node's bundled CA certificates",
+    doc: 'PEM CA file the PBX certificate must chain to, relative to the folder of proxy.conf.',
+  },
+  tlsVerify: {
+    key: 'tls_verify', kind: boolean(), default: 'yes',
+    doc: 'Check the PBX certificate (chain and name); "no" accepts any certificate and is logged as a warning.',
+  },
+  tlsServername: {
+    key: 'tls_servername', kind: nonEmptyText(),
+    defaultDoc: 'host',
+    doc: 'Name the PBX certificate must carry (and the SNI sent), when it differs from host.',
+  },
 });
 
 export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
   secret: {
-    key: 'secret', kind: nonEmptyText(), required: true, sensitive: true,
-    doc: 'Password the client logs in to amiplex with.',
+    key: 'secret', kind: nonEmptyText(), sensitive: true,
+    defaultDoc: 'none; one of secret and secret_hash is required',
+    doc: 'Password the client logs in to amiplex with, in plain text (allows the MD5 challenge login).',
+  },
+  secretHash: {
+    key: 'secret_hash', kind: secretHash(), sensitive: true,
+    defaultDoc: 'none',
+    doc: 'The password as an scrypt hash printed by "amiplex hash-secret", instead of secret (plain logins only: MD5 needs the plain secret).',
   },
   servers: {
     key: 'servers', kind: list(name()),
@@ -195,6 +289,65 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
     defaultDoc: "the listener's format",
     doc: `Output format of this user's raw TCP connections: ${FORMAT_NAMES.join(', ')}.`,
   },
+  permit: {
+    key: 'permit', kind: network(), repeatable: true,
+    defaultDoc: 'none',
+    doc: 'Network this user may log in from; repeat for several (same rules as in [general]). A login from elsewhere fails as a wrong secret does.',
+  },
+  deny: {
+    key: 'deny', kind: network(), repeatable: true,
+    defaultDoc: 'none',
+    doc: 'Network this user may not log in from; repeat for several.',
+  },
+  actions: {
+    key: 'actions', kind: list(namePattern()),
+    defaultDoc: 'every action',
+    doc: 'Actions this user may send, "*" matching any characters, case ignored (Originate, Core*, ...). Others get "Permission denied".',
+  },
+  denyActions: {
+    key: 'deny_actions', kind: list(namePattern()),
+    defaultDoc: 'none',
+    doc: 'Actions this user may not send, even if actions allows them (Command, *Reload, ...).',
+  },
+  write: {
+    key: 'write', kind: list(permissionClass()),
+    defaultDoc: 'all',
+    doc: "manager.conf write classes: an action whose class (as Asterisk's ListCommands gives it) is not among them is refused.",
+  },
+  read: {
+    key: 'read', kind: list(permissionClass()),
+    defaultDoc: 'all',
+    doc: 'manager.conf read classes: events of other classes are not sent to this user.',
+  },
+  events: {
+    key: 'events', kind: list(namePattern()),
+    defaultDoc: 'every event',
+    doc: 'Names of the events this user receives ("*" globs, case ignored); others are not sent.',
+  },
+  denyEvents: {
+    key: 'deny_events', kind: list(namePattern()),
+    defaultDoc: 'none',
+    doc: 'Names of events never sent to this user (VarSet, Newexten, RTCP*, ...).',
+  },
+  eventFilter: {
+    key: 'eventfilter', kind: eventFilter(), repeatable: true, keyed: true,
+    defaultDoc: 'none',
+    doc: "Asterisk 22's eventfilter, with its semantics: legacy \"eventfilter = REGEX\" (\"!\" excludes) or \"eventfilter(action(include|exclude),name(EVENT),header(HEADER),method(regex|exact|starts_with|ends_with|contains|none)) = EXPRESSION\". Repeat for several.",
+  },
+  channels: {
+    key: 'channels', kind: list(device()),
+    defaultDoc: 'none (no device scoping)',
+    doc: "The user's own devices (PJSIP/1001, SIP/1001): Originate, Hangup, Redirect and other channel actions must name one of them, and the user receives only events about them.",
+  },
+  context: {
+    key: 'context', kind: nonEmptyText(),
+    defaultDoc: 'none (the Originate action says)',
+    doc: "Dialplan context forced on this user's Originate actions (Application originates are then refused).",
+  },
+  status: {
+    key: 'status', kind: boolean(), default: 'no',
+    doc: 'May open the status page (/ on the HTTP listeners).',
+  },
 });
 
 export const LISTENER_SCHEMA: SectionSchema<ListenerConfig> = deepFreeze({
@@ -206,6 +359,25 @@ export const LISTENER_SCHEMA: SectionSchema<ListenerConfig> = deepFreeze({
     key: 'format', kind: oneOf(FORMAT_NAMES), default: 'standard',
     doc: `Output format of the clients of this listener: ${FORMAT_NAMES.join(', ')} (their input stays raw AMI).`,
   },
+  tls: {
+    key: 'tls', kind: boolean(), default: 'no',
+    doc: 'Raw AMI over TLS, with the [general] tls_cert and tls_key.',
+  },
+  tlsClientCa: {
+    key: 'tls_client_ca', kind: nonEmptyText(),
+    defaultDoc: 'none (no client certificate asked for)',
+    doc: 'PEM CA file: clients must present a certificate it signed (mutual TLS; needs tls = yes).',
+  },
+  permit: {
+    key: 'permit', kind: network(), repeatable: true,
+    defaultDoc: 'none',
+    doc: 'Network allowed to connect to this listener; repeat for several (same rules as in [general]).',
+  },
+  deny: {
+    key: 'deny', kind: network(), repeatable: true,
+    defaultDoc: 'none',
+    doc: 'Network refused by this listener; repeat for several.',
+  },
 });
 
 export interface SectionType {
@@ -215,6 +387,8 @@ export interface SectionType {
   readonly once: boolean;
   readonly doc: string;
   readonly keys: readonly AnyKeySpec[];
+  /** Groups of fields of which exactly one must be given. */
+  readonly exactlyOne?: readonly (readonly string[])[];
 }
 
 /** The rows of a table, in table order, each with its field name. */
@@ -236,6 +410,7 @@ export const SECTION_TYPES = Object.freeze({
   }),
   user: Object.freeze({
     named: true, once: false, keys: keysOf(USER_SCHEMA),
+    exactlyOne: Object.freeze([Object.freeze(['secret', 'secretHash'])]),
     doc: 'A login that AMI clients use to connect to amiplex.',
   }),
   listener: Object.freeze({

@@ -153,9 +153,17 @@ function openSection(
   return { type, def, name, line, keep, fields: {}, lines: new Map() };
 }
 
-function readKey(open: Open, key: string, value: string, line: number, report: Report): void {
+function readKey(open: Open, written: string, value: string, line: number, report: Report): void {
   const label = sectionLabel(open.type, open.name);
+  // `key(ARG)`: a key that takes an argument in its name (eventfilter's structured form).
+  const keyed = /^([a-z_]+)\((.*)\)$/s.exec(written);
+  const key = keyed ? keyed[1]! : written;
+  const arg = keyed ? keyed[2]! : undefined;
   const spec = INDEXES.get(open.type)!.get(key);
+  if (spec !== undefined && arg !== undefined && !spec.keyed) {
+    report(line, 'UNKNOWN_KEY', `"${key}" takes no argument in parentheses in ${label}`);
+    return;
+  }
   if (spec === undefined) {
     const elsewhere = TYPE_NAMES.filter((t) => t !== open.type && INDEXES.get(t)!.has(key));
     const hint = elsewhere.length > 0
@@ -171,7 +179,7 @@ function readKey(open: Open, key: string, value: string, line: number, report: R
   }
   if (given === undefined) open.lines.set(spec.field, [line]);
   else given.push(line);
-  const r = spec.kind.parse(value);
+  const r = spec.kind.parse(value, arg);
   if (!r.ok) {
     const shown = spec.sensitive ? '' : ` "${value}"`;
     report(line, 'BAD_VALUE', `bad value${shown} for ${key}: ${r.reason}`);
@@ -182,6 +190,17 @@ function readKey(open: Open, key: string, value: string, line: number, report: R
 }
 
 function finish(open: Open, report: Report): void {
+  for (const group of open.def.exactlyOne ?? []) {
+    const keyOf = (field: string) => open.def.keys.find((k) => k.field === field)!.key;
+    const given = group.filter((f) => open.lines.has(f));
+    const label = sectionLabel(open.type, open.name);
+    if (given.length === 0) {
+      report(open.line, 'MISSING_KEY', `${label} is missing required key "${group.map(keyOf).join('" or "')}"`);
+    } else if (given.length > 1) {
+      const line = Math.max(...given.flatMap((f) => open.lines.get(f)!));
+      report(line, 'CONFLICT', `${label} takes only one of "${given.map(keyOf).join('" and "')}"`);
+    }
+  }
   for (const spec of open.def.keys) {
     if (open.lines.has(spec.field)) continue;
     if (spec.required) {

@@ -40,6 +40,39 @@ export interface GeneralConfig {
   readonly corsOrigins?: string[];
   readonly sseReplay: number;
   readonly logLevel: LogLevel;
+  /** Raw AMI over TLS listeners (none when absent). */
+  readonly listenTls?: HostPort[];
+  /** HTTPS listeners (none when absent). */
+  readonly https?: HostPort[];
+  /** Certificate and key of the TLS listeners (paths relative to proxy.conf's folder). */
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  /** When set, the TLS listeners of [general] require a client certificate signed by this CA. */
+  readonly tlsClientCa?: string;
+  /** Address ACL of the [general] listeners. */
+  readonly permit?: string[];
+  readonly deny?: string[];
+  /** Most connections that have not logged in yet, all listeners together. */
+  readonly authLimit: number;
+  /** Failed logins from one address within lockoutWindow that lock it out; 0: no lockout. */
+  readonly lockoutFailures: number;
+  readonly lockoutWindow: number;
+  readonly lockoutTime: number;
+  /** Headers whose values are hidden in logs, besides Secret and Key. */
+  readonly redactHeaders?: string[];
+  /** One log line per action. */
+  readonly audit: boolean;
+  /** Addresses that may read /metrics without logging in; absent: loopback only. */
+  readonly metricsPermit?: string[];
+  /** Seconds a graceful shutdown may take before amiplex exits anyway. */
+  readonly shutdownTimeout: number;
+}
+
+/** One eventfilter line: legacy (`eventfilter = REGEX`) or structured (`eventfilter(CRITERIA) = EXPRESSION`). */
+export interface EventFilterSpec {
+  /** What is between the parentheses of `eventfilter(...)`; absent for the legacy form. */
+  readonly criteria?: string;
+  readonly expression: string;
 }
 
 /** A raw AMI listener with settings of its own (`[listener NAME]`). */
@@ -49,6 +82,12 @@ export interface ListenerConfig {
   /** Output format of its clients (unless their user or ProxySetFormat says otherwise). */
   /** The name of a registered output format (see src/formats.ts). */
   readonly format: string;
+  /** Raw AMI over TLS (certificate: [general] tls_cert / tls_key). */
+  readonly tls: boolean;
+  /** When set, clients must present a certificate signed by this CA (needs tls = yes). */
+  readonly tlsClientCa?: string;
+  readonly permit?: string[];
+  readonly deny?: string[];
 }
 
 export interface ServerConfig {
@@ -66,16 +105,49 @@ export interface ServerConfig {
   /** Absent: `general.actionTimeout`. */
   readonly actionTimeout?: number;
   readonly maxPending: number;
+  /** AMI over TLS to the PBX. */
+  readonly tls: boolean;
+  /** CA file the PBX certificate must chain to; absent: Node's bundled CAs. */
+  readonly tlsCa?: string;
+  readonly tlsVerify: boolean;
+  /** Name the PBX certificate must carry; absent: `host`. */
+  readonly tlsServername?: string;
 }
 
 export interface UserConfig {
   readonly name: string;
-  readonly secret: string;
+  /** Plain secret (allows the MD5 challenge); exactly one of secret and secretHash is set. */
+  readonly secret?: string;
+  /** scrypt hash of the secret (`amiplex hash-secret`). */
+  readonly secretHash?: string;
   /** Server names this user may use, resolved and never empty; the first is its default. */
   readonly servers: string[];
   readonly serverHeader: boolean;
   /** Output format for this user's raw TCP connections; absent: the listener's. */
   readonly format?: string;
+  /** Address ACL of this user's logins. */
+  readonly permit?: string[];
+  readonly deny?: string[];
+  /** Actions allowed (`*` globs, any case); absent: all. */
+  readonly actions?: string[];
+  /** Actions refused even when `actions` allows them. */
+  readonly denyActions?: string[];
+  /** manager.conf write classes: actions of other classes are refused; absent: all. */
+  readonly write?: string[];
+  /** manager.conf read classes: events of other classes are not sent; absent: all. */
+  readonly read?: string[];
+  /** Event names (globs) this user receives; absent: all. */
+  readonly events?: string[];
+  /** Event names (globs) this user never receives. */
+  readonly denyEvents?: string[];
+  /** Asterisk eventfilter lines, in file order. */
+  readonly eventFilter?: EventFilterSpec[];
+  /** Devices this user may act on and sees events of (`PJSIP/1001`). */
+  readonly channels?: string[];
+  /** Context forced on this user's Originate actions. */
+  readonly context?: string;
+  /** May see the status page. */
+  readonly status: boolean;
 }
 
 export interface ProxyConfig {

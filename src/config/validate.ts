@@ -37,6 +37,11 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
   for (const s of servers) checkOrder(s, 'reconnectMin', 'reconnect_min', 'reconnectMax', 'reconnect_max', report);
   const serverNames = servers.map((s) => s.name!);
   const resolved = users.map((u) => resolveServers(u, serverNames, report));
+  for (const l of listeners) {
+    if (l.fields['tlsClientCa'] !== undefined && l.fields['tls'] !== true) {
+      report(lineOf(l, 'tlsClientCa'), 'CONFLICT', `tls_client_ca needs tls = yes in ${sectionLabel(l.type, l.name)}`);
+    }
+  }
 
   if (issues.length > 0) return { ok: false, issues };
   return {
@@ -112,3 +117,4 @@ function resolveServers(user: ReadSection, serverNames: readonly string[], repor
   }
   return listed.slice();
 }
+

@@ -4,8 +4,10 @@
  * A failed parse gives a reason; the caller adds the key, the line and (unless the key is
  * sensitive) the value itself.
  */
+import { checkNetwork } from '../access/acl.js';
+import { EVENT_CLASSES } from '../ami/event-classes.js';
 import { parseHost, parseHostPort } from './host-port.js';
-import type { HostPort } from './types.js';
+import type { EventFilterSpec, HostPort } from './types.js';
 
 export type ParseResult<T> =
   | { readonly ok: true; readonly value: T }
@@ -14,7 +16,8 @@ export type ParseResult<T> =
 export interface ValueKind<T> {
   /** What a value must look like, as a noun phrase: "an integer from 1 to 65535". */
   readonly expected: string;
-  parse(text: string): ParseResult<T>;
+  /** `arg`: for keys written `key(ARG) = value` (eventfilter's structured form), what is between the parentheses. */
+  parse(text: string, arg?: string): ParseResult<T>;
 }
 
 /** Node's timers overflow past 2^31-1 ms (about 24.8 days) and then fire at once. */
@@ -171,5 +174,62 @@ export function oneOf<const W extends string>(words: readonly W[]): ValueKind<W>
       const other = words.find((w) => w.toLowerCase() === t.toLowerCase());
       return fail(other === undefined ? `expected ${expected}` : `expected ${expected} (case matters: "${other}")`);
     },
+  };
+}
+
+/** An IPv4 or IPv6 address or network for permit/deny: `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, `::1`. */
+export function network(): ValueKind<string> {
+  return {
+    expected: 'an IPv4 or IPv6 address or network, such as 10.0.0.0/8, 10.0.0.0/255.0.0.0 or ::1/128',
+    parse: checkNetwork,
+  };
+}
+
+/** A name with `*` wildcards (action or event names): letters, digits, `_`, `-`, `*`; matched without regard to case. */
+export function namePattern(): ValueKind<string> {
+  const kind: ValueKind<string> = {
+    expected: 'a name of letters, digits, "_" and "-", with "*" for any run of characters',
+    parse: (t) => (/^[A-Za-z0-9_*-]+$/.test(t) ? ok(t) : expect(kind)),
+  };
+  return kind;
+}
+
+const CLASS_NAMES = [...Object.keys(EVENT_CLASSES), 'all'];
+
+/** A manager.conf permission class (read/write): system, call, ..., or all. */
+export function permissionClass(): ValueKind<string> {
+  const kind: ValueKind<string> = {
+    expected: `a class: ${CLASS_NAMES.join(', ')}`,
+    parse: (t) => (CLASS_NAMES.includes(t.toLowerCase()) ? ok(t.toLowerCase()) : expect(kind)),
+  };
+  return kind;
+}
+
+/** A device, as the start of its channel names: `PJSIP/1001`, `SIP/1001`, `Local/100@from-internal`. */
+export function device(): ValueKind<string> {
+  const kind: ValueKind<string> = {
+    expected: 'a device written TECH/RESOURCE, such as PJSIP/1001',
+    parse: (t) => (/^[A-Za-z0-9_]+\/[^\s,;&]+$/.test(t) ? ok(t) : expect(kind)),
+  };
+  return kind;
+}
+
+/** A secret_hash as `amiplex hash-secret` prints it: `scrypt$N$r$p$SALT$HASH` (base64). */
+export function secretHash(): ValueKind<string> {
+  const kind: ValueKind<string> = {
+    expected: 'a hash printed by "amiplex hash-secret" (scrypt$N$r$p$SALT$HASH)',
+    parse: (t) => (/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/.test(t) ? ok(t) : expect(kind)),
+  };
+  return kind;
+}
+
+/**
+ * One eventfilter, as manager.conf writes it: `eventfilter = REGEX` (legacy, `!` excludes) or
+ * `eventfilter(CRITERIA) = EXPRESSION` (structured). Checked in full when filters are compiled.
+ */
+export function eventFilter(): ValueKind<EventFilterSpec> {
+  return {
+    expected: 'a regular expression (legacy form), or eventfilter(CRITERIA) = EXPRESSION',
+    parse: (t, arg) => (arg === undefined ? ok({ expression: t }) : ok({ criteria: arg, expression: t })),
   };
 }

@@ -1,0 +1,85 @@
+/**
+ * Who may log in: the one check behind raw AMI Login, HTTP Basic and AJAM Login. In order:
+ * the address's lockout, the user, the user's address ACL, the secret (plain, scrypt hash or
+ * MD5 challenge). Every failure looks the same to the client ("Authentication failed", as
+ * Asterisk answers); the reason is for the log only, and never contains a secret.
+ */
+import { toWire } from '../ami/message.js';
+import type { ProxyConfig, UserConfig } from '../config/index.js';
+import { md5KeyMatches, secretMatches } from '../clients/credentials.js';
+import { compileAcl, type Acl } from './acl.js';
+import { LoginGuard } from './login-guard.js';
+
+export interface LoginRequest {
+  readonly username: string | undefined;
+  /** The plain secret sent (Secret header, HTTP Basic). */
+  readonly secret?: string;
+  /** An MD5 challenge login: the challenge the session handed out and the Key sent. */
+  readonly md5?: { readonly challenge: string | undefined; readonly key: string | undefined };
+  /** The client's IP address as its socket reports it. */
+  readonly address: string | undefined;
+}
+
+export type LoginResult =
+  | { readonly ok: true; readonly user: UserConfig }
+  | { readonly ok: false; readonly reason: string; /** this failure locked the address out */ readonly lockedOut: boolean };
+
+export class Authenticator {
+  private users = new Map<string, { user: UserConfig; acl: Acl }>();
+  private readonly guard: LoginGuard;
+
+  constructor(config: ProxyConfig, private readonly clock: () => number = Date.now) {
+    this.guard = new LoginGuard(guardSettings(config));
+    this.configure(config);
+  }
+
+  /** Takes the users and limits of a (re)loaded config. */
+  configure(config: ProxyConfig): void {
+    const users = new Map<string, { user: UserConfig; acl: Acl }>();
+    for (const user of config.users) users.set(toWire(user.name).toLowerCase(), { user, acl: compileAcl(user.permit, user.deny) });
+    this.users = users;
+    this.guard.configure(guardSettings(config));
+  }
+
+  findUser(username: string): UserConfig | undefined {
+    return this.users.get(username.toLowerCase())?.user;
+  }
+
+  /** Until when an address is locked out, if it is. */
+  lockedUntil(address: string | undefined): number | undefined {
+    return address === undefined ? undefined : this.guard.lockedUntil(address, this.clock());
+  }
+
+  async login(req: LoginRequest): Promise<LoginResult> {
+    const address = req.address ?? '?';
+    const fail = (reason: string): LoginResult => ({ ok: false, reason, lockedOut: this.guard.failed(address, this.clock()) });
+    if (this.guard.lockedUntil(address, this.clock()) !== undefined) {
+      return { ok: false, reason: 'address locked out after repeated failed logins', lockedOut: false };
+    }
+    const entry = req.username === undefined ? undefined : this.users.get(req.username.toLowerCase());
+    if (entry === undefined) return fail(req.username === undefined ? 'no Username' : 'unknown user');
+    const { user, acl } = entry;
+    if (!acl.allows(req.address)) return fail('address not permitted for this user (permit/deny)');
+    let ok: boolean;
+    if (req.md5 !== undefined) {
+      if (user.secret === undefined) return fail('MD5 login needs a plain secret; this user has only secret_hash');
+      ok = req.md5.challenge !== undefined && req.md5.key !== undefined && md5KeyMatches(user, req.md5.challenge, req.md5.key);
+    } else {
+      ok = req.secret !== undefined && (await secretMatches(user, req.secret));
+    }
+    if (!ok) return fail(req.md5 !== undefined ? 'MD5 key does not match' : 'secret does not match');
+    // The user may have been removed by a reload while scrypt ran.
+    if (this.users.get(toWire(user.name).toLowerCase())?.user !== user) return fail('user changed by a reload while its secret was checked');
+    this.guard.succeeded(address);
+    return { ok: true, user };
+  }
+
+  sweep(): void {
+    this.guard.sweep(this.clock());
+  }
+}
+
+function guardSettings(config: ProxyConfig) {
+  const g = config.general;
+  return { failures: g.lockoutFailures, windowMs: g.lockoutWindow * 1000, lockoutMs: g.lockoutTime * 1000 };
+}

@@ -1,0 +1,46 @@
+/**
+ * secret_hash: a user's password stored as an scrypt hash (node:crypto), written
+ * `scrypt$N$r$p$SALT$HASH` with SALT and HASH in base64. `amiplex hash-secret` prints one.
+ * Checking runs in libuv's thread pool, never on the event loop.
+ */
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+/** Cost parameters of new hashes: about 50 ms and 16 MiB per check. */
+const DEFAULT = { N: 16384, r: 8, p: 1 } as const;
+const KEY_LENGTH = 32;
+const MAX_N = 1 << 20;
+
+function derive(secret: Buffer, salt: Buffer, options: ScryptOptions, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(secret, salt, length, options, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+function memoryFor(N: number, r: number): number {
+  return 128 * N * r * 2;
+}
+
+/** The secret_hash line for `secret` (a byte string: latin1, as secrets travel on the wire). */
+export async function hashSecret(secret: string): Promise<string> {
+  const salt = randomBytes(16);
+  const { N, r, p } = DEFAULT;
+  const key = await derive(Buffer.from(secret, 'latin1'), salt, { N, r, p, maxmem: memoryFor(N, r) }, KEY_LENGTH);
+  return `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+/** Whether `given` (a byte string) is the secret `hash` was made from; false for a malformed hash. */
+export async function verifySecretHash(hash: string, given: string): Promise<boolean> {
+  const parts = hash.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  if (!(N > 1 && N <= MAX_N && (N & (N - 1)) === 0 && r >= 1 && r <= 32 && p >= 1 && p <= 16)) return false;
+  const salt = Buffer.from(parts[4]!, 'base64');
+  const expected = Buffer.from(parts[5]!, 'base64');
+  if (expected.length < 16) return false;
+  try {
+    const key = await derive(Buffer.from(given, 'latin1'), salt, { N, r, p, maxmem: memoryFor(N, r) }, expected.length);
+    return timingSafeEqual(key, expected);
+  } catch {
+    return false;
+  }
+}
