@@ -33,6 +33,8 @@ export interface ServerSlot {
 export interface HubCounters {
   eventsIn: number;
   eventsDelivered: number;
+  /** Events meant for a client that was closing (or whose output was discarded). */
+  eventsDropped: number;
   actionsForwarded: number;
   failedLogins: number;
   slowClientsDropped: number;
@@ -61,6 +63,7 @@ export class Hub implements SessionHost {
   readonly counters: HubCounters = {
     eventsIn: 0,
     eventsDelivered: 0,
+    eventsDropped: 0,
     actionsForwarded: 0,
     failedLogins: 0,
     slowClientsDropped: 0,
@@ -232,6 +235,11 @@ export class Hub implements SessionHost {
     for (const client of this.clients) {
       if (client === except || !client.authenticated || (client.eventMask & out.classBits) === 0) continue;
       if (server !== undefined && !client.mayUseServer(server)) continue;
+      if (client.isClosed) {
+        client.stats.eventsDropped++;
+        this.counters.eventsDropped++;
+        continue;
+      }
       client.sendEvent(out);
       delivered++;
     }

@@ -56,6 +56,8 @@ export interface SessionHost {
 
 export interface ClientStats {
   eventsSent: number;
+  /** Events meant for this client that were discarded because it was closing or closed. */
+  eventsDropped: number;
   actions: number;
   bytesSent: number;
 }
@@ -70,7 +72,7 @@ export class AmiClientSession implements ActionOwner {
   readonly id = nextClientId++;
   readonly remote: string;
   readonly connectedAt = Date.now();
-  readonly stats: ClientStats = { eventsSent: 0, actions: 0, bytesSent: 0 };
+  readonly stats: ClientStats = { eventsSent: 0, eventsDropped: 0, actions: 0, bytesSent: 0 };
   user: UserConfig | undefined;
   /** Classes of events this client receives (its `Events:` choice). */
   eventMask = ALL_CLASSES;
@@ -180,6 +182,10 @@ export class AmiClientSession implements ActionOwner {
 
   /** A broadcast event that passed this client's filters. */
   sendEvent(event: Outbound): void {
+    if (this.ending || this.isClosed) {
+      this.stats.eventsDropped++;
+      return;
+    }
     this.stats.eventsSent++;
     this.write(event.bytes(this.format, this.user?.serverHeader ?? true));
     if (this.waiter) this.finishWaitEvent();
