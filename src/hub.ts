@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Authenticator, type LoginRequest, type LoginResult } from './access/authenticator.js';
 import { eventClassBits } from './ami/event-classes.js';
+import { redactionSet } from './ami/redact.js';
 import { actionIdOf, getHeader, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
 import type { ProxyConfig, ServerConfig, UserConfig } from './config/index.js';
 import type { ActionOwner } from './clients/action-owner.js';
@@ -91,6 +92,8 @@ export class Hub implements SessionHost {
       clientBufferMax: g.clientBufferMax,
       slowClientTimeoutMs: g.slowClientTimeout * 1000,
       maxPendingActions: g.maxPendingActions,
+      audit: g.audit,
+      redacted: redactionSet(g.redactHeaders),
     };
     this.auth = new Authenticator(config);
     // ActionIDs unique to this process, so answers to another proxy or client are never taken for ours.

@@ -22,6 +22,8 @@ import type { ActionOwner } from './action-owner.js';
 import type { LoginRequest, LoginResult } from '../access/authenticator.js';
 import { AnswerOrder, type AnswerSlot } from './answer-order.js';
 import type { Outbound } from './outbound.js';
+import { noteAnswer, startAudit, writeAudit, type AuditEntry } from '../audit.js';
+import { redactForLog } from '../ami/redact.js';
 
 export interface ClientSettings {
   readonly authTimeoutMs: number;
@@ -30,6 +32,10 @@ export interface ClientSettings {
   readonly clientBufferMax: number;
   readonly slowClientTimeoutMs: number;
   readonly maxPendingActions: number;
+  /** One log line per action. */
+  readonly audit: boolean;
+  /** Headers hidden when an action is logged (lower case; Secret and Key always). */
+  readonly redacted: ReadonlySet<string>;
 }
 
 /** What a client session needs from the proxy around it. */
@@ -91,6 +97,8 @@ export class AmiClientSession implements ActionOwner {
   private loggedOff = false;
   private authTimer: NodeJS.Timeout | undefined;
   private waiter: { actionId: string | undefined; slot: AnswerSlot; timer: NodeJS.Timeout } | undefined;
+  /** Actions not fully answered yet, by slot, for the audit line written with their last part. */
+  private readonly audits = new Map<number, AuditEntry>();
   /** Actions received while a login is being checked: handled, in order, once it is decided. */
   private held: AmiMessage[] | undefined;
   private readonly log: Logger;
@@ -156,6 +164,15 @@ export class AmiClientSession implements ActionOwner {
    * the client's event mask, once every earlier action of this client is fully answered.
    */
   answer(slot: AnswerSlot, msg: AmiMessage, final: boolean, _failure?: Failure): void {
+    const audit = this.audits.get(slot.seq);
+    if (audit !== undefined) {
+      noteAnswer(audit, msg);
+      if (final) {
+        this.audits.delete(slot.seq);
+        audit.user ??= this.user?.name;
+        writeAudit(this.host.log, audit, this.remote, 'ami');
+      }
+    }
     const { ready, close } = this.answers.push(slot, msg, final);
     for (const m of ready) this.send(m);
     if (close) this.end();
@@ -164,6 +181,8 @@ export class AmiClientSession implements ActionOwner {
   /** The action that took `slot` goes to PBX `server`: its answer is ordered among that PBX's answers. */
   assignServer(slot: AnswerSlot, server: string): void {
     this.answers.setLane(slot, server);
+    const audit = this.audits.get(slot.seq);
+    if (audit !== undefined) audit.server = server;
   }
 
   /** ProxySetFormat: everything written from now on (its own response included) is in `format`. */
@@ -239,6 +258,13 @@ export class AmiClientSession implements ActionOwner {
     const actionId = actionIdOf(msg);
     const name = (action ?? '').toLowerCase();
     const slot = this.answers.open(name === 'logoff');
+    const settings = this.host.settings();
+    if (settings.audit) {
+      const entry = startAudit(msg);
+      entry.user = this.user?.name ?? (name === 'login' ? getHeader(msg, 'Username') : undefined);
+      this.audits.set(slot.seq, entry);
+    }
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ action: redactForLog(msg, settings.redacted) }, 'action from client');
     const reply = (answer: AmiMessage) => this.answer(slot, answer, true);
     if (name === '') {
       reply(errorResponse(actionId, 'Missing action in request'));

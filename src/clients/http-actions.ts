@@ -11,6 +11,7 @@
 import type http from 'node:http';
 import { appendHeader, getHeader, headerIndex, sameText, type AmiMessage } from '../ami/message.js';
 import { eventMaskFromValue } from '../ami/event-classes.js';
+import { startAudit, writeAudit } from '../audit.js';
 import type { UserConfig } from '../config/index.js';
 import type { FormatModule } from '../formats.js';
 import type { HttpAction } from '../../formats/http.js';
@@ -31,6 +32,8 @@ export interface ActionRequest {
   readonly format: FormatModule;
   /** Headers every answer to this request carries (CORS). */
   readonly headers: HeaderMap;
+  /** Told the PBX a forwarded action went to (for the audit line). */
+  onServer?: (server: string) => void;
 }
 
 export class HttpActions {
@@ -39,10 +42,19 @@ export class HttpActions {
   /** Answers the request; never rejects (a failure is answered as an HTTP error). */
   async handle(r: ActionRequest): Promise<void> {
     const name = r.parsed.name.toLowerCase();
+    const audit = this.ctx.hub.settings().audit ? startAudit(r.parsed.action) : undefined;
+    if (audit !== undefined) {
+      if (name === 'login') audit.user = getHeader(r.parsed.action, 'Username');
+      r.res.once('close', () => {
+        audit.result ??= `HTTP ${r.res.statusCode}`;
+        writeAudit(this.ctx.log, audit, remoteOf(r.req), 'http');
+      });
+    }
     if (name === 'login') return this.login(r);
     const now = Date.now();
     const who = await identify(this.ctx, r.req, now);
     if (!who.ok) return this.unauthorized(r, who.message, who.failed, who.username, who.reason, who.lockedOut);
+    if (audit !== undefined) audit.user = who.user.name;
     const session = who.session;
     const headers = session ? this.withSession(r, session) : r.headers;
     const a = { ...r, headers };
@@ -58,6 +70,7 @@ export class HttpActions {
       case 'filter':
         return this.refuse(a, 400, 'Filter is not available through amiplex yet');
       default:
+        if (audit !== undefined) a.onServer = (server) => (audit.server = server);
         return this.forward(a, who.user);
     }
   }
@@ -180,6 +193,7 @@ export class HttpActions {
     const timeoutMs = parsed.timeout !== undefined ? parsed.timeout * 1000 : this.ctx.settings.timeoutMs;
     const answer = (parts: readonly AmiMessage[], failure: Failure | undefined) => {
       clearTimeout(timer);
+      if (call.server !== undefined) r.onServer?.(call.server);
       if (failure !== undefined) this.ctx.log.debug({ http: remoteOf(r.req), user: user.name, failure, call: call.id }, 'http action answered by amiplex');
       sendDocument(res, failure === undefined ? 200 : FAILURE_STATUS[failure], r.format, parts, r.headers);
     };

@@ -1,0 +1,48 @@
+/**
+ * The audit trail: one log line per action a client sends, whatever answered it (a PBX,
+ * amiplex itself, a refusal): who (user, address), where (server), what (action name) and
+ * the result (Response, and Message when it is an error). Never the action's other headers,
+ * so never a secret. Turned off with `audit = no`.
+ */
+import { getHeader, type AmiMessage } from './ami/message.js';
+import type { Logger } from './log.js';
+
+export interface AuditEntry {
+  readonly action: string;
+  readonly actionId: string | undefined;
+  readonly started: number;
+  server?: string;
+  /** The user it acted as; for a Login, the Username it gave. */
+  user?: string;
+  result?: string;
+  message?: string;
+}
+
+export function startAudit(action: AmiMessage, now = Date.now()): AuditEntry {
+  return { action: getHeader(action, 'Action') ?? '', actionId: getHeader(action, 'ActionID'), started: now };
+}
+
+/** Takes the result from the first part of the answer that has a Response header. */
+export function noteAnswer(entry: AuditEntry, msg: AmiMessage): void {
+  if (entry.result !== undefined) return;
+  const result = getHeader(msg, 'Response');
+  if (result === undefined) return;
+  entry.result = result;
+  if (result.toLowerCase() === 'error') entry.message = getHeader(msg, 'Message');
+}
+
+export function writeAudit(log: Logger, entry: AuditEntry, remote: string, via: 'ami' | 'http', now = Date.now()): void {
+  log.info(
+    {
+      audit: via,
+      user: entry.user,
+      remote,
+      server: entry.server,
+      action: entry.action.slice(0, 100),
+      result: entry.result ?? 'none',
+      ...(entry.message === undefined ? {} : { message: entry.message.slice(0, 200) }),
+      ms: now - entry.started,
+    },
+    'action',
+  );
+}
