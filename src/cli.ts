@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type ProxyConfig } from './config/index.js';
 import { startProxy, type RunningProxy } from './daemon.js';
 import { startDemo } from './demo.js';
-import { createLogger, type LogLevel } from './log.js';
+import { createLogger, type Logger, type LogLevel } from './log.js';
 import { DEFAULT_USERS, SimulatedPbx, type SimUser } from './sim/index.js';
 
 const LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -44,13 +44,23 @@ function nonNegative(value: string): number {
   return n;
 }
 
-/** Stops on SIGINT/SIGTERM; a second signal exits at once. */
-function stopOnSignals(stop: () => Promise<void>): void {
+/**
+ * Stops on SIGINT/SIGTERM, gracefully, within `deadlineMs` (then exits 1 anyway); a second
+ * signal exits at once.
+ */
+function stopOnSignals(stop: () => Promise<void>, deadlineMs = 10_000): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      process.stderr.write(`amiplex: second ${signal}, exiting now\n`);
+      process.exit(1);
+    }
     stopping = true;
     process.stderr.write(`\namiplex: ${signal}, stopping…\n`);
+    setTimeout(() => {
+      process.stderr.write(`amiplex: not stopped within ${deadlineMs / 1000} s (shutdown_timeout), exiting anyway\n`);
+      process.exit(1);
+    }, deadlineMs).unref();
     stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -103,7 +113,41 @@ async function runProxy(opts: { config?: string; check?: boolean; logLevel?: Log
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }
-  stopOnSignals(() => proxy.stop());
+  stopOnSignals(() => proxy.stop(), config.general.shutdownTimeout * 1000);
+  reloadOnHangup(file, proxy, log);
+}
+
+/** SIGHUP: reload proxy.conf; a file with errors is refused (every error logged) and the running config stays. */
+function reloadOnHangup(file: string, proxy: RunningProxy, log: Logger): void {
+  let busy = false;
+  process.on('SIGHUP', () => {
+    if (busy) {
+      log.warn('SIGHUP while a reload is running: ignored');
+      return;
+    }
+    busy = true;
+    log.info({ file }, 'SIGHUP: reloading configuration');
+    let next: ProxyConfig;
+    try {
+      next = loadConfig(file);
+    } catch (err) {
+      busy = false;
+      if (err instanceof ConfigError) {
+        for (const issue of err.issues) log.error({ file: issue.file, line: issue.line, code: issue.code }, issue.message);
+        log.error({ file, errors: err.issues.length }, 'configuration NOT reloaded: it has errors; the running configuration stays');
+      } else {
+        log.error({ file, err: String(err) }, 'configuration NOT reloaded');
+      }
+      return;
+    }
+    proxy.reload(next).then(
+      () => (busy = false),
+      (err: unknown) => {
+        busy = false;
+        log.error({ err: String(err) }, 'reload failed');
+      },
+    );
+  });
 }
 
 async function runSimulator(opts: { listen: { host: string; port: number }; users?: SimUser[]; rate: number }): Promise<void> {

@@ -6,7 +6,7 @@ import type { HostPort, ProxyConfig } from './config/index.js';
 import { HttpService, type HttpServiceOptions } from './clients/http-service.js';
 import { AmiTcpListener } from './clients/tcp-listener.js';
 import { builtinFormats, type FormatRegistry } from './formats.js';
-import { Hub } from './hub.js';
+import { Hub, type ReloadSummary } from './hub.js';
 import { silentLogger, type Logger } from './log.js';
 
 export interface RunningProxy {
@@ -15,8 +15,14 @@ export interface RunningProxy {
   readonly listeners: readonly HostPort[];
   /** The HTTP listeners' bound addresses (`http =` lines, in file order); empty when none. */
   readonly http: readonly HostPort[];
-  /** Stops accepting, closes clients, logs off every PBX. Idempotent. */
+  /**
+   * Graceful stop: stops accepting, refuses new actions while those in flight are answered
+   * (for at most half of shutdown_timeout), logs off every PBX (what is still pending is
+   * answered with an error), then closes the clients. Idempotent.
+   */
   stop(): Promise<void>;
+  /** Applies a new configuration (SIGHUP); see Hub.reload. */
+  reload(config: ProxyConfig): Promise<ReloadSummary>;
 }
 
 export interface StartOptions {
@@ -59,12 +65,24 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     http: httpBound,
     stop() {
       stopping ??= (async () => {
-        const closed = Promise.all([...listeners.map((l) => l.close()), http?.close()]);
+        log.info('amiplex stopping');
+        // Listeners stop accepting now; their close resolves once their connections are gone.
+        const closed = Promise.all(listeners.map((l) => l.close()));
+        await hub.drain((hub.config.general.shutdownTimeout * 1000) / 2);
+        const httpClosed = http?.close();
         await hub.stop();
-        await closed;
+        await Promise.all([closed, httpClosed]);
         log.info('amiplex stopped');
       })();
       return stopping;
+    },
+    async reload(next) {
+      const summary = await hub.reload(next);
+      log.info(summary, 'configuration reloaded');
+      if (summary.restartNeeded.length > 0) {
+        log.warn({ settings: summary.restartNeeded }, 'these settings changed but take effect only after a restart');
+      }
+      return summary;
     },
   };
 }

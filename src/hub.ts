@@ -23,7 +23,8 @@ import { UpstreamSession, type UpstreamState, type UpstreamStatus } from './upst
 export interface ServerSlot {
   /** Its proxy.conf section name (ASCII, so also its name on the wire). */
   readonly name: string;
-  readonly config: ServerConfig;
+  /** Replaced by a reload that leaves the server's settings as they were. */
+  config: ServerConfig;
   readonly session: UpstreamSession;
   readonly router: ActionRouter<Ticket>;
   /** When its current session came up (ms since the epoch). */
@@ -40,6 +41,8 @@ export interface HubCounters {
   failedLogins: number;
   slowClientsDropped: number;
   clientsConnected: number;
+  /** Connections closed at once because authlimit connections were waiting to log in. */
+  refusedConnections: number;
 }
 
 /** Whom an action forwarded to a PBX belongs to: its owner, and its place in that owner's answer order. */
@@ -69,55 +72,63 @@ export class Hub implements SessionHost {
     failedLogins: 0,
     slowClientsDropped: 0,
     clientsConnected: 0,
+    refusedConnections: 0,
   };
   readonly startedAt = Date.now();
   private readonly observers = new Set<EventObserver>();
   readonly auth: Authenticator;
-  private readonly clientSettings: ClientSettings;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private current: ProxyConfig;
+  private clientSettings: ClientSettings;
+  /** ActionIDs unique to this process, so answers to another proxy or client are never taken for ours. */
+  private readonly instance = randomBytes(3).toString('hex');
+  /** Set when shutting down: new actions are refused, pending ones may still be answered. */
+  private draining = false;
+  /** Servers being removed by a reload: their going down is reported with that reason. */
+  private readonly removing = new Set<ServerSlot>();
+  private readonly reloadHooks = new Set<(config: ProxyConfig) => void>();
+  /** Raw AMI connections that have not logged in yet (for authlimit). */
+  private unauthenticated = 0;
+  private lastAuthLimitLog = 0;
   /** Output queued by all clients at the last count, and what lagging clients queued since. */
   private lastTotal = 0;
   private queuedSinceCheck = 0;
 
   constructor(
-    readonly config: ProxyConfig,
+    config: ProxyConfig,
     readonly log: Logger,
     readonly formats: FormatRegistry = builtinFormats(),
   ) {
-    const g = config.general;
-    this.clientSettings = {
-      authTimeoutMs: g.authTimeout * 1000,
-      authFailDelayMs: g.authFailDelay * 1000,
-      clientBuffer: g.clientBuffer,
-      clientBufferMax: g.clientBufferMax,
-      slowClientTimeoutMs: g.slowClientTimeout * 1000,
-      maxPendingActions: g.maxPendingActions,
-      audit: g.audit,
-      redacted: redactionSet(g.redactHeaders),
-    };
+    this.current = config;
+    this.clientSettings = clientSettingsOf(config);
     this.auth = new Authenticator(config);
-    // ActionIDs unique to this process, so answers to another proxy or client are never taken for ours.
-    const instance = randomBytes(3).toString('hex');
-    for (const server of config.servers) {
-      const slot: ServerSlot = {
-        name: server.name,
-        config: server,
-        upSince: undefined,
-        eventsIn: 0,
-        router: new ActionRouter({ idPrefix: `amiplex-${instance}-`, server: server.name }),
-        session: new UpstreamSession(
-          server,
-          {
-            message: (msg) => this.fromUpstream(slot, msg),
-            state: (status, previous) => this.upstreamState(slot, status, previous),
-            protocolError: (text, headers) => this.upstreamProtocolError(slot, text, headers),
-          },
-          log,
-          { idPrefix: `amiplex-${instance}-own-` },
-        ),
-      };
-      this.servers.set(server.name, slot);
-    }
+    for (const server of config.servers) this.servers.set(server.name, this.createSlot(server));
+  }
+
+  /** The configuration in force (replaced by a reload). */
+  get config(): ProxyConfig {
+    return this.current;
+  }
+
+  private createSlot(server: ServerConfig): ServerSlot {
+    const slot: ServerSlot = {
+      name: server.name,
+      config: server,
+      upSince: undefined,
+      eventsIn: 0,
+      router: new ActionRouter({ idPrefix: `amiplex-${this.instance}-`, server: server.name }),
+      session: new UpstreamSession(
+        server,
+        {
+          message: (msg) => this.fromUpstream(slot, msg),
+          state: (status, previous) => this.upstreamState(slot, status, previous),
+          protocolError: (text, headers) => this.upstreamProtocolError(slot, text, headers),
+        },
+        this.log,
+        { idPrefix: `amiplex-${this.instance}-own-` },
+      ),
+    };
+    return slot;
   }
 
   start(): void {
@@ -126,8 +137,22 @@ export class Hub implements SessionHost {
     this.sweepTimer.unref();
   }
 
-  /** Logs off every PBX and closes every client (at once, for those that have not closed within a grace period). */
+  /**
+   * The first step of a graceful shutdown: new actions are refused ("amiplex is shutting down")
+   * while those in flight may still be answered by their PBX, for at most `maxMs`.
+   */
+  async drain(maxMs: number): Promise<void> {
+    this.draining = true;
+    const deadline = Date.now() + maxMs;
+    const pending = () => [...this.servers.values()].reduce((n, slot) => n + slot.router.size, 0);
+    while (pending() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const left = pending();
+    if (left > 0) this.log.warn({ pending: left }, 'shutting down with actions still unanswered: they are answered with an error');
+  }
+
+  /** Logs off every PBX (answering what is still pending with an error) and closes every client (at once, for those that have not closed within a grace period). */
   async stop(graceMs = 1000): Promise<void> {
+    this.draining = true;
     clearInterval(this.sweepTimer);
     // PBX sessions first: every action still waiting is answered (with an error) before clients close.
     await Promise.all([...this.servers.values()].map((slot) => slot.session.stop()));
@@ -142,9 +167,84 @@ export class Hub implements SessionHost {
     return () => this.observers.delete(observer);
   }
 
+  /** A new raw AMI connection; closed at once when authlimit connections are already waiting to log in. */
   addClient(client: AmiClientSession): void {
+    const limit = this.config.general.authLimit;
+    if (this.unauthenticated >= limit) {
+      this.counters.refusedConnections++;
+      const now = Date.now();
+      if (now - this.lastAuthLimitLog >= 1000) {
+        this.lastAuthLimitLog = now;
+        this.log.warn({ remote: client.remote, authlimit: limit, refused: this.counters.refusedConnections }, 'connection refused: authlimit connections are waiting to log in');
+      }
+      client.destroy('authlimit reached', true);
+      return;
+    }
+    this.unauthenticated++;
     this.clients.add(client);
     this.counters.clientsConnected++;
+  }
+
+  /** A client logged in: it no longer counts against authlimit. */
+  clientLoggedIn(_client: AmiClientSession): void {
+    this.unauthenticated--;
+  }
+
+  /** Called with the new config after each reload (the HTTP listener updates its sessions). */
+  onReload(hook: (config: ProxyConfig) => void): () => void {
+    this.reloadHooks.add(hook);
+    return () => this.reloadHooks.delete(hook);
+  }
+
+  /**
+   * Applies a new, valid configuration at once: users, permissions and filters of connected
+   * clients change (a client whose user is gone is disconnected), servers added are connected,
+   * removed ones logged off, changed ones reconnected; unchanged servers and clients stay up.
+   * Returns what changed, for the log.
+   */
+  async reload(config: ProxyConfig): Promise<ReloadSummary> {
+    const summary: ReloadSummary = { serversAdded: [], serversRemoved: [], serversRestarted: [], clientsDisconnected: 0, restartNeeded: restartOnlyChanges(this.current, config) };
+    this.current = config;
+    this.clientSettings = clientSettingsOf(config);
+    this.auth.configure(config);
+    const wanted = new Map(config.servers.map((s) => [s.name, s]));
+    const stopping: Promise<void>[] = [];
+    for (const [name, slot] of this.servers) {
+      const next = wanted.get(name);
+      if (next !== undefined && JSON.stringify(next) === JSON.stringify(slot.config)) {
+        slot.config = next;
+        continue;
+      }
+      if (next === undefined) summary.serversRemoved.push(name);
+      else summary.serversRestarted.push(name);
+      this.removing.add(slot);
+      this.servers.delete(name);
+      stopping.push(slot.session.stop().then(() => void this.removing.delete(slot)));
+    }
+    await Promise.all(stopping);
+    for (const server of config.servers) {
+      if (this.servers.has(server.name)) continue;
+      if (!summary.serversRestarted.includes(server.name)) summary.serversAdded.push(server.name);
+      const slot = this.createSlot(server);
+      this.servers.set(server.name, slot);
+      slot.session.start();
+    }
+    // Keep the order of proxy.conf (the first server is the default).
+    const ordered = config.servers.map((s) => this.servers.get(s.name)!);
+    this.servers.clear();
+    for (const slot of ordered) this.servers.set(slot.name, slot);
+    for (const client of this.clients) {
+      if (!client.user) continue;
+      const user = this.auth.findUser(client.user.name);
+      if (user === undefined) {
+        summary.clientsDisconnected++;
+        client.destroy('its user was removed from proxy.conf');
+      } else {
+        client.updateUser(user);
+      }
+    }
+    for (const hook of this.reloadHooks) hook(config);
+    return summary;
   }
 
   // ---- SessionHost -------------------------------------------------------------------------
@@ -192,7 +292,7 @@ export class Hub implements SessionHost {
   }
 
   clientClosed(client: AmiClientSession): void {
-    this.clients.delete(client);
+    if (this.clients.delete(client) && !client.authenticated) this.unauthenticated--;
   }
 
   /** A client's action: answered by amiplex (Proxy*) or forwarded to one PBX. */
@@ -203,6 +303,7 @@ export class Hub implements SessionHost {
       this.log.info({ client: client.id, user: client.user?.name, action: getHeader(action, 'Action'), reason: why }, 'action refused');
       client.answer(slot, errorResponse(actionId, why), true, failure);
     };
+    if (this.draining) return refuse('unavailable', 'amiplex is shutting down');
     const named = getHeader(action, 'Server')?.trim();
     const name = named === undefined || named === '' ? client.defaultServer : named;
     const server = name === undefined ? undefined : this.servers.get(name);
@@ -266,7 +367,9 @@ export class Hub implements SessionHost {
     }
     if (previous !== 'up') return;
     slot.upSince = undefined;
-    const reason = status.state === 'stopped' ? 'amiplex is shutting down' : (status.lastError ?? 'connection lost');
+    const reason = this.removing.has(slot)
+      ? 'server removed from proxy.conf'
+      : status.state === 'stopped' ? 'amiplex is shutting down' : (status.lastError ?? 'connection lost');
     this.deliver(slot.router.failAll(`Server ${slot.name} disconnected: ${toWire(reason)}`));
     this.broadcast(slot.name, proxyEvent('ProxyServerDown', slot, [['Reason', toWire(reason)]]));
   }
@@ -318,4 +421,39 @@ export class Hub implements SessionHost {
 
 function proxyEvent(name: string, slot: ServerSlot, extra: AmiHeader[]): AmiMessage {
   return { headers: [['Event', name], ['Privilege', 'system,all'], ['Server', slot.name], ...extra] };
+}
+
+export interface ReloadSummary {
+  serversAdded: string[];
+  serversRemoved: string[];
+  serversRestarted: string[];
+  clientsDisconnected: number;
+  /** Settings that changed but take effect only after a restart (listeners, HTTP and TLS settings). */
+  restartNeeded: string[];
+}
+
+function clientSettingsOf(config: ProxyConfig): ClientSettings {
+  const g = config.general;
+  return {
+    authTimeoutMs: g.authTimeout * 1000,
+    authFailDelayMs: g.authFailDelay * 1000,
+    clientBuffer: g.clientBuffer,
+    clientBufferMax: g.clientBufferMax,
+    slowClientTimeoutMs: g.slowClientTimeout * 1000,
+    maxPendingActions: g.maxPendingActions,
+    audit: g.audit,
+    redacted: redactionSet(g.redactHeaders),
+  };
+}
+
+/** [general] keys read once when listeners start: a reload cannot change them. */
+const RESTART_ONLY: readonly (keyof ProxyConfig['general'])[] = [
+  'listen', 'listenTls', 'http', 'https', 'tlsCert', 'tlsKey', 'tlsClientCa', 'permit', 'deny',
+  'httpTimeout', 'httpSessionTimeout', 'httpMaxBody', 'httpMaxUrl', 'corsOrigins', 'sseReplay', 'metricsPermit', 'logLevel',
+];
+
+function restartOnlyChanges(before: ProxyConfig, after: ProxyConfig): string[] {
+  const changed = RESTART_ONLY.filter((k) => JSON.stringify(before.general[k]) !== JSON.stringify(after.general[k])).map(String);
+  if (JSON.stringify(before.listeners) !== JSON.stringify(after.listeners)) changed.push('[listener] sections');
+  return changed;
 }

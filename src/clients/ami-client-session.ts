@@ -58,6 +58,8 @@ export interface SessionHost {
   /** A client over client_buffer queued `bytes` more (for the budget of all clients together). */
   outputQueued(bytes: number): void;
   clientClosed(client: AmiClientSession): void;
+  /** The client logged in (it stops counting against authlimit). */
+  clientLoggedIn(client: AmiClientSession): void;
 }
 
 export interface ClientStats {
@@ -155,6 +157,13 @@ export class AmiClientSession implements ActionOwner {
     return this.socket.writableLength;
   }
 
+  /** A reload changed this client's user: its servers, permissions and filters apply from now on. */
+  updateUser(user: UserConfig): void {
+    if (!this.user) return;
+    this.user = user;
+    this.allowedServers = new Set(user.servers);
+  }
+
   mayUseServer(name: string): boolean {
     return this.allowedServers.has(name);
   }
@@ -242,9 +251,9 @@ export class AmiClientSession implements ActionOwner {
   }
 
   /** Closes at once. */
-  destroy(reason: string): void {
+  destroy(reason: string, quiet = false): void {
     if (this.isClosed) return;
-    this.log.info({ reason }, 'client disconnected by amiplex');
+    if (!quiet) this.log.info({ reason }, 'client disconnected by amiplex');
     this.socket.destroy();
   }
 
@@ -340,6 +349,7 @@ export class AmiClientSession implements ActionOwner {
     this.socket.resume();
     const user = result.user;
     this.user = user;
+    this.host.clientLoggedIn(this);
     this.allowedServers = new Set(user.servers);
     // The user's format applies from its login response on.
     if (user.format !== undefined) this.format = this.host.format(user.format) ?? this.format;

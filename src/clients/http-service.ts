@@ -47,6 +47,7 @@ export class HttpService implements HttpContext {
   private readonly formatInfos: FormatInfo[];
   private readonly standard: FormatModule;
   private unobserve: (() => void) | undefined;
+  private unreload: (() => void) | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private inFlight = 0;
@@ -111,6 +112,7 @@ export class HttpService implements HttpContext {
         }),
       );
     }
+    this.unreload = this.hub.onReload(() => this.reloadUsers());
     this.unobserve = this.hub.observe((_server, _event, out) => {
       this.feed.publish(out.server, out);
       for (const session of this.sessions.values()) session.offer({ server: out.server, out });
@@ -133,6 +135,7 @@ export class HttpService implements HttpContext {
     this.closed ??= (async () => {
       this.closingNow = true;
       this.unobserve?.();
+      this.unreload?.();
       clearInterval(this.sweepTimer);
       clearInterval(this.keepAliveTimer);
       for (const stream of [...this.feed.streams]) stream.end();
@@ -237,6 +240,20 @@ export class HttpService implements HttpContext {
       return this.refuse(req, res, parsed.status, format, parsed.message, headers, parsed.actionId);
     }
     this.actions.handle({ req, res, parsed, format, headers }).catch((err: unknown) => this.failed(res, err));
+  }
+
+  /** After a reload: sessions and event streams of removed users end; the others take their new settings. */
+  private reloadUsers(): void {
+    for (const session of [...this.sessions.values()]) {
+      const user = this.hub.findUser(session.user.name);
+      if (user === undefined) this.sessions.end(session);
+      else session.updateUser(user);
+    }
+    for (const stream of [...this.feed.streams]) {
+      const user = this.hub.findUser(stream.user.name);
+      if (user === undefined) stream.end();
+      else stream.updateUser(user);
+    }
   }
 
   /** A bug while answering: logged, and answered 500 if nothing was sent yet; never a crash. */

@@ -32,11 +32,11 @@ export class HttpSession {
   /** What to do when the session ends (its event streams close). */
   readonly onEnd = new Set<() => void>();
   private queue: QueuedEvent[] = [];
-  private readonly servers: ReadonlySet<string>;
+  private servers: ReadonlySet<string>;
 
   constructor(
     readonly id: string,
-    readonly user: UserConfig,
+    public user: UserConfig,
     public lastUsed: number,
     private readonly maxQueued: number,
   ) {
@@ -45,6 +45,12 @@ export class HttpSession {
 
   mayUseServer(name: string): boolean {
     return this.servers.has(name);
+  }
+
+  /** A reload changed its user (same name): its servers and filters apply from now on. */
+  updateUser(user: UserConfig): void {
+    this.user = user;
+    this.servers = new Set(user.servers);
   }
 
   get queued(): number {

@@ -51,8 +51,8 @@ export class SseStream {
 
   constructor(
     private readonly res: http.ServerResponse,
-    readonly user: UserConfig,
-    private readonly filter: SseFilter,
+    public user: UserConfig,
+    private filter: SseFilter,
     private readonly limits: SseLimits,
     private readonly hooks: SseHooks,
   ) {
@@ -69,6 +69,13 @@ export class SseStream {
   /** Bytes accepted for this stream and not yet handed to the kernel. */
   get buffered(): number {
     return this.res.writableLength;
+  }
+
+  /** A reload changed its user (same name): it keeps showing only servers the user may still use. */
+  updateUser(user: UserConfig): void {
+    this.user = user;
+    const allowed = new Set(user.servers);
+    this.filter = { ...this.filter, servers: new Set([...this.filter.servers].filter((s) => allowed.has(s))) };
   }
 
   /** Whether this stream shows the event. */

@@ -109,6 +109,8 @@ const GENERAL_DEFAULTS: Settings = {
   auth_fail_delay: 0.2,
   action_timeout: 5,
   authtimeout: 30,
+  // Tests stop proxies often: at most 0.5 s waiting for PBX answers when stopping.
+  shutdown_timeout: 1,
   log_level: 'info',
 };
 
