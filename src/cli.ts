@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type ProxyConfig } from './config/index.js';
 import { startProxy, type RunningProxy } from './daemon.js';
 import { startDemo } from './demo.js';
-import { createLogger, type Logger, type LogLevel } from './log.js';
+import { chooseLogFormat, createLogger, LOG_FORMAT_ENV, type Logger, type LogLevel } from './log.js';
 import { DEFAULT_USERS, SimulatedPbx, type SimUser } from './sim/index.js';
 
 const LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -93,6 +93,12 @@ async function runProxy(opts: { config?: string; check?: boolean; logLevel?: Log
       process.stderr.write(`${err.message}\n`);
       process.exit(1);
     }
+  }
+  try {
+    // A bad AMIPLEX_LOG_FORMAT stops amiplex before anything starts, with the reason.
+    chooseLogFormat(process.env[LOG_FORMAT_ENV], false);
+  } catch (err) {
+    fail((err as Error).message);
   }
   if (!file) {
     const demo = await startDemo({ logLevel: opts.logLevel ?? 'warn' }).catch((err: unknown) => fail(String(err instanceof Error ? err.message : err)));

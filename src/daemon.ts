@@ -8,6 +8,7 @@ import { AmiTcpListener } from './clients/tcp-listener.js';
 import { builtinFormats, type FormatRegistry } from './formats.js';
 import { Hub, type ReloadSummary } from './hub.js';
 import { silentLogger, type Logger } from './log.js';
+import { ProxyMetrics } from './metrics/proxy-metrics.js';
 
 export interface RunningProxy {
   readonly hub: Hub;
@@ -15,6 +16,8 @@ export interface RunningProxy {
   readonly listeners: readonly HostPort[];
   /** The HTTP listeners' bound addresses (`http =` lines, in file order); empty when none. */
   readonly http: readonly HostPort[];
+  /** What /metrics reports (a registry of this proxy's own). */
+  readonly metrics: ProxyMetrics;
   /**
    * Graceful stop: stops accepting, refuses new actions while those in flight are answered
    * (for at most half of shutdown_timeout), logs off every PBX (what is still pending is
@@ -41,12 +44,13 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     return format;
   };
   const hub = new Hub(config, log, formats);
+  const metrics = new ProxyMetrics(hub);
   const listeners = [
     ...config.general.listen.map((address) => new AmiTcpListener(hub, address, formatNamed('standard'))),
-    ...config.listeners.map((l) => new AmiTcpListener(hub, l.listen, formatNamed(l.format))),
+    ...config.listeners.map((l) => new AmiTcpListener(hub, l.listen, formatNamed(l.format), l.name)),
   ];
   const httpAddresses = config.general.http ?? [];
-  const http = httpAddresses.length > 0 ? new HttpService(hub, httpAddresses, options.http) : undefined;
+  const http = httpAddresses.length > 0 ? new HttpService(hub, httpAddresses, { ...options.http, metrics }) : undefined;
   const bound: HostPort[] = [];
   let httpBound: HostPort[] = [];
   try {
@@ -56,6 +60,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     await Promise.all([...listeners.map((l) => l.close()), http?.close()]);
     throw err;
   }
+  for (const listener of listeners) metrics.addListener('ami', listener.label);
   hub.start();
   log.info({ listen: bound, http: httpBound, servers: config.servers.map((s) => s.name) }, 'amiplex started');
   let stopping: Promise<void> | undefined;
@@ -63,6 +68,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     hub,
     listeners: bound,
     http: httpBound,
+    metrics,
     stop() {
       stopping ??= (async () => {
         log.info('amiplex stopping');

@@ -58,6 +58,9 @@ export interface Ticket {
  */
 export type EventObserver = (server: string, event: AmiMessage, out: Outbound) => void;
 
+/** A hook per action a PBX answered: its server, and the ms from sending it to its final answer (/metrics). */
+export type LatencyObserver = (server: string, ms: number) => void;
+
 const SWEEP_MS = 250;
 const DEFAULT_AMI_VERSION = '11.0.0';
 
@@ -76,6 +79,7 @@ export class Hub implements SessionHost {
   };
   readonly startedAt = Date.now();
   private readonly observers = new Set<EventObserver>();
+  private readonly latencyObservers = new Set<LatencyObserver>();
   readonly auth: Authenticator;
   private sweepTimer: NodeJS.Timeout | undefined;
   private current: ProxyConfig;
@@ -116,7 +120,13 @@ export class Hub implements SessionHost {
       config: server,
       upSince: undefined,
       eventsIn: 0,
-      router: new ActionRouter({ idPrefix: `amiplex-${this.instance}-`, server: server.name }),
+      router: new ActionRouter({
+        idPrefix: `amiplex-${this.instance}-`,
+        server: server.name,
+        answered: (ms) => {
+          for (const observe of this.latencyObservers) observe(server.name, ms);
+        },
+      }),
       session: new UpstreamSession(
         server,
         {
@@ -165,6 +175,11 @@ export class Hub implements SessionHost {
   observe(observer: EventObserver): () => void {
     this.observers.add(observer);
     return () => this.observers.delete(observer);
+  }
+
+  observeLatency(observer: LatencyObserver): () => void {
+    this.latencyObservers.add(observer);
+    return () => this.latencyObservers.delete(observer);
   }
 
   /** A new raw AMI connection; closed at once when authlimit connections are already waiting to log in. */

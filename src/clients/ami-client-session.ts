@@ -86,6 +86,8 @@ export class AmiClientSession implements ActionOwner {
   eventMask = ALL_CLASSES;
   /** When its unsent output went over client_buffer; undefined while under. */
   overSince: number | undefined;
+  /** The listener it connected to (its [listener] name or listen address), set by that listener. */
+  listener: string | undefined;
 
   private readonly decoder: AmiDecoder;
   private readonly answers = new AnswerOrder<AmiMessage>();

@@ -16,6 +16,8 @@ import type { HostPort } from '../config/index.js';
 import type { FormatModule } from '../formats.js';
 import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
+import { MetricsEndpoint, METRICS_PATH } from '../metrics/metrics-endpoint.js';
+import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { chooseFormat, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../formats/http.js';
 import { BASIC_CHALLENGE } from './http-auth.js';
 import { HttpActions, pathOf } from './http-actions.js';
@@ -29,6 +31,8 @@ import { SseStream } from './sse-stream.js';
 export interface HttpServiceOptions {
   /** Interval of keep-alive comments on event streams (default 15 s). */
   readonly sseKeepAliveMs?: number;
+  /** The proxy's metrics, served at /metrics (default: a registry of this service's own). */
+  readonly metrics?: ProxyMetrics;
 }
 
 const DEFAULT_SSE_KEEPALIVE_MS = 15_000;
@@ -46,6 +50,7 @@ export class HttpService implements HttpContext {
   private readonly cors: CorsPolicy;
   private readonly formatInfos: FormatInfo[];
   private readonly standard: FormatModule;
+  private readonly metrics: MetricsEndpoint;
   private unobserve: (() => void) | undefined;
   private unreload: (() => void) | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -84,9 +89,11 @@ export class HttpService implements HttpContext {
     this.formatInfos = hub.formats.names().map((name) => hub.formats.get(name)!);
     this.cors = new CorsPolicy(g.corsOrigins);
     this.actions = new HttpActions(this);
-    this.servers = addresses.map(() => {
+    this.metrics = new MetricsEndpoint(options.metrics ?? new ProxyMetrics(hub), g.metricsPermit, this.log);
+    this.servers = addresses.map((address) => {
       const server = http.createServer({ maxHeaderSize: Math.max(16 * 1024, this.settings.maxUrl + 8 * 1024) }, (req, res) => this.dispatch(req, res));
       server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.clientError(err, socket));
+      this.metrics.watch(server, address);
       return server;
     });
   }
@@ -185,6 +192,7 @@ export class HttpService implements HttpContext {
     const refuse = (status: number, message: string, headers: HeaderMap = {}) => this.refuse(req, res, status, format, message, headers);
 
     if (this.closingNow) return refuse(503, 'amiplex is shutting down', { Connection: 'close' });
+    if (path === METRICS_PATH) return this.metrics.serve(req, res);
     const cors = this.cors.check(req.headers.origin, req.headers.host);
     if (cors.kind === 'refused') return refuse(403, `Origin ${cors.origin} is not allowed (cors_origins)`);
     const headers: HeaderMap = cors.kind === 'allowed' ? { ...cors.headers } : {};

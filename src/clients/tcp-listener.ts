@@ -7,13 +7,20 @@ import { AmiClientSession } from './ami-client-session.js';
 
 export class AmiTcpListener {
   private readonly server: net.Server;
+  private boundPort: number | undefined;
 
   constructor(
     private readonly hub: Hub,
     readonly address: HostPort,
     private readonly format: FormatModule,
+    /** Its [listener NAME]; absent for a [general] listen line. */
+    readonly name?: string,
   ) {
-    this.server = net.createServer((socket) => this.hub.addClient(new AmiClientSession(socket, this.hub, this.format)));
+    this.server = net.createServer((socket) => {
+      const client = new AmiClientSession(socket, this.hub, this.format);
+      client.listener = this.label;
+      this.hub.addClient(client);
+    });
     this.server.on('error', (err) => this.hub.log.error({ err: err.message, listen: address }, 'listener error'));
   }
 
@@ -25,9 +32,15 @@ export class AmiTcpListener {
       this.server.listen(this.address.port, this.address.host, () => {
         this.server.off('error', onError);
         const bound = this.server.address() as net.AddressInfo;
+        this.boundPort = bound.port;
         resolve({ host: this.address.host, port: bound.port });
       });
     });
+  }
+
+  /** How its clients and metrics name it: its [listener] name, else its address (with the bound port). */
+  get label(): string {
+    return this.name ?? formatAddress({ host: this.address.host, port: this.boundPort ?? this.address.port });
   }
 
   /** Stops accepting; connected clients are closed by the hub. */

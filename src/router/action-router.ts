@@ -69,6 +69,8 @@ export interface RouterOptions {
   readonly lingerMs?: number;
   /** After an Originate is queued: how long to wait for its OriginateResponse on top of its own Timeout. */
   readonly originateGraceMs?: number;
+  /** Told how long (ms, by the clock passed in) each action took from register() to its final answer from the PBX. */
+  readonly answered?: (ms: number) => void;
 }
 
 export interface Registered {
@@ -96,6 +98,8 @@ interface Pending<C> {
   readonly originateTimeoutMs: number;
   stage: Stage;
   deadline: number;
+  /** When it was registered (sent). */
+  readonly sentAt: number;
 }
 
 interface Lingering<C> {
@@ -127,6 +131,11 @@ export class ActionRouter<C> {
   /** Actions waiting for (the rest of) their answer. */
   get size(): number {
     return this.pending.size;
+  }
+
+  /** Actions registered (sent upstream) so far. */
+  get registered(): number {
+    return this.seq;
   }
 
   /** Whether an ActionID was made by this router. */
@@ -161,6 +170,7 @@ export class ActionRouter<C> {
       originateTimeoutMs,
       stage: 'response',
       deadline: now + timeoutMs + (syncOriginate ? originateTimeoutMs : 0),
+      sentAt: now,
     };
     this.pending.set(proxyId, entry);
     return { message, proxyId };
@@ -277,6 +287,7 @@ export class ActionRouter<C> {
 
   private finish(entry: Pending<C>, now: number, dead: boolean, lingerMs = this.lingerMs): void {
     this.pending.delete(entry.proxyId);
+    if (!dead) this.options.answered?.(now - entry.sentAt);
     this.linger.set(entry.proxyId, {
       client: entry.client,
       clientActionId: entry.clientActionId,
