@@ -2,7 +2,8 @@
  * A reload (what SIGHUP does, called here as `proxy.reload(parseConfig(...))`) on a running
  * proxy with scripted PBXes: servers removed, moved, added and reordered; users removed,
  * added and with servers revoked, for raw AMI clients, HTTP login sessions and SSE streams;
- * settings that only a restart applies named in a warning; a reload while stopping refused.
+ * settings that only a restart applies named in a warning. And while stopping: a reload is
+ * refused, HTTP answers what is in flight and refuses what is new.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/index.js';
@@ -293,6 +294,24 @@ describe('while stopping', () => {
     await stopping;
     expect(added.pbx.named('Login')).toHaveLength(0);
     expect([...fx.proxy.hub.servers.keys()]).toEqual(['pbx1', 'pbx2']);
+  });
+
+  it('HTTP stays open during the drain: a new action gets 502 "amiplex is shutting down", one in flight its answer', async () => {
+    const h = await startHttpFixture({ pbxes: [{ name: 'pbx1', ...scripted }], general: { shutdown_timeout: 4 } });
+    const pbx = h.fx.pbx('pbx1').scripted!;
+    const inFlight = h.get('/rawman?Action=CoreSettings&ActionID=c', { auth: 'alice' });
+    const [held] = await pbx.waitForAction('CoreSettings');
+    const stopping = h.fx.proxy.stop();
+    const late = await h.get('/rawman?Action=Ping', { auth: 'alice' });
+    expect(late.status).toBe(502);
+    expect(late.body).toContain('Message: amiplex is shutting down');
+    const id = held!.headers.find(([n]) => n === 'ActionID')![1];
+    held!.session.send([['Response', 'Success'], ['ActionID', id], ['AMIversion', '11.0.0']]);
+    const answered = await inFlight;
+    expect(answered.status).toBe(200);
+    expect(answered.body).toBe('Response: Success\r\nActionID: c\r\nAMIversion: 11.0.0\r\n\r\n');
+    await stopping;
+    expect(pbx.named('Logoff')).toHaveLength(1);
   });
 });
 
