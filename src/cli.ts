@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig, type ProxyConfig } from './config/index.js';
+import { ConfigError, formatIssue, loadConfig, type ProxyConfig } from './config/index.js';
 import { startProxy, type RunningProxy } from './daemon.js';
 import { startDemo } from './demo.js';
 import { chooseLogFormat, createLogger, LOG_FORMAT_ENV, type Logger, type LogLevel } from './log.js';
@@ -46,9 +46,9 @@ function nonNegative(value: string): number {
 
 /**
  * Stops on SIGINT/SIGTERM, gracefully, within `deadlineMs` (then exits 1 anyway); a second
- * signal exits at once.
+ * signal exits at once. The deadline is read when the signal comes: a reload may have changed it.
  */
-function stopOnSignals(stop: () => Promise<void>, deadlineMs = 10_000): void {
+function stopOnSignals(stop: () => Promise<void>, deadline: () => number = () => 10_000): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -57,6 +57,7 @@ function stopOnSignals(stop: () => Promise<void>, deadlineMs = 10_000): void {
     }
     stopping = true;
     process.stderr.write(`\namiplex: ${signal}, stopping…\n`);
+    const deadlineMs = deadline();
     setTimeout(() => {
       process.stderr.write(`amiplex: not stopped within ${deadlineMs / 1000} s (shutdown_timeout), exiting anyway\n`);
       process.exit(1);
@@ -119,7 +120,7 @@ async function runProxy(opts: { config?: string; check?: boolean; logLevel?: Log
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }
-  stopOnSignals(() => proxy.stop(), config.general.shutdownTimeout * 1000);
+  stopOnSignals(() => proxy.stop(), () => proxy.hub.config.general.shutdownTimeout * 1000);
   reloadOnHangup(file, proxy, log);
 }
 
@@ -139,7 +140,7 @@ function reloadOnHangup(file: string, proxy: RunningProxy, log: Logger): void {
     } catch (err) {
       busy = false;
       if (err instanceof ConfigError) {
-        for (const issue of err.issues) log.error({ file: issue.file, line: issue.line, code: issue.code }, issue.message);
+        for (const issue of err.issues) log.error({ file: issue.file, line: issue.line, code: issue.code }, formatIssue(issue));
         log.error({ file, errors: err.issues.length }, 'configuration NOT reloaded: it has errors; the running configuration stays');
       } else {
         log.error({ file, err: String(err) }, 'configuration NOT reloaded');

@@ -8,7 +8,7 @@ import { Authenticator, type LoginRequest, type LoginResult } from './access/aut
 import { eventClassBits } from './ami/event-classes.js';
 import { redactionSet } from './ami/redact.js';
 import { actionIdOf, getHeader, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
-import type { ProxyConfig, ServerConfig, UserConfig } from './config/index.js';
+import { GENERAL_SCHEMA, type ProxyConfig, type ServerConfig, type UserConfig } from './config/index.js';
 import type { ActionOwner } from './clients/action-owner.js';
 import type { AmiClientSession, ClientSettings, SessionHost } from './clients/ami-client-session.js';
 import type { AnswerSlot } from './clients/answer-order.js';
@@ -88,8 +88,8 @@ export class Hub implements SessionHost {
   private readonly instance = randomBytes(3).toString('hex');
   /** Set when shutting down: new actions are refused, pending ones may still be answered. */
   private draining = false;
-  /** Servers being removed by a reload: their going down is reported with that reason. */
-  private readonly removing = new Set<ServerSlot>();
+  /** Servers a reload is logging off (removed, or settings changed): the reason their going down reports. */
+  private readonly removing = new Map<ServerSlot, string>();
   private readonly reloadHooks = new Set<(config: ProxyConfig) => void>();
   /** Raw AMI connections that have not logged in yet (for authlimit). */
   private unauthenticated = 0;
@@ -218,6 +218,8 @@ export class Hub implements SessionHost {
    * Returns what changed, for the log.
    */
   async reload(config: ProxyConfig): Promise<ReloadSummary> {
+    // Stopping: servers it adds would outlive hub.stop(), and clients are being closed anyway.
+    if (this.draining) throw new Error('amiplex is shutting down: configuration not reloaded');
     const summary: ReloadSummary = { serversAdded: [], serversRemoved: [], serversRestarted: [], clientsDisconnected: 0, restartNeeded: restartOnlyChanges(this.current, config) };
     this.current = config;
     this.clientSettings = clientSettingsOf(config);
@@ -232,7 +234,7 @@ export class Hub implements SessionHost {
       }
       if (next === undefined) summary.serversRemoved.push(name);
       else summary.serversRestarted.push(name);
-      this.removing.add(slot);
+      this.removing.set(slot, next === undefined ? 'server removed from proxy.conf' : 'server settings changed in proxy.conf');
       this.servers.delete(name);
       stopping.push(slot.session.stop().then(() => void this.removing.delete(slot)));
     }
@@ -382,9 +384,7 @@ export class Hub implements SessionHost {
     }
     if (previous !== 'up') return;
     slot.upSince = undefined;
-    const reason = this.removing.has(slot)
-      ? 'server removed from proxy.conf'
-      : status.state === 'stopped' ? 'amiplex is shutting down' : (status.lastError ?? 'connection lost');
+    const reason = this.removing.get(slot) ?? (status.state === 'stopped' ? 'amiplex is shutting down' : (status.lastError ?? 'connection lost'));
     this.deliver(slot.router.failAll(`Server ${slot.name} disconnected: ${toWire(reason)}`));
     this.broadcast(slot.name, proxyEvent('ProxyServerDown', slot, [['Reason', toWire(reason)]]));
   }
@@ -443,7 +443,7 @@ export interface ReloadSummary {
   serversRemoved: string[];
   serversRestarted: string[];
   clientsDisconnected: number;
-  /** Settings that changed but take effect only after a restart (listeners, HTTP and TLS settings). */
+  /** proxy.conf keys that changed but take effect only after a restart (listeners, HTTP and TLS settings). */
   restartNeeded: string[];
 }
 
@@ -468,7 +468,8 @@ const RESTART_ONLY: readonly (keyof ProxyConfig['general'])[] = [
 ];
 
 function restartOnlyChanges(before: ProxyConfig, after: ProxyConfig): string[] {
-  const changed = RESTART_ONLY.filter((k) => JSON.stringify(before.general[k]) !== JSON.stringify(after.general[k])).map(String);
+  // Named as in proxy.conf, for the operator who edited it.
+  const changed = RESTART_ONLY.filter((k) => JSON.stringify(before.general[k]) !== JSON.stringify(after.general[k])).map((k) => GENERAL_SCHEMA[k].key);
   if (JSON.stringify(before.listeners) !== JSON.stringify(after.listeners)) changed.push('[listener] sections');
   return changed;
 }

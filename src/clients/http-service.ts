@@ -41,7 +41,8 @@ const CLOSE_GRACE_MS = 2_000;
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 export class HttpService implements HttpContext {
-  readonly settings: HttpSettings;
+  /** Replaced by a reload (the limits shared with raw AMI clients); event streams keep the limits they started with. */
+  settings: HttpSettings;
   readonly sessions: HttpSessionStore;
   readonly feed: SseFeed;
   readonly log: Logger;
@@ -250,8 +251,13 @@ export class HttpService implements HttpContext {
     this.actions.handle({ req, res, parsed, format, headers }).catch((err: unknown) => this.failed(res, err));
   }
 
-  /** After a reload: sessions and event streams of removed users end; the others take their new settings. */
+  /**
+   * After a reload: the limits shared with raw AMI clients take their new values; sessions and
+   * event streams of removed users end; the others take their new settings.
+   */
   private reloadUsers(): void {
+    const { authFailDelayMs, clientBuffer, clientBufferMax, slowClientTimeoutMs } = this.hub.settings();
+    this.settings = { ...this.settings, authFailDelayMs, clientBuffer, clientBufferMax, slowClientTimeoutMs };
     for (const session of [...this.sessions.values()]) {
       const user = this.hub.findUser(session.user.name);
       if (user === undefined) this.sessions.end(session);
@@ -316,7 +322,7 @@ export class HttpService implements HttpContext {
     const stream = new SseStream(
       res,
       user,
-      { events: asked.events, servers },
+      { events: asked.events, servers, allServers: asked.servers.length === 0 },
       this.settings,
       {
         slow: (s, reason) => {

@@ -28,6 +28,8 @@ export interface SseFilter {
   readonly events: ReadonlySet<string>;
   /** Servers this stream shows: those asked for, else every server of the user. */
   readonly servers: ReadonlySet<string>;
+  /** No server was asked for: the stream follows the user's servers, a reload included. */
+  readonly allServers?: boolean;
 }
 
 export interface SseHooks {
@@ -75,7 +77,8 @@ export class SseStream {
   updateUser(user: UserConfig): void {
     this.user = user;
     const allowed = new Set(user.servers);
-    this.filter = { ...this.filter, servers: new Set([...this.filter.servers].filter((s) => allowed.has(s))) };
+    const servers = this.filter.allServers ? allowed : new Set([...this.filter.servers].filter((s) => allowed.has(s)));
+    this.filter = { ...this.filter, servers };
   }
 
   /** Whether this stream shows the event. */
