@@ -175,6 +175,18 @@ describe('statusReport', () => {
     expect(statusReport(input({ user: plain })).me).toEqual({ name: 'bob', servers: ['pbx1'], channels: [], context: null });
   });
 
+  it('lists at most maxClients: past that, those with the most queued, then the most dropped, in their order; the rest counted', () => {
+    const all = statusReport(input());
+    expect(all.clientsOmitted).toBe(0);
+    const two = statusReport(input({ maxClients: 2 }));
+    expect(two.clients.map((x) => `${x.kind} ${x.id}`)).toEqual(['ami 7', 'ami 8']);
+    expect(two.clientsOmitted).toBe(1);
+    expect(two.totals).toMatchObject({ amiClients: 2, eventStreams: 1 });
+    const one = statusReport(input({ maxClients: 1, streams: [{ id: 3, remote: 'r', openedAt: 0, user: { name: 'ops' }, eventsSent: 0, buffered: 4096 }] }));
+    expect(one.clients.map((x) => `${x.kind} ${x.id}`)).toEqual(['sse 3']);
+    expect(one.clientsOmitted).toBe(2);
+  });
+
   it('samples every PBX counter and the total for the rate window', () => {
     expect(rateCounters(input().servers, counters)).toEqual(new Map([[TOTAL_RATE_KEY, 300], [serverRateKey('pbx1'), 250], [serverRateKey('pbx2'), 50]]));
   });

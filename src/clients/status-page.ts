@@ -19,8 +19,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { UserConfig } from '../config/index.js';
 import { RateWindow } from '../status/rate-window.js';
-import { rateCounters, statusReport } from '../status/status-report.js';
-import { BASIC_CHALLENGE } from './http-auth.js';
+import { rateCounters, statusReport, type StatusReport } from '../status/status-report.js';
+import { BASIC_CHALLENGE, setSessionCookie } from './http-auth.js';
 import { identify, remoteOf, type HttpContext } from './http-context.js';
 import { sendError, type HeaderMap } from './http-reply.js';
 import type { SseFeed } from './sse-feed.js';
@@ -72,8 +72,10 @@ export class StatusPage {
       if (!asset) return this.refuse(req, res, route, 404, `No such file: /static/${route.name}`, headers);
       return sendAsset(req, res, asset, 'no-cache', headers);
     }
-    const user = await this.allowed(req, res, route, headers);
-    if (!user) return;
+    const allowed = await this.allowed(req, res, route, headers);
+    if (!allowed) return;
+    const { user } = allowed;
+    headers = allowed.headers;
     if (route.kind === 'status') {
       const body = Buffer.from(JSON.stringify(this.report(user)), 'utf8');
       res.writeHead(200, {
@@ -95,7 +97,7 @@ export class StatusPage {
   }
 
   /** The data of /status.json for `user`, now. */
-  report(user: UserConfig): ReturnType<typeof statusReport> {
+  report(user: UserConfig): StatusReport {
     const hub = this.ctx.hub;
     return statusReport({
       version: this.version,
@@ -115,11 +117,22 @@ export class StatusPage {
     this.rates.sample(Date.now(), rateCounters(this.ctx.hub.servers.values(), this.ctx.hub.counters));
   }
 
-  /** The user when it may see the page; otherwise answers 401 or 403 and returns undefined. */
-  private async allowed(req: http.IncomingMessage, res: http.ServerResponse, route: StatusRoute, headers: HeaderMap): Promise<UserConfig | undefined> {
+  /**
+   * The user when it may see the page, and the headers of the answer (a login session's cookie
+   * refreshed, as every request of the session refreshes it); otherwise answers 401 or 403.
+   */
+  private async allowed(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: StatusRoute,
+    headers: HeaderMap,
+  ): Promise<{ user: UserConfig; headers: HeaderMap } | undefined> {
     const who = await identify(this.ctx, req, Date.now());
     if (who.ok) {
-      if (who.user.status) return who.user;
+      if (who.user.status) {
+        if (!who.session) return { user: who.user, headers };
+        return { user: who.user, headers: { ...headers, 'Set-Cookie': setSessionCookie(who.session.id, this.ctx.settings.sessionTimeoutMs / 1000) } };
+      }
       this.refuse(req, res, route, 403, `User ${who.user.name} may not see the status page (it needs status = yes in its [user] section)`, headers);
       return undefined;
     }

@@ -6,6 +6,10 @@
  * A user with `status = yes` sees every PBX and every client, whatever its own servers: it is an
  * operator's page. `me` says what the page's own forms may use (the user's servers, devices and
  * forced context).
+ *
+ * At most `maxClients` clients are listed (the totals count them all): past that, the ones with
+ * the most output queued, then the most events dropped — those an operator looks for — and the
+ * number left out in `clientsOmitted`.
  */
 import type { UserConfig } from '../config/index.js';
 import type { HubCounters } from '../hub.js';
@@ -56,6 +60,8 @@ export interface StatusInput {
   readonly httpSessions: number;
   /** Events per second of a counter named by serverRateKey() or TOTAL_RATE_KEY; undefined until known. */
   rate(key: string): number | undefined;
+  /** Most clients listed (default MAX_CLIENTS). */
+  readonly maxClients?: number;
 }
 
 export interface ServerReport {
@@ -113,10 +119,14 @@ export interface StatusReport {
     readonly httpSessions: number;
   };
   readonly servers: readonly ServerReport[];
+  /** Raw AMI clients by id, then event streams by id. */
   readonly clients: readonly ClientReport[];
+  /** Clients not listed (over maxClients). */
+  readonly clientsOmitted: number;
 }
 
 export const TOTAL_RATE_KEY = 'total';
+export const MAX_CLIENTS = 500;
 
 export function serverRateKey(name: string): string {
   return `server ${name}`;
@@ -189,6 +199,9 @@ export function statusReport(input: StatusInput): StatusReport {
       connectedS: seconds(s.openedAt),
     });
   }
+  const max = input.maxClients ?? MAX_CLIENTS;
+  const omitted = Math.max(0, clients.length - max);
+  const listed = omitted === 0 ? clients : mostWatched(clients, max);
   const c = input.counters;
   return {
     amiplex: { version: input.version, startedAt: new Date(input.startedAt).toISOString(), uptimeS: seconds(input.startedAt), now: new Date(now).toISOString() },
@@ -206,6 +219,17 @@ export function statusReport(input: StatusInput): StatusReport {
       httpSessions: input.httpSessions,
     },
     servers,
-    clients,
+    clients: listed,
+    clientsOmitted: omitted,
   };
+}
+
+/** The `max` clients with the most output queued, then the most events dropped; in their first order. */
+function mostWatched(clients: readonly ClientReport[], max: number): ClientReport[] {
+  const rank = clients.map((client, i) => ({ client, i }));
+  rank.sort((a, b) => b.client.buffered - a.client.buffered || (b.client.eventsDropped ?? 0) - (a.client.eventsDropped ?? 0) || a.i - b.i);
+  return rank
+    .slice(0, max)
+    .sort((a, b) => a.i - b.i)
+    .map((r) => r.client);
 }

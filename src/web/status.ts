@@ -93,6 +93,9 @@ function render(r: StatusReport): void {
   setText(byId('me'), r.me.name);
   renderCards(r);
   renderClients(r.clients);
+  const omitted = byId('clients-omitted');
+  omitted.hidden = r.clientsOmitted === 0;
+  setText(omitted, `… and ${formatCount(r.clientsOmitted)} more, not listed (those with the most output queued are)`);
   setText(
     byId('clients-summary'),
     [plural(r.totals.amiClients, 'AMI client'), plural(r.totals.eventStreams, 'event stream'), plural(r.totals.httpSessions, 'HTTP login')].join(' · '),

@@ -53,6 +53,7 @@ export interface StatusReport {
   };
   readonly servers: readonly ServerReport[];
   readonly clients: readonly ClientReport[];
+  readonly clientsOmitted: number;
 }
 
 /** One event of `GET /events`: the json format's object (a repeated name holds an array). */
