@@ -117,6 +117,8 @@ describe('the status page in a browser', () => {
     await page.fill('#tail-filter', '');
 
     // A screenshot of the whole page as a person sees it, after the next refresh.
+    await page.locator('#tail-filter').blur();
+    await page.mouse.move(0, 0);
     await page.waitForTimeout(2200);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'status-page.png') });

@@ -136,19 +136,19 @@ function newCard(s: ServerReport): Card {
   const version = fact('AMI version');
   const address = fact('Address');
   const uptime = fact('Uptime');
-  const eventsIn = fact('Events in');
   const state = el('span', { className: 'state' });
   const rate = el('span', { className: 'big' });
+  const eventsIn = el('span', { className: 'total' });
   const note = el('p', { className: 'note' });
   const root = el(
     'article',
     { className: 'card', attrs: { 'data-server': s.name } },
     el('header', {}, el('h3', { text: s.name, title: s.name }), state),
-    el('div', { className: 'rate' }, rate, el('span', { className: 'unit', text: 'events/s' })),
-    el('dl', {}, version.dt, version.dd, address.dt, address.dd, uptime.dt, uptime.dd, eventsIn.dt, eventsIn.dd),
+    el('div', { className: 'rate' }, rate, el('span', { className: 'unit', text: 'events/s' }), eventsIn),
+    el('dl', {}, version.dt, version.dd, address.dt, address.dd, uptime.dt, uptime.dd),
     note,
   );
-  return { root, state, rate, version: version.dd, address: address.dd, uptime: uptime.dd, eventsIn: eventsIn.dd, note };
+  return { root, state, rate, version: version.dd, address: address.dd, uptime: uptime.dd, eventsIn, note };
 }
 
 function updateCard(card: Card, s: ServerReport, now: number): void {
@@ -159,7 +159,7 @@ function updateCard(card: Card, s: ServerReport, now: number): void {
   setText(card.address, s.address);
   const since = Math.floor((now - Date.parse(s.stateSince)) / 1000);
   setText(card.uptime, s.state === 'up' ? formatDuration(s.uptimeS) : `${s.state} for ${formatDuration(since)}`);
-  setText(card.eventsIn, formatCount(s.eventsIn));
+  setText(card.eventsIn, `${formatCount(s.eventsIn)} received`);
   const notes: string[] = [];
   if (s.reconnects > 0) notes.push(`${formatCount(s.reconnects)} reconnects`);
   if (s.pendingActions > 0) notes.push(`${formatCount(s.pendingActions)} actions pending`);
