@@ -17,9 +17,12 @@
  *   over 1024 bytes (Asterisk's limits) are refused, never truncated.
  *
  * Output format: by path as Asterisk's HTTP manager — `/rawman` standard, `/mxml` xml, `/json`
- * json, `/csv` csv — or, on `/` and `/action`, `format=` then the Accept header, else standard.
- * Every path may also be written under `/asterisk/` (Asterisk's default prefix), so AJAM code
- * pointed at amiplex keeps its URLs.
+ * json, `/csv` csv — or, on `/action` (and `/asterisk/`), `format=` then the Accept header, else
+ * standard. Every path may also be written under `/asterisk/` (Asterisk's default prefix), so
+ * AJAM code pointed at amiplex keeps its URLs.
+ *
+ * `/` itself is the status page (src/clients/status-page.ts), with its data at `/status.json`
+ * and its browser files at `/static/NAME`.
  */
 import { CLIENT_LIMITS, DECODE_ERROR_TEXT } from '../src/ami/decoder.js';
 import type { AmiHeader, AmiMessage } from '../src/ami/message.js';
@@ -29,7 +32,13 @@ export type HttpRoute =
   /** one action; `format` fixed by the path, or chosen by the request when absent */
   | { readonly kind: 'action'; readonly format?: string }
   /** Server-Sent Events */
-  | { readonly kind: 'events' };
+  | { readonly kind: 'events' }
+  /** the status page (`/`) */
+  | { readonly kind: 'page' }
+  /** the status page's data (`/status.json`) */
+  | { readonly kind: 'status' }
+  /** a file of the status page (`/static/NAME`): NAME is a plain file name, never a path */
+  | { readonly kind: 'asset'; readonly name: string };
 
 /** A format as the http input sees it: its name and the MIME type of its documents. */
 export interface FormatInfo {
@@ -43,9 +52,14 @@ export const MAX_REQUEST_TIMEOUT_S = 300;
 export const OWN_PARAMS = Object.freeze(['format', 'timeout'] as const);
 const DEFAULT_FORMAT = 'standard';
 const PREFIX = '/asterisk';
+const ASSETS = '/static/';
+/** A file name the status page may serve: letters, digits, `.`, `_`, `-`, starting with a letter or digit (no `..`, no `/`, no `%`). */
+const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
 
 const ROUTES: ReadonlyMap<string, HttpRoute> = new Map<string, HttpRoute>([
+  // reached as /asterisk/ only: / itself is the status page (see routeOf)
   ['/', { kind: 'action' }],
+  ['/status.json', { kind: 'status' }],
   ['/action', { kind: 'action' }],
   ['/rawman', { kind: 'action', format: 'standard' }],
   ['/mxml', { kind: 'action', format: 'xml' }],
@@ -57,10 +71,19 @@ const ROUTES: ReadonlyMap<string, HttpRoute> = new Map<string, HttpRoute>([
 /** MIME types some clients ask for that mean a format registered under another type. */
 const TYPE_ALIASES: ReadonlyMap<string, string> = new Map([['application/xml', 'text/xml']]);
 
-/** What a path serves; undefined for an unknown path (404). */
+/**
+ * What a path serves; undefined for an unknown path (404). `/` is the status page, while
+ * `/asterisk/` stays an action path as it always was. A `/static/` name that is not a plain file
+ * name (`..`, `/`, an escape) is an unknown path: nothing outside the page's folder is reachable.
+ */
 export function routeOf(path: string): HttpRoute | undefined {
+  if (path === '/') return { kind: 'page' };
   let p = path;
   if (p === PREFIX || p.startsWith(PREFIX + '/')) p = p.slice(PREFIX.length) || '/';
+  if (p.startsWith(ASSETS)) {
+    const name = p.slice(ASSETS.length);
+    return ASSET_NAME.test(name) ? { kind: 'asset', name } : undefined;
+  }
   if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
   return ROUTES.get(p);
 }

@@ -1,7 +1,8 @@
 /**
  * Demo mode: the simulated PBX generating calls, amiplex in front of it on 127.0.0.1:1234
- * with user demo / secret demo, a short "how to connect", and a live tail of the events
- * flowing through, so a newcomer sees the proxy work at once.
+ * with user demo / secret demo (who may open the status page at http://127.0.0.1:8088/), a
+ * short "how to connect", and a live tail of the events flowing through, so a newcomer sees
+ * the proxy work at once.
  */
 import { getHeader, fromWire, type AmiMessage } from './ami/message.js';
 import { parseConfig, type ProxyConfig } from './config/index.js';
@@ -32,6 +33,7 @@ export function demoConfig(pbxPort: number, listenPort: number, httpPort: number
       'secret = admin',
       '[user demo]',
       'secret = demo',
+      'status = yes',
     ].join('\n'),
     '<demo>',
   );
@@ -65,6 +67,7 @@ export async function startDemo(options: DemoOptions): Promise<{ stop(): Promise
       'Or over HTTP: one action, and the live event stream:',
       `  curl -u demo:demo '${base}/json?Action=CoreShowChannels'`,
       `  curl -N -u demo:demo '${base}/events'`,
+      `The status page (PBX, clients, live events, click-to-call): open ${base}/ and log in as demo / demo`,
       '',
       'Run it for real with: npx amiplex --config proxy.conf (see proxy.conf.example)',
       '',

@@ -225,7 +225,7 @@ describe('output formats (re-checked once the formats landed)', () => {
     expect((JSON.parse(byParam.body) as Array<{ Ping: string }>)[0]!.Ping).toBe('Pong');
     const byAccept = await h.get('/action?Action=Ping', { auth: 'alice', headers: { Accept: 'application/json' } });
     expect(byAccept.headers['content-type']).toMatch(/^application\/json/);
-    const plain = await h.get('/?Action=Ping', { auth: 'alice' });
+    const plain = await h.get('/asterisk/?Action=Ping', { auth: 'alice' });
     expect(plain.headers['content-type']).toMatch(/^text\/plain/);
     const err = await h.get('/json?Action=Ping&Server=nowhere', { auth: 'alice' });
     expect(err.status).toBe(400);

@@ -55,13 +55,13 @@ describe('parameters become headers', () => {
   });
 
   it('names keep their case; the first Action names the action; query first, then the POST body', () => {
-    const r = ok(parse('/', 'action=ping&ActionID=a', { body: 'foo=1&FOO=2&Action=Other' }));
+    const r = ok(parse('/action', 'action=ping&ActionID=a', { body: 'foo=1&FOO=2&Action=Other' }));
     expect(r.action.headers).toEqual([['action', 'ping'], ['ActionID', 'a'], ['foo', '1'], ['FOO', '2'], ['Action', 'Other']]);
     expect(r.name).toBe('ping');
   });
 
   it('percent-decoding gives bytes: UTF-8 stays its bytes, a lone high byte stays one byte, + is a space', () => {
-    const r = ok(parse('/', 'Action=UserEvent&UserEvent=x&A=caf%C3%A9&B=%E9&C=a+b%2Bc&D=50%25&E=%zz&F='));
+    const r = ok(parse('/action', 'Action=UserEvent&UserEvent=x&A=caf%C3%A9&B=%E9&C=a+b%2Bc&D=50%25&E=%zz&F='));
     const h = Object.fromEntries(r.action.headers.slice(2));
     expect(h.A).toBe(Buffer.from('café', 'utf8').toString('latin1'));
     expect(h.B).toBe('\xe9');
@@ -72,7 +72,7 @@ describe('parameters become headers', () => {
   });
 
   it('a value may hold "=", ":" and spaces', () => {
-    const r = ok(parse('/', 'Action=Setvar&Value=a%3A%20b=c'));
+    const r = ok(parse('/action', 'Action=Setvar&Value=a%3A%20b=c'));
     expect(r.action.headers[1]).toEqual(['Value', 'a: b=c']);
   });
 
@@ -84,7 +84,7 @@ describe('parameters become headers', () => {
   });
 
   it('timeout= is capped at 300 s', () => {
-    expect(ok(parse('/', 'Action=Ping&timeout=1000')).timeout).toBe(300);
+    expect(ok(parse('/action', 'Action=Ping&timeout=1000')).timeout).toBe(300);
   });
 });
 
@@ -123,7 +123,7 @@ describe('refusals', () => {
 
   it('a line of exactly 1024 bytes is accepted', () => {
     // "X: " + value + CRLF = 1024
-    expect(parse('/', `Action=Ping&X=${'a'.repeat(1019)}`).ok).toBe(true);
+    expect(parse('/action', `Action=Ping&X=${'a'.repeat(1019)}`).ok).toBe(true);
   });
 });
 
@@ -133,12 +133,22 @@ describe('paths and formats', () => {
     expect(routeOf('/asterisk/mxml')).toEqual({ kind: 'action', format: 'xml' });
     expect(routeOf('/json/')).toEqual({ kind: 'action', format: 'json' });
     expect(routeOf('/csv')).toEqual({ kind: 'action', format: 'csv' });
-    expect(routeOf('/')).toEqual({ kind: 'action' });
     expect(routeOf('/action')).toEqual({ kind: 'action' });
+    expect(routeOf('/asterisk/')).toEqual({ kind: 'action' });
     expect(routeOf('/events')).toEqual({ kind: 'events' });
     expect(routeOf('/manager')).toBeUndefined();
     expect(routeOf('/rawmanx')).toBeUndefined();
     expect(routeOf('/asterisk')).toEqual({ kind: 'action' });
+  });
+
+  it('/ is the status page, /status.json its data, /static/NAME its files; a /static/ name that is a path is unknown', () => {
+    expect(routeOf('/')).toEqual({ kind: 'page' });
+    expect(routeOf('/status.json')).toEqual({ kind: 'status' });
+    expect(routeOf('/static/status.js')).toEqual({ kind: 'asset', name: 'status.js' });
+    expect(routeOf('/static/status.js.map')).toEqual({ kind: 'asset', name: 'status.js.map' });
+    for (const bad of ['/static/', '/static/../package.json', '/static/..', '/static/a/b.js', '/static/%2e%2e/x.js', '/static/.hidden.js', '/static/x.js%00.css', '/static/x\\y.js', '/static/noext']) {
+      expect(routeOf(bad), bad).toBeUndefined();
+    }
   });
 
   it('the Accept header: the known type with the highest q; wildcards and nothing known mean standard', () => {

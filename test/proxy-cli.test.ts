@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, onTestFinished, describe, expect, it } from 'vitest';
 import { AmiTestClient, eventNamed, header, isEvent } from './helpers/ami-test-client.js';
+import { httpRequest } from './helpers/http-fixture.js';
 
 const CLI = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
 
@@ -202,6 +203,17 @@ describe('demo mode', () => {
     const answer = JSON.parse(execFileSync('sh', ['-c', curlLine!.trim()]).toString('utf8')) as Array<Record<string, string>>;
     expect(answer[0]).toMatchObject({ Response: 'Success', EventList: 'start' });
     expect(answer.at(-1)).toMatchObject({ Event: 'CoreShowChannelsComplete', EventList: 'Complete' });
+
+    // The status page it prints: the demo user may open it.
+    const pageUrl = /open (http:\/\/[^/\s]+\/) and log in as demo \/ demo/.exec(stdout);
+    expect(pageUrl, stdout).not.toBeNull();
+    const { hostname, port } = new URL(pageUrl![1]!);
+    const auth = { Authorization: `Basic ${Buffer.from('demo:demo').toString('base64')}` };
+    const page = await httpRequest(Number(port), hostname, '/', { headers: auth });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    const data = await httpRequest(Number(port), hostname, '/status.json', { headers: auth });
+    expect(JSON.parse(data.body)).toMatchObject({ me: { name: 'demo' }, servers: [{ name: 'demo', state: 'up' }] });
     expect(child.exitCode).toBe(null);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The HTTP listeners (`http =` in [general], one node:http server per address, all sharing one
- * set of login sessions and one event feed): actions by GET or form-encoded POST, and
- * Server-Sent Events at `/events`.
+ * set of login sessions and one event feed): actions by GET or form-encoded POST, Server-Sent
+ * Events at `/events`, and the status page at `/` (see status-page.ts).
  *
  * The checks of a request, in order, each refused with its status and an AMI-style error body
  * in the request's format: shutting down 503 · Origin not allowed 403 · URL over http_max_url
@@ -27,6 +27,7 @@ import { sendError, type HeaderMap } from './http-reply.js';
 import { HttpSessionStore } from './http-sessions.js';
 import { SseFeed } from './sse-feed.js';
 import { SseStream } from './sse-stream.js';
+import { StatusPage } from './status-page.js';
 
 export interface HttpServiceOptions {
   /** Interval of keep-alive comments on event streams (default 15 s). */
@@ -46,6 +47,7 @@ export class HttpService implements HttpContext {
   readonly sessions: HttpSessionStore;
   readonly feed: SseFeed;
   readonly log: Logger;
+  readonly statusPage: StatusPage;
   private readonly servers: http.Server[];
   private readonly actions: HttpActions;
   private readonly cors: CorsPolicy;
@@ -91,6 +93,7 @@ export class HttpService implements HttpContext {
     this.cors = new CorsPolicy(g.corsOrigins);
     this.actions = new HttpActions(this);
     this.metrics = new MetricsEndpoint(options.metrics ?? new ProxyMetrics(hub), g.metricsPermit, this.log);
+    this.statusPage = new StatusPage(this, this.feed);
     this.servers = addresses.map((address) => {
       const server = http.createServer({ maxHeaderSize: Math.max(16 * 1024, this.settings.maxUrl + 8 * 1024) }, (req, res) => this.dispatch(req, res));
       server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.clientError(err, socket));
@@ -125,6 +128,7 @@ export class HttpService implements HttpContext {
       this.feed.publish(out.server, out);
       for (const session of this.sessions.values()) session.offer({ server: out.server, out });
     });
+    this.statusPage.start();
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_MS);
     this.sweepTimer.unref();
     this.keepAliveTimer = setInterval(() => {
@@ -144,6 +148,7 @@ export class HttpService implements HttpContext {
       this.closingNow = true;
       this.unobserve?.();
       this.unreload?.();
+      this.statusPage.stop();
       clearInterval(this.sweepTimer);
       clearInterval(this.keepAliveTimer);
       for (const stream of [...this.feed.streams]) stream.end();
@@ -198,9 +203,10 @@ export class HttpService implements HttpContext {
     if (cors.kind === 'refused') return refuse(403, `Origin ${cors.origin} is not allowed (cors_origins)`);
     const headers: HeaderMap = cors.kind === 'allowed' ? { ...cors.headers } : {};
     if (tooLong) return refuse(414, `Request URL over http_max_url (${this.settings.maxUrl} bytes)`, headers);
-    if (!route) return refuse(404, `No such path: ${path.slice(0, 200)} (actions: /rawman, /mxml, /json, /csv, /action; events: /events)`, headers);
+    if (!route) return refuse(404, `No such path: ${path.slice(0, 200)} (actions: /rawman, /mxml, /json, /csv, /action; events: /events; status page: /)`, headers);
 
-    const methods = route.kind === 'events' ? 'GET, OPTIONS' : ALLOWED_METHODS;
+    const page = route.kind === 'page' || route.kind === 'status' || route.kind === 'asset';
+    const methods = route.kind === 'events' ? 'GET, OPTIONS' : page ? 'GET, HEAD, OPTIONS' : ALLOWED_METHODS;
     if (req.method === 'OPTIONS') {
       const preflight = cors.kind === 'allowed' && req.headers['access-control-request-method'] !== undefined;
       res.writeHead(204, { ...headers, ...(preflight ? CorsPolicy.preflightHeaders() : {}), Allow: methods });
@@ -210,6 +216,7 @@ export class HttpService implements HttpContext {
     if (!methods.split(', ').includes(req.method ?? '')) {
       return refuse(405, `Method ${req.method ?? ''} is not allowed here (${methods})`, { ...headers, Allow: methods });
     }
+    if (page) return void this.statusPage.serve(req, res, route, headers).catch((err: unknown) => this.failed(res, err));
     if (route.kind === 'events') return void this.events(req, res, query, headers).catch((err: unknown) => this.failed(res, err));
     if (req.method === 'GET') return this.action(req, res, path, query, undefined, headers);
 

@@ -44,6 +44,9 @@ let nextStreamId = 1;
 
 export class SseStream {
   readonly id = nextStreamId++;
+  readonly openedAt = Date.now();
+  /** `address:port` of the reader (the status page lists it). */
+  readonly remote: string;
   eventsSent = 0;
   private out: Buffer[] = [];
   private flushQueued = false;
@@ -58,6 +61,8 @@ export class SseStream {
     private readonly limits: SseLimits,
     private readonly hooks: SseHooks,
   ) {
+    const socket = res.req?.socket;
+    this.remote = `${socket?.remoteAddress ?? '?'}:${socket?.remotePort ?? '?'}`;
     res.on('drain', () => {
       this.overSince = undefined;
     });

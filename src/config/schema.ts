@@ -346,7 +346,7 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
   },
   status: {
     key: 'status', kind: boolean(), default: 'no',
-    doc: 'May open the status page (/ on the HTTP listeners).',
+    doc: "May open the status page (/ on the HTTP listeners): an operator's page that shows every PBX and every client, whatever this user's servers.",
   },
 });
 

@@ -48,6 +48,8 @@ export interface UserSpec {
   readonly serverHeader?: boolean;
   /** The user's output format for raw TCP connections. */
   readonly format?: string;
+  /** Any other keys of its [user] section (`status`, `channels`, `context`, …). */
+  readonly settings?: Settings;
 }
 
 /** A `[listener NAME]` section: one more raw AMI listener (on a free port) with its format. */
@@ -177,6 +179,7 @@ export function fixtureConfigText(
     if (u.servers) s.servers = u.servers.join(', ');
     if (u.serverHeader !== undefined) s.server_header = u.serverHeader ? 'yes' : 'no';
     if (u.format !== undefined) s.format = u.format;
+    Object.assign(s, u.settings);
     lines.push(...section(`[user ${u.name}]`, s));
   }
   for (const l of listeners) lines.push(...section(`[listener ${l.name}]`, { listen: '127.0.0.1:0', format: l.format }));
