@@ -461,3 +461,32 @@ describe('POSIX extended regular expressions in JavaScript (posix-regex.ts)', ()
     }
   });
 });
+
+describe('Outbound as the EventView filters read', () => {
+  it('works out its name and text at most once, and only when asked', () => {
+    let reads = 0;
+    const headers: AmiHeader[] = [['Event', 'Hangup'], ['Privilege', 'call,all'], ['Channel', 'PJSIP/1-1']];
+    const message: AmiMessage = {
+      get headers() {
+        reads++;
+        return headers;
+      },
+    };
+    const out = new Outbound(message, 'pbx1', 2);
+    expect(reads).toBe(0);
+    expect(out.name).toBe('Hangup');
+    const afterName = reads;
+    expect(afterName).toBeGreaterThan(0);
+    expect(out.name).toBe('Hangup');
+    expect(reads).toBe(afterName);
+    expect(out.text()).toBe('Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/1-1\r\n\r\n');
+    const afterText = reads;
+    expect(afterText).toBeGreaterThan(afterName);
+    expect(out.text()).toBe('Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/1-1\r\n\r\n');
+    expect(reads).toBe(afterText);
+  });
+
+  it('an event without an Event header has the name ""', () => {
+    expect(new Outbound({ headers: [['Foo', 'bar']] }, undefined, 1).name).toBe('');
+  });
+});

@@ -10,7 +10,8 @@
  * 2. write: the action's classes as Asterisk 22 lists them (src/ami/action-classes.ts). Allowed
  *    when it needs no class or shares one with `write` (absent = all). An action the table does
  *    not know (a module the captured Asterisk had not loaded) is allowed only when `write` is
- *    absent: amiplex cannot tell what it needs, so a user with limited classes may not run it.
+ *    absent or `all`: amiplex cannot tell what it needs, so a user with limited classes may not
+ *    run it.
  *    amiplex's own Proxy* actions need no class. Originate of an application is also held to
  *    Asterisk's own rule (is_originate_app_permitted): applications such as System, Exec or AGI,
  *    and data using SHELL(), DB() and similar functions need the system class — Asterisk checks
@@ -109,7 +110,8 @@ function queueWithAgi(app: string, data: string): boolean {
 export function compileActionPolicy(user: UserConfig): ActionPolicy {
   const allowed = compileNameGlobs(user.actions);
   const denied = compileNameGlobs(user.denyActions);
-  const write = user.write === undefined ? undefined : classListBits(user.write.join(','));
+  // `write = all` is no limit at all, like an absent write: even actions the table does not know.
+  const write = user.write === undefined || user.write.includes('all') ? undefined : classListBits(user.write.join(','));
   const devices = user.channels !== undefined && user.channels.length > 0 ? new DeviceSet(user.channels.map(toWire)) : undefined;
   const context = user.context === undefined ? undefined : toWire(user.context);
 
