@@ -149,6 +149,15 @@ describe('DeviceScope on a real call (capture 07c)', () => {
     expect(scope.admits(ev('pbx1', 'Event: Newchannel', 'Channel: PJSIP/trunk-00000003', 'Linkedid: 78.1'))).toBe(false);
   });
 
+  it('the same message seen from two servers is two events', () => {
+    const scope = new DeviceScope(['PJSIP/1001']);
+    scope.admits(ev('pbx1', 'Event: Newchannel', 'Channel: PJSIP/1001-00000001', 'Linkedid: 5.1'));
+    const leg: AmiMessage = { headers: [['Event', 'Newstate'], ['Channel', 'PJSIP/trunk-00000002'], ['Linkedid', '5.1']] };
+    expect(scope.admits(new Outbound(leg, 'pbx1', 2))).toBe(true);
+    expect(scope.admits(new Outbound(leg, 'pbx2', 2))).toBe(false);
+    expect(scope.admits(new Outbound(leg, 'pbx1', 2))).toBe(true);
+  });
+
   it('remembers at most relatedCalls calls, least recently seen forgotten first', () => {
     const scope = new DeviceScope(['PJSIP/1001'], { relatedCalls: 2 });
     const own = (id: string) => ev('pbx1', 'Event: Newstate', 'Channel: PJSIP/1001-00000001', `Linkedid: ${id}`);

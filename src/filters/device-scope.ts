@@ -31,8 +31,45 @@
  * none of the devices (the other legs: the trunk, the Local channels, the queue's agent), so a
  * desk sees its whole call. At most `relatedCalls` calls are remembered, least recently seen
  * forgotten first.
+ *
+ * Cost: what an event mentions (its device-naming values, taken apart, and its calls) is worked
+ * out once per event and kept beside the message (a WeakMap), so each further scoped user pays
+ * a few Set look-ups, whatever the number of users.
  */
+import type { AmiMessage } from '../ami/message.js';
 import type { EventView } from './event-view.js';
+
+/**
+ * A value that may name a device, taken apart once: the same parts then serve every user's
+ * DeviceSet (each check is a few Set look-ups on strings whose hashes are already known).
+ */
+export interface NameParts {
+  /** The tech, lower-cased. */
+  readonly tech: string;
+  /** Everything after the first `/`: the resource when the value is a device. */
+  readonly rest: string;
+  /** The resource when the value is a dial string (`1001` of `PJSIP/1001/sip:…`). */
+  readonly dial: string | undefined;
+  /** The resource when the value is a channel name (`1001` of `PJSIP/1001-0000000a`). */
+  readonly channel: string | undefined;
+  /** The channel name ends in a Local channel's `;1` or `;2`. */
+  readonly local: boolean;
+}
+
+/** The parts of `value`, or undefined when it has no `TECH/` in front. */
+export function nameParts(value: string): NameParts | undefined {
+  const slash = value.indexOf('/');
+  if (slash <= 0) return undefined;
+  const rest = value.slice(slash + 1);
+  const end = rest.indexOf('/');
+  const channel = channelResource(rest);
+  return { tech: lowerTech(value.slice(0, slash)), rest, dial: end > 0 ? rest.slice(0, end) : undefined, channel, local: channelIsLocal };
+}
+
+const DEVICE = 1;
+const DIAL = 2;
+const CHANNEL = 4;
+const ANY = DEVICE | DIAL | CHANNEL;
 
 /** A user's devices, for asking whether a value refers to one of them. */
 export class DeviceSet {
@@ -52,33 +89,27 @@ export class DeviceSet {
 
   /** `value` is one of the devices (PJSIP/1001). */
   isDevice(value: string): boolean {
-    const r = this.split(value);
-    return r !== undefined && r.resources.has(r.rest);
+    return this.matches(nameParts(value), DEVICE);
   }
 
   /** `value` dials one of the devices: the device, or the device, `/` and more (PJSIP/1001/sip:…). */
   isDialString(value: string): boolean {
-    const r = this.split(value);
-    if (r === undefined) return false;
-    if (r.resources.has(r.rest)) return true;
-    const slash = r.rest.indexOf('/');
-    return slash > 0 && r.resources.has(r.rest.slice(0, slash));
+    return this.matches(nameParts(value), DEVICE | DIAL);
   }
 
   /** `value` is the name of a channel of one of the devices (PJSIP/1001-0000000a, Local/100@ctx-0000002c;1). */
   ownsChannel(value: string): boolean {
-    const r = this.split(value);
-    return r !== undefined && channelOf(r.tech, r.rest, r.resources);
+    return this.matches(nameParts(value), CHANNEL);
   }
 
   /** The device, a dial string of it or one of its channels. */
   refersTo(value: string): boolean {
-    const r = this.split(value);
-    if (r === undefined) return false;
-    if (r.resources.has(r.rest)) return true;
-    const slash = r.rest.indexOf('/');
-    if (slash > 0 && r.resources.has(r.rest.slice(0, slash))) return true;
-    return channelOf(r.tech, r.rest, r.resources);
+    return this.matches(nameParts(value), ANY);
+  }
+
+  /** refersTo, for a value already taken apart. */
+  refersToParts(parts: NameParts | undefined): boolean {
+    return this.matches(parts, ANY);
   }
 
   /** `name` is the bare endpoint name of one of the PJSIP devices (1001 for PJSIP/1001). */
@@ -86,29 +117,56 @@ export class DeviceSet {
     return this.byTech.get('pjsip')?.has(name) ?? false;
   }
 
-  private split(value: string): { tech: string; rest: string; resources: Set<string> } | undefined {
-    const slash = value.indexOf('/');
-    if (slash <= 0) return undefined;
-    const tech = value.slice(0, slash).toLowerCase();
-    const resources = this.byTech.get(tech);
-    return resources === undefined ? undefined : { tech, rest: value.slice(slash + 1), resources };
+  private matches(p: NameParts | undefined, forms: number): boolean {
+    if (p === undefined) return false;
+    const set = this.byTech.get(p.tech);
+    if (set === undefined) return false;
+    if (forms & DEVICE && set.has(p.rest)) return true;
+    if (forms & DIAL && p.dial !== undefined && set.has(p.dial)) return true;
+    return (forms & CHANNEL) !== 0 && p.channel !== undefined && (p.tech === 'local') === p.local && set.has(p.channel);
   }
 }
 
-const HEX = /^[0-9a-f]+$/i;
+/** Techs as written in events (PJSIP, Local, …) lower-cased; there are a handful. */
+const TECHS = new Map<string, string>();
 
-function channelOf(tech: string, rest: string, resources: Set<string>): boolean {
-  let r = rest;
-  if (r.endsWith('>')) {
-    const tag = r.lastIndexOf('<');
-    if (tag > 0) r = r.slice(0, tag);
+function lowerTech(tech: string): string {
+  let lower = TECHS.get(tech);
+  if (lower === undefined) {
+    lower = tech.toLowerCase();
+    if (TECHS.size < 256) TECHS.set(tech, lower);
   }
-  if (tech === 'local') {
-    if (!r.endsWith(';1') && !r.endsWith(';2')) return false;
-    r = r.slice(0, -2);
+  return lower;
+}
+
+/** Set by channelResource: whether the name it read had a Local channel's `;1`/`;2`. */
+let channelIsLocal = false;
+
+/**
+ * The resource part of a channel name without its tech (`1001` of `1001-0000000a`,
+ * `100@ctx` of `100@ctx-0000002c;1`): before the last `-`, which must be followed by hex digits
+ * only, after dropping a masquerade tag (`<ZOMBIE>`) and a Local channel's `;1`/`;2`.
+ */
+function channelResource(rest: string): string | undefined {
+  let end = rest.length;
+  channelIsLocal = false;
+  if (end > 0 && rest.charCodeAt(end - 1) === 0x3e /* > */) {
+    const tag = rest.lastIndexOf('<');
+    if (tag > 0) end = tag;
   }
-  const dash = r.lastIndexOf('-');
-  return dash > 0 && HEX.test(r.slice(dash + 1)) && resources.has(r.slice(0, dash));
+  if (end >= 2 && rest.charCodeAt(end - 2) === 0x3b /* ; */) {
+    const n = rest.charCodeAt(end - 1);
+    if (n !== 0x31 && n !== 0x32) return undefined;
+    channelIsLocal = true;
+    end -= 2;
+  }
+  const dash = rest.lastIndexOf('-', end - 1);
+  if (dash <= 0 || dash === end - 1) return undefined;
+  for (let i = dash + 1; i < end; i++) {
+    const c = rest.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) return undefined;
+  }
+  return rest.slice(0, dash);
 }
 
 const NONE = 0;
@@ -151,6 +209,54 @@ export interface DeviceScopeOptions {
   readonly relatedCalls?: number;
 }
 
+/** What device scoping reads from one event: worked out once per event, for every scoped user. */
+interface Mentions {
+  /** Values that may be a device, a dial string or a channel, taken apart. */
+  readonly names: readonly NameParts[];
+  /** Values that may also be a bare PJSIP endpoint name: as they are, and taken apart. */
+  readonly endpoints: readonly string[];
+  readonly endpointParts: readonly (NameParts | undefined)[];
+  /** The server the event came from, and its calls as `server NUL linkedid`. */
+  readonly server: string | undefined;
+  readonly calls: readonly string[];
+}
+
+const NO_PARTS: readonly NameParts[] = Object.freeze([]);
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+
+/** Keyed by the message itself: one per event, shared by every client, never changed. */
+const MENTIONS = new WeakMap<AmiMessage, Mentions>();
+
+function mentionsOf(ev: EventView): Mentions {
+  let m = MENTIONS.get(ev.message);
+  if (m === undefined || m.server !== ev.server) {
+    let names: NameParts[] | undefined;
+    let endpoints: string[] | undefined;
+    let calls: string[] | undefined;
+    const add = (value: string): void => {
+      const parts = nameParts(value);
+      if (parts !== undefined) (names ??= []).push(parts);
+    };
+    for (const [name, value] of ev.message.headers) {
+      const kind = kindOf(name);
+      if (kind === NONE || value === '') continue;
+      if (kind === NAME) add(value);
+      else if (kind === LINKEDID) (calls ??= []).push(`${ev.server ?? ''}\0${value}`);
+      else if (kind === ENDPOINT) (endpoints ??= []).push(value);
+      else for (const part of value.split(/[&,]/)) add(part.trim());
+    }
+    m = {
+      names: names ?? NO_PARTS,
+      endpoints: endpoints ?? NO_STRINGS,
+      endpointParts: endpoints?.map(nameParts) ?? [],
+      server: ev.server,
+      calls: calls ?? NO_STRINGS,
+    };
+    MENTIONS.set(ev.message, m);
+  }
+  return m;
+}
+
 /** Which events a device-scoped user sees. One per user: its memory of related calls is shared by the user's sessions. */
 export class DeviceScope {
   readonly devices: DeviceSet;
@@ -170,31 +276,24 @@ export class DeviceScope {
 
   /** Whether the event is about one of the devices, or about a call one of them was seen in. */
   admits(ev: EventView): boolean {
+    const m = mentionsOf(ev);
     const devices = this.devices;
-    const tracking = this.maxRelated > 0;
     let about = false;
-    let linked: string[] | undefined;
-    for (const [name, value] of ev.message.headers) {
-      const kind = kindOf(name);
-      if (kind === NONE || value === '') continue;
-      if (kind === LINKEDID) {
-        if (tracking) (linked ??= []).push(value);
-        continue;
+    for (const parts of m.names) {
+      if (devices.refersToParts(parts)) {
+        about = true;
+        break;
       }
-      if (about) continue;
-      if (kind === NAME) about = devices.refersTo(value);
-      else if (kind === ENDPOINT) about = devices.refersTo(value) || devices.isPjsipEndpoint(value);
-      else about = value.split(/[&,]/).some((part) => devices.refersTo(part.trim()));
-      if (about && !tracking) return true;
     }
-    if (!tracking || linked === undefined) return about;
-    const server = ev.server ?? '';
+    for (let i = 0; !about && i < m.endpoints.length; i++) {
+      about = devices.refersToParts(m.endpointParts[i]) || devices.isPjsipEndpoint(m.endpoints[i]!);
+    }
+    if (this.maxRelated === 0 || m.calls.length === 0) return about;
     if (about) {
-      for (const id of linked) this.remember(`${server}\0${id}`);
+      for (const key of m.calls) this.remember(key);
       return true;
     }
-    for (const id of linked) {
-      const key = `${server}\0${id}`;
+    for (const key of m.calls) {
       if (this.related.has(key)) {
         this.remember(key);
         return true;
