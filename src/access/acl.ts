@@ -70,15 +70,16 @@ function contains(n: Network, value: bigint): boolean {
 }
 
 /** An address as a socket reports it, IPv4-mapped IPv6 taken as IPv4; undefined if not an IP. */
-export function parseAddress(address: string): { v6: boolean; value: bigint } | undefined {
+export function parseAddress(address: string): { v6: boolean; value: bigint; mapped?: boolean } | undefined {
   let text = address;
   const zone = text.indexOf('%');
   if (zone >= 0) text = text.slice(0, zone);
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
-  if (mapped) text = mapped[1]!;
   if (isIPv4(text)) return { v6: false, value: ipv4Value(text) };
-  if (isIPv6(text)) return { v6: true, value: ipv6Value(text) };
-  return undefined;
+  if (!isIPv6(text)) return undefined;
+  const value = ipv6Value(text);
+  // IPv4-mapped (::ffff:a.b.c.d, also written ::ffff:7f00:1 or in full) is the IPv4 address.
+  if (value >> 32n === 0xffffn) return { v6: false, value: value & 0xffffffffn, mapped: true };
+  return { v6: true, value };
 }
 
 function parseNetwork(text: string): Network | string {
@@ -92,6 +93,9 @@ function parseNetwork(text: string): Network | string {
   if (maskText !== undefined) {
     if (/^\d+$/.test(maskText)) {
       prefix = Number(maskText);
+      // An IPv4-mapped network written with an IPv6 prefix (::ffff:10.0.0.0/104) is 10.0.0.0/8.
+      if (address.mapped && prefix > 32 && prefix >= 96 && prefix <= 128) prefix -= 96;
+      else if (address.mapped && prefix > 32) return `prefix /${maskText} of an IPv4-mapped address must be from 96 to 128`;
       if (prefix > bits) return `prefix /${maskText} is longer than ${bits} bits`;
     } else if (!address.v6 && isIPv4(maskText)) {
       const mask = ipv4Value(maskText);

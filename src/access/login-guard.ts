@@ -3,6 +3,8 @@
  * address out for `lockoutMs`, during which every login from it fails (even with the right
  * secret). A successful login clears the address's count. Pure: the caller passes the time.
  * Memory is bounded: at most `maxTracked` addresses are remembered (oldest forgotten first).
+ * An IPv4 peer counts as one address whether a socket reports it as `1.2.3.4` or, on a
+ * dual-stack listener, `::ffff:1.2.3.4`.
  */
 export interface LoginGuardSettings {
   /** 0 disables the lockout. */
@@ -33,14 +35,15 @@ export class LoginGuard {
 
   /** Until when `address` is locked out (ms since the epoch), or undefined when it is not. */
   lockedUntil(address: string, now: number): number | undefined {
-    const r = this.byAddress.get(address);
+    const r = this.byAddress.get(key(address));
     return r !== undefined && r.lockedUntil > now ? r.lockedUntil : undefined;
   }
 
   /** Counts a failure; returns true when this failure locks the address out. */
-  failed(address: string, now: number): boolean {
+  failed(peer: string, now: number): boolean {
     const { failures, windowMs, lockoutMs } = this.settings;
     if (failures <= 0) return false;
+    const address = key(peer);
     let r = this.byAddress.get(address);
     if (r === undefined) {
       if (this.byAddress.size >= this.maxTracked) this.byAddress.delete(this.byAddress.keys().next().value!);
@@ -48,6 +51,8 @@ export class LoginGuard {
       this.byAddress.set(address, r);
     }
     r.failures.push(now);
+    // Only the last `failures` times can matter: the list stays that short whatever the rate.
+    if (r.failures.length > failures) r.failures.shift();
     while (r.failures.length > 0 && r.failures[0]! <= now - windowMs) r.failures.shift();
     if (r.lockedUntil <= now && r.failures.length >= failures) {
       r.lockedUntil = now + lockoutMs;
@@ -57,7 +62,8 @@ export class LoginGuard {
     return false;
   }
 
-  succeeded(address: string): void {
+  succeeded(peer: string): void {
+    const address = key(peer);
     const r = this.byAddress.get(address);
     if (r !== undefined && r.lockedUntil === 0) this.byAddress.delete(address);
     else if (r !== undefined) r.failures = [];
@@ -70,4 +76,10 @@ export class LoginGuard {
       if (r.lockedUntil <= now && !recent) this.byAddress.delete(address);
     }
   }
+}
+
+/** One key per peer: IPv4-mapped IPv6 as plain IPv4, IPv6 in lower case. */
+function key(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped ? mapped[1]! : address.toLowerCase();
 }

@@ -1,15 +1,21 @@
 /**
  * An event on its way to many clients. It is encoded at most once per format and variant
  * (with or without the `Server:` header), however many clients receive it; the clients share
- * the resulting Buffer. The message itself is never changed in place.
+ * the resulting Buffer. The message itself is never changed in place. It is also what the
+ * clients' event filters look at (EventView): its name and text are worked out at most once,
+ * and only when a filter asks.
  */
-import { appendHeader, headerIndex, type AmiMessage } from '../ami/message.js';
+import { encodeText } from '../ami/encoder.js';
+import { appendHeader, getHeader, headerIndex, type AmiMessage } from '../ami/message.js';
+import type { EventView } from '../filters/event-view.js';
 import type { FormatModule } from '../formats.js';
 
-export class Outbound {
+export class Outbound implements EventView {
   /** Per format: [bytes without, bytes with the Server header]. Keyed by the module itself: no string keys in the hot loop. */
   private readonly cache = new Map<FormatModule, [Buffer | undefined, Buffer | undefined]>();
   private tagged: AmiMessage | undefined;
+  private eventName: string | undefined;
+  private wholeText: string | undefined;
 
   constructor(
     readonly message: AmiMessage,
@@ -18,6 +24,16 @@ export class Outbound {
     /** Its event classes (see event-classes.ts). */
     readonly classBits: number,
   ) {}
+
+  /** The value of its Event header ('' when it has none). */
+  get name(): string {
+    return (this.eventName ??= getHeader(this.message, 'Event') ?? '');
+  }
+
+  /** The event as Asterisk's filters see it: the bytes the PBX sent (without amiplex's Server header), as text. */
+  text(): string {
+    return (this.wholeText ??= this.message.raw?.toString('latin1') ?? encodeText(this.message));
+  }
 
   /** The bytes for clients of `format`, with a `Server:` header appended when asked and absent. */
   bytes(format: FormatModule, serverHeader: boolean): Buffer {

@@ -6,6 +6,8 @@
  */
 import { checkNetwork } from '../access/acl.js';
 import { EVENT_CLASSES } from '../ami/event-classes.js';
+import { toWire } from '../ami/message.js';
+import { parseEventFilter } from '../filters/event-filter.js';
 import { parseHost, parseHostPort } from './host-port.js';
 import type { EventFilterSpec, HostPort } from './types.js';
 
@@ -225,11 +227,16 @@ export function secretHash(): ValueKind<string> {
 
 /**
  * One eventfilter, as manager.conf writes it: `eventfilter = REGEX` (legacy, `!` excludes) or
- * `eventfilter(CRITERIA) = EXPRESSION` (structured). Checked in full when filters are compiled.
+ * `eventfilter(CRITERIA) = EXPRESSION` (structured). Checked in full here, with Asterisk's rules
+ * (src/filters/event-filter.ts): what Asterisk would refuse is an error with its line.
  */
 export function eventFilter(): ValueKind<EventFilterSpec> {
   return {
     expected: 'a regular expression (legacy form), or eventfilter(CRITERIA) = EXPRESSION',
-    parse: (t, arg) => (arg === undefined ? ok({ expression: t }) : ok({ criteria: arg, expression: t })),
+    parse(t, arg) {
+      const r = parseEventFilter(arg === undefined ? undefined : toWire(arg), toWire(t));
+      if (!r.ok) return fail(r.reason);
+      return arg === undefined ? ok({ expression: t }) : ok({ criteria: arg, expression: t });
+    },
   };
 }

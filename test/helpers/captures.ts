@@ -251,3 +251,25 @@ export function seedOf(name: string): number {
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Events of a capture, as the hub hands them to filters
+
+/**
+ * The messages of server capture `name`, decoded from one chunk (so each keeps its raw bytes,
+ * as events from a PBX do), in order.
+ */
+export function captureMessages(name: string): AmiMessage[] {
+  const out: AmiMessage[] = [];
+  const decoder = new AmiDecoder({ side: 'from-server', limits: { maxLineBytes: 2 * 1024 * 1024 } }, {
+    message: (m) => out.push(m),
+    error: () => undefined,
+  });
+  decoder.push(serverCapture(name));
+  return out;
+}
+
+/** The events (messages starting `Event:`) of server capture `name`, in order. */
+export function captureEvents(name: string): AmiMessage[] {
+  return captureMessages(name).filter((m) => m.headers[0]?.[0] === 'Event');
+}
