@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Authenticator, type LoginRequest, type LoginResult } from './access/authenticator.js';
+import { accessOf } from './access/user-access.js';
 import { eventClassBits } from './ami/event-classes.js';
 import { redactionSet } from './ami/redact.js';
 import { actionIdOf, getHeader, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
@@ -316,10 +317,15 @@ export class Hub implements SessionHost {
   handleAction(client: ActionOwner, action: AmiMessage, slot: AnswerSlot): void {
     if (proxyAction(this, client, action, slot)) return;
     const actionId = actionIdOf(action);
-    const refuse = (failure: Failure, why: string) => {
-      this.log.info({ client: client.id, user: client.user?.name, action: getHeader(action, 'Action'), reason: why }, 'action refused');
+    const refuse = (failure: Failure, why: string, reason = why) => {
+      this.log.info({ client: client.id, user: client.user?.name, action: getHeader(action, 'Action'), reason }, 'action refused');
       client.answer(slot, errorResponse(actionId, why), true, failure);
     };
+    if (client.user === undefined) return refuse('forbidden', 'Permission denied', 'not logged in');
+    const allowed = accessOf(client.user).policy(action);
+    // Asterisk's own words for an action a user may not send; the reason goes to the log only.
+    if (!allowed.ok) return refuse('forbidden', 'Permission denied', allowed.reason);
+    action = allowed.action;
     if (this.draining) return refuse('unavailable', 'amiplex is shutting down');
     const named = getHeader(action, 'Server')?.trim();
     const name = named === undefined || named === '' ? client.defaultServer : named;
@@ -354,8 +360,7 @@ export class Hub implements SessionHost {
     const out = new Outbound(event, server, eventClassBits(event));
     let delivered = 0;
     for (const client of this.clients) {
-      if (client === except || !client.authenticated || (client.eventMask & out.classBits) === 0) continue;
-      if (server !== undefined && !client.mayUseServer(server)) continue;
+      if (client === except || !client.wants(out)) continue;
       if (client.isClosed) {
         client.stats.eventsDropped++;
         this.counters.eventsDropped++;

@@ -24,6 +24,10 @@ import { AnswerOrder, type AnswerSlot } from './answer-order.js';
 import type { Outbound } from './outbound.js';
 import { noteAnswer, startAudit, writeAudit, type AuditEntry } from '../audit.js';
 import { redactForLog } from '../ami/redact.js';
+import { accessOf } from '../access/user-access.js';
+import type { EventFilterRule, EventFilterSet } from '../filters/event-filter.js';
+import type { EventPredicate } from '../filters/user-event-filter.js';
+import { filterAction } from '../filters/session-filters.js';
 
 export interface ClientSettings {
   readonly authTimeoutMs: number;
@@ -101,6 +105,12 @@ export class AmiClientSession implements ActionOwner {
   private loggedOff = false;
   private authTimer: NodeJS.Timeout | undefined;
   private waiter: { actionId: string | undefined; slot: AnswerSlot; timer: NodeJS.Timeout } | undefined;
+  /** The user's event filter, or the session's own once it sent a Filter action. */
+  private eventFilter: EventPredicate | undefined;
+  /** The session's eventfilter set (a copy of the user's, plus what Filter actions added), once it has one. */
+  private sessionFilters: EventFilterSet | undefined;
+  /** The rules Filter actions added, kept across a reload that changes the user's own. */
+  private addedFilters: EventFilterRule[] = [];
   /** Actions not fully answered yet, by slot, for the audit line written with their last part. */
   private readonly audits = new Map<number, AuditEntry>();
   /** Actions received while a login is being checked: handled, in order, once it is decided. */
@@ -164,6 +174,41 @@ export class AmiClientSession implements ActionOwner {
     if (!this.user) return;
     this.user = user;
     this.allowedServers = new Set(user.servers);
+    this.compileFilter();
+  }
+
+  /** Whether a broadcast event passes this client's event mask, its user's filters and its session's Filter actions. */
+  wants(event: Outbound): boolean {
+    const bits = event.classBits;
+    return this.eventFilter !== undefined && (this.eventMask & bits) === bits && this.eventFilter(event);
+  }
+
+  private compileFilter(): void {
+    const filter = accessOf(this.user!).events;
+    if (this.addedFilters.length === 0) {
+      this.sessionFilters = undefined;
+      this.eventFilter = filter;
+      return;
+    }
+    const set = filter.eventFilters.copy();
+    for (const rule of this.addedFilters) set.add(rule);
+    this.sessionFilters = set;
+    this.eventFilter = filter.withEventFilters(set);
+  }
+
+  /** Asterisk's Filter action, for this session only: adds to a copy of the user's eventfilter lines. */
+  private addFilter(msg: AmiMessage): AmiMessage {
+    const user = accessOf(this.user!).events;
+    const set = this.sessionFilters ?? user.eventFilters.copy();
+    const result = filterAction(set, msg);
+    if (result.reason !== undefined) {
+      this.log.info({ reason: result.reason }, 'Filter action refused');
+      return result.response;
+    }
+    this.addedFilters = [...set.addedSinceCreated];
+    this.sessionFilters = set;
+    this.eventFilter = user.withEventFilters(set);
+    return result.response;
   }
 
   mayUseServer(name: string): boolean {
@@ -304,9 +349,8 @@ export class AmiClientSession implements ActionOwner {
         this.waitEvent(msg, actionId, slot);
         return;
       case 'filter':
-        // Asterisk's Filter changes the whole session's events; on the shared upstream session that
-        // would filter every client. Per-client filters are amiplex's job (proxy.conf filters).
-        reply(errorResponse(actionId, 'Filter is not available through amiplex yet'));
+        // Per client, as Asterisk's is per session: the shared upstream session is never filtered.
+        reply(this.addFilter(msg));
         return;
       default: {
         const max = this.host.settings().maxPendingActions;
@@ -351,6 +395,7 @@ export class AmiClientSession implements ActionOwner {
     this.socket.resume();
     const user = result.user;
     this.user = user;
+    this.compileFilter();
     this.host.clientLoggedIn(this);
     this.allowedServers = new Set(user.servers);
     // The user's format applies from its login response on.

@@ -68,7 +68,7 @@ export class HttpActions {
       case 'challenge':
         return this.refuse(a, 400, 'Challenge (MD5 login) is not available over HTTP: use HTTP Basic, or Action=Login with Secret');
       case 'filter':
-        return this.refuse(a, 400, 'Filter is not available through amiplex yet');
+        return session ? this.addFilter(a, session) : this.refuse(a, 400, 'Filter needs a login session: log in with Action=Login (mansession_id cookie)');
       default:
         if (audit !== undefined) a.onServer = (server) => (audit.server = server);
         return this.forward(a, who.user);
@@ -131,6 +131,13 @@ export class HttpActions {
       headers['Set-Cookie'] = setSessionCookie(undefined, 0);
     }
     sendDocument(r.res, 200, r.format, [response('Goodbye', r.parsed.actionId, ['Message', 'Thanks for all the fish.'])], headers);
+  }
+
+  /** Asterisk's Filter action, for this login session's WaitEvent queue only. */
+  private addFilter(r: ActionRequest, session: HttpSession): void {
+    const result = session.addFilter(r.parsed.action);
+    if (result.reason !== undefined) this.ctx.log.info({ http: remoteOf(r.req), user: session.user.name, reason: result.reason }, 'Filter action refused');
+    sendDocument(r.res, result.reason === undefined ? 200 : 400, r.format, [result.response], r.headers);
   }
 
   private setEvents(r: ActionRequest, session: HttpSession): void {

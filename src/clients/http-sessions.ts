@@ -4,6 +4,11 @@
  * (never while a request or an event stream of it is open), and queues the events its user may
  * see since login — bounded, oldest dropped — for the `WaitEvent` long poll. Clock passed in.
  */
+import type { AmiMessage } from '../ami/message.js';
+import { accessOf } from '../access/user-access.js';
+import type { EventFilterSet } from '../filters/event-filter.js';
+import { filterAction, type FilterActionResult } from '../filters/session-filters.js';
+import type { EventPredicate } from '../filters/user-event-filter.js';
 import { randomBytes } from 'node:crypto';
 import { ALL_CLASSES } from '../ami/event-classes.js';
 import type { UserConfig } from '../config/index.js';
@@ -33,6 +38,9 @@ export class HttpSession {
   readonly onEnd = new Set<() => void>();
   private queue: QueuedEvent[] = [];
   private servers: ReadonlySet<string>;
+  /** The session's own event filter once it sent a Filter action (else the user's). */
+  private filter: EventPredicate | undefined;
+  private filterSet: EventFilterSet | undefined;
 
   constructor(
     readonly id: string,
@@ -51,6 +59,25 @@ export class HttpSession {
   updateUser(user: UserConfig): void {
     this.user = user;
     this.servers = new Set(user.servers);
+    if (this.filterSet !== undefined) {
+      const events = accessOf(user).events;
+      const set = events.eventFilters.copy();
+      for (const rule of this.filterSet.addedSinceCreated) set.add(rule);
+      this.filterSet = set;
+      this.filter = events.withEventFilters(set);
+    }
+  }
+
+  /** Asterisk's Filter action for this login session: adds to a copy of the user's eventfilter lines. */
+  addFilter(action: AmiMessage): FilterActionResult {
+    const events = accessOf(this.user).events;
+    const set = this.filterSet ?? events.eventFilters.copy();
+    const result = filterAction(set, action);
+    if (result.reason === undefined) {
+      this.filterSet = set;
+      this.filter = events.withEventFilters(set);
+    }
+    return result;
   }
 
   get queued(): number {
@@ -59,8 +86,10 @@ export class HttpSession {
 
   /** An event broadcast by the hub: queued when this session may see it; wakes a waiting WaitEvent. */
   offer(event: QueuedEvent): void {
-    if ((this.eventMask & event.out.classBits) === 0) return;
+    const bits = event.out.classBits;
+    if ((this.eventMask & bits) !== bits) return;
     if (event.server !== undefined && !this.servers.has(event.server)) return;
+    if (!(this.filter ?? accessOf(this.user).events)(event.out)) return;
     this.queue.push(event);
     if (this.queue.length > this.maxQueued) {
       this.queue.shift();

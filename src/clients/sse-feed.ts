@@ -24,7 +24,7 @@ class FeedEntry implements SseEntry {
   constructor(
     readonly id: number,
     readonly server: string | undefined,
-    private readonly out: Outbound,
+    readonly out: Outbound,
     private readonly json: FormatModule,
   ) {
     this.name = (getHeader(out.message, 'Event') ?? '').toLowerCase();

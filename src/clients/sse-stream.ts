@@ -6,6 +6,8 @@
  */
 import type http from 'node:http';
 import type { UserConfig } from '../config/index.js';
+import { accessOf } from '../access/user-access.js';
+import type { EventView } from '../filters/event-view.js';
 
 export interface SseLimits {
   readonly clientBuffer: number;
@@ -19,6 +21,8 @@ export interface SseEntry {
   /** Its `Event:` name, lower case. */
   readonly name: string;
   readonly server: string | undefined;
+  /** The event, as the user's filters look at it. */
+  readonly out: EventView;
   /** The frame (`id:` and `data:` lines), with or without the Server header. */
   frame(serverHeader: boolean): Buffer;
 }
@@ -89,7 +93,8 @@ export class SseStream {
   /** Whether this stream shows the event. */
   wants(entry: SseEntry): boolean {
     if (entry.server !== undefined && !this.filter.servers.has(entry.server)) return false;
-    return this.filter.events.size === 0 || this.filter.events.has(entry.name);
+    if (this.filter.events.size > 0 && !this.filter.events.has(entry.name)) return false;
+    return accessOf(this.user).events(entry.out);
   }
 
   /** Queues the event when the filters admit it. */

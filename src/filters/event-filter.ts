@@ -193,11 +193,16 @@ class Rule implements EventFilterRule {
 export class EventFilterSet {
   private readonly includes: EventFilterRule[] = [];
   private readonly excludes: EventFilterRule[] = [];
-  private addedSinceCreated = 0;
+  private readonly addedRules: EventFilterRule[] = [];
 
   add(rule: EventFilterRule): void {
     (rule.exclude ? this.excludes : this.includes).push(rule);
-    this.addedSinceCreated++;
+    this.addedRules.push(rule);
+  }
+
+  /** The filters added since this set was made (by `new` or `copy()`), in order. */
+  get addedSinceCreated(): readonly EventFilterRule[] {
+    return this.addedRules;
   }
 
   /** Filters in the set. */
@@ -207,7 +212,7 @@ export class EventFilterSet {
 
   /** Filters added since this set was made (by `new` or `copy()`). */
   get added(): number {
-    return this.addedSinceCreated;
+    return this.addedRules.length;
   }
 
   /** A new set with the same filters (rules are immutable and shared); its `added` starts at 0. */
