@@ -5,12 +5,14 @@
  *   amiplex [--config FILE] [--log-level L]     run the proxy (demo mode without a config)
  *   amiplex --check --config FILE               validate a config and exit
  *   amiplex simulate --listen HOST:PORT ...     run the simulated PBX alone
+ *   amiplex hash-secret < secret.txt            print a secret_hash line for proxy.conf
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, formatIssue, loadConfig, type ProxyConfig } from './config/index.js';
 import { startProxy, type RunningProxy } from './daemon.js';
 import { startDemo } from './demo.js';
+import { hashSecretCommand } from './hash-secret-command.js';
 import { chooseLogFormat, createLogger, LOG_FORMAT_ENV, type Logger, type LogLevel } from './log.js';
 import { DEFAULT_USERS, SimulatedPbx, type SimUser } from './sim/index.js';
 
@@ -183,6 +185,12 @@ export function buildProgram(): Command {
     .option('--users <list>', 'AMI users as USER:SECRET,… (default admin:admin,monitor:monitor)', simUsers)
     .option('--rate <n>', 'call traffic in events per second (0 = none)', nonNegative, 10)
     .action(runSimulator);
+  program
+    .command('hash-secret')
+    .description('print a secret_hash line for proxy.conf; the secret is read from standard input (typed twice, hidden, on a terminal)')
+    .action(async () => {
+      process.exitCode = await hashSecretCommand(process.stdin, process.stdout, process.stderr);
+    });
   return program;
 }
 

@@ -9,6 +9,8 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 const DEFAULT = { N: 16384, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
 const MAX_N = 1 << 20;
+/** Most memory one check may take: a secret_hash asking for more is refused, not obeyed. */
+export const MAX_SCRYPT_MEMORY = 256 * 1024 ** 2;
 
 function derive(secret: Buffer, salt: Buffer, options: ScryptOptions, length: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -33,7 +35,7 @@ export async function verifySecretHash(hash: string, given: string): Promise<boo
   const parts = hash.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
-  if (!(N > 1 && N <= MAX_N && (N & (N - 1)) === 0 && r >= 1 && r <= 32 && p >= 1 && p <= 16)) return false;
+  if (!scryptParamsAcceptable(N, r, p)) return false;
   const salt = Buffer.from(parts[4]!, 'base64');
   const expected = Buffer.from(parts[5]!, 'base64');
   if (expected.length < 16) return false;
@@ -43,4 +45,9 @@ export async function verifySecretHash(hash: string, given: string): Promise<boo
   } catch {
     return false;
   }
+}
+
+/** Cost parameters amiplex accepts in a secret_hash: N a power of two, at most MAX_SCRYPT_MEMORY per check. */
+export function scryptParamsAcceptable(N: number, r: number, p: number): boolean {
+  return N > 1 && N <= MAX_N && (N & (N - 1)) === 0 && r >= 1 && r <= 32 && p >= 1 && p <= 16 && memoryFor(N, r) <= MAX_SCRYPT_MEMORY;
 }

@@ -5,6 +5,7 @@
  * sensitive) the value itself.
  */
 import { checkNetwork } from '../access/acl.js';
+import { scryptParamsAcceptable } from '../access/secret-hash.js';
 import { EVENT_CLASSES } from '../ami/event-classes.js';
 import { toWire } from '../ami/message.js';
 import { parseEventFilter } from '../filters/event-filter.js';
@@ -220,7 +221,14 @@ export function device(): ValueKind<string> {
 export function secretHash(): ValueKind<string> {
   const kind: ValueKind<string> = {
     expected: 'a hash printed by "amiplex hash-secret" (scrypt$N$r$p$SALT$HASH)',
-    parse: (t) => (/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/.test(t) ? ok(t) : expect(kind)),
+    parse(t) {
+      const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]{22,}=*$/.exec(t);
+      if (m === null) return expect(kind);
+      if (!scryptParamsAcceptable(Number(m[1]), Number(m[2]), Number(m[3]))) {
+        return fail('scrypt cost out of range: N must be a power of two and one check may take at most 256 MiB');
+      }
+      return ok(t);
+    },
   };
   return kind;
 }
