@@ -6,12 +6,14 @@
  *   amiplex --check --config FILE               validate a config and exit
  *   amiplex simulate --listen HOST:PORT ...     run the simulated PBX alone
  *   amiplex hash-secret < secret.txt            print a secret_hash line for proxy.conf
+ *   amiplex gen-cert [--config FILE] [--force]  write a self-signed certificate to tls_cert / tls_key
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, formatIssue, loadConfig, type ProxyConfig } from './config/index.js';
 import { startProxy, type RunningProxy } from './daemon.js';
 import { startDemo } from './demo.js';
+import { genCertCommand } from './gen-cert-command.js';
 import { hashSecretCommand } from './hash-secret-command.js';
 import { chooseLogFormat, createLogger, LOG_FORMAT_ENV, type Logger, type LogLevel } from './log.js';
 import { DEFAULT_USERS, SimulatedPbx, type SimUser } from './sim/index.js';
@@ -38,6 +40,12 @@ function simUsers(value: string): SimUser[] {
     }
     return { username, secret };
   });
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
 }
 
 function nonNegative(value: string): number {
@@ -190,6 +198,16 @@ export function buildProgram(): Command {
     .description('print a secret_hash line for proxy.conf; the secret is read from standard input (typed twice, hidden, on a terminal)')
     .action(async () => {
       process.exitCode = await hashSecretCommand(process.stdin, process.stdout, process.stderr);
+    });
+  program
+    .command('gen-cert')
+    .description('write a new self-signed TLS certificate and key to tls_cert and tls_key of proxy.conf, and print its SHA-256 fingerprint')
+    .option('-c, --config <file>', 'proxy.conf whose tls_cert and tls_key to write (default: ./proxy.conf if present, else certs/amiplex.pem and certs/amiplex.key here)')
+    .option('--force', 'replace existing files')
+    .option('--days <n>', 'days of validity', positiveInteger, 730)
+    .option('--cn <name>', "the certificate's common name, also one of its DNS names (default: this host's name)")
+    .action((opts: { config?: string; force?: boolean; days: number; cn?: string }) => {
+      process.exitCode = genCertCommand(opts, process.stdout, process.stderr);
     });
   return program;
 }
