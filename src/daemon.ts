@@ -3,19 +3,24 @@
  * the listeners, and stops them in order (listeners first, then clients and PBX sessions).
  */
 import type { HostPort, ProxyConfig } from './config/index.js';
-import { HttpService, type HttpServiceOptions } from './clients/http-service.js';
+import { HttpService, type HttpBound, type HttpServiceOptions } from './clients/http-service.js';
 import { AmiTcpListener } from './clients/tcp-listener.js';
 import { builtinFormats, type FormatRegistry } from './formats.js';
 import { Hub, type ReloadSummary } from './hub.js';
 import { silentLogger, type Logger } from './log.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
+import { listenerTlsOptions, prepareServerTls } from './tls/server-tls.js';
 
 export interface RunningProxy {
   readonly hub: Hub;
-  /** The raw-AMI listeners' bound addresses: [general] listen lines, then [listener] sections, in file order. */
+  /** The raw-AMI listeners' bound addresses: [general] listen lines, then [listener] sections (TLS or not), in file order. */
   readonly listeners: readonly HostPort[];
+  /** The raw AMI over TLS listeners' bound addresses (`listen_tls =` lines, in file order); empty when none. */
+  readonly tls: readonly HostPort[];
   /** The HTTP listeners' bound addresses (`http =` lines, in file order); empty when none. */
   readonly http: readonly HostPort[];
+  /** The HTTPS listeners' bound addresses (`https =` lines, in file order); empty when none. */
+  readonly https: readonly HostPort[];
   /** What /metrics reports (a registry of this proxy's own). */
   readonly metrics: ProxyMetrics;
   /**
@@ -43,18 +48,32 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     if (!format) throw new Error(`the ${name} format is not registered`);
     return format;
   };
+  // The listeners' certificate first: a missing or broken one stops the start before anything listens.
+  const serverTls = prepareServerTls(config, log);
+  const tlsOf = (clientCa: string | undefined) => listenerTlsOptions(config, serverTls!, clientCa);
+  const generalTls = serverTls ? tlsOf(config.general.tlsClientCa) : undefined;
   const hub = new Hub(config, log, formats);
   const metrics = new ProxyMetrics(hub);
-  const listeners = [
-    ...config.general.listen.map((address) => new AmiTcpListener(hub, address, formatNamed('standard'))),
-    ...config.listeners.map((l) => new AmiTcpListener(hub, l.listen, formatNamed(l.format), l.name)),
-  ];
+  const plain = config.general.listen.map((address) => new AmiTcpListener(hub, address, formatNamed('standard')));
+  const secure = (config.general.listenTls ?? []).map((address) => new AmiTcpListener(hub, address, formatNamed('standard'), { tls: generalTls! }));
+  const named = config.listeners.map(
+    (l) => new AmiTcpListener(hub, l.listen, formatNamed(l.format), { name: l.name, ...(l.tls ? { tls: tlsOf(l.tlsClientCa) } : {}) }),
+  );
+  const listeners = [...plain, ...named, ...secure];
   const httpAddresses = config.general.http ?? [];
-  const http = httpAddresses.length > 0 ? new HttpService(hub, httpAddresses, { ...options.http, metrics }) : undefined;
-  const bound: HostPort[] = [];
-  let httpBound: HostPort[] = [];
+  const httpsAddresses = config.general.https ?? [];
+  const http =
+    httpAddresses.length + httpsAddresses.length > 0
+      ? new HttpService(hub, httpAddresses, {
+          ...options.http,
+          metrics,
+          ...(httpsAddresses.length > 0 ? { https: { addresses: httpsAddresses, tls: generalTls! } } : {}),
+        })
+      : undefined;
+  const bound = new Map<AmiTcpListener, HostPort>();
+  let httpBound: HttpBound = { http: [], https: [] };
   try {
-    for (const listener of listeners) bound.push(await listener.listen());
+    for (const listener of listeners) bound.set(listener, await listener.listen());
     if (http) httpBound = await http.listen();
   } catch (err) {
     await Promise.all([...listeners.map((l) => l.close()), http?.close()]);
@@ -62,12 +81,27 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   }
   for (const listener of listeners) metrics.addListener('ami', listener.label);
   hub.start();
-  log.info({ listen: bound, http: httpBound, servers: config.servers.map((s) => s.name) }, 'amiplex started');
+  const amiBound = [...plain, ...named].map((l) => bound.get(l)!);
+  const tlsBound = secure.map((l) => bound.get(l)!);
+  log.info(
+    {
+      listen: amiBound,
+      ...(tlsBound.length > 0 ? { listen_tls: tlsBound } : {}),
+      ...(named.some((l) => l.tls) ? { tls_listeners: named.filter((l) => l.tls).map((l) => l.name) } : {}),
+      http: httpBound.http,
+      ...(httpBound.https.length > 0 ? { https: httpBound.https } : {}),
+      ...(serverTls ? { tls_cert: serverTls.certPath, fingerprint: serverTls.fingerprint } : {}),
+      servers: config.servers.map((s) => s.name),
+    },
+    'amiplex started',
+  );
   let stopping: Promise<void> | undefined;
   return {
     hub,
-    listeners: bound,
-    http: httpBound,
+    listeners: amiBound,
+    tls: tlsBound,
+    http: httpBound.http,
+    https: httpBound.https,
     metrics,
     stop() {
       stopping ??= (async () => {

@@ -44,6 +44,8 @@ export interface HubCounters {
   clientsConnected: number;
   /** Connections closed at once because authlimit connections were waiting to log in. */
   refusedConnections: number;
+  /** Connections closed as they were accepted because the listener's permit/deny refuse their address. */
+  aclRefusedConnections: number;
 }
 
 /** Whom an action forwarded to a PBX belongs to: its owner, and its place in that owner's answer order. */
@@ -77,6 +79,7 @@ export class Hub implements SessionHost {
     slowClientsDropped: 0,
     clientsConnected: 0,
     refusedConnections: 0,
+    aclRefusedConnections: 0,
   };
   readonly startedAt = Date.now();
   private readonly observers = new Set<EventObserver>();
@@ -136,7 +139,7 @@ export class Hub implements SessionHost {
           protocolError: (text, headers) => this.upstreamProtocolError(slot, text, headers),
         },
         this.log,
-        { idPrefix: `amiplex-${this.instance}-own-` },
+        { idPrefix: `amiplex-${this.instance}-own-`, configFile: this.current.file },
       ),
     };
     return slot;

@@ -83,6 +83,7 @@ const counters: HubCounters = {
   failedLogins: 1,
   slowClientsDropped: 0,
   clientsConnected: 4,
+  aclRefusedConnections: 0,
   refusedConnections: 0,
 };
 

@@ -11,14 +11,17 @@
  * anything shared, so bad input never disturbs other clients.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
-import type { HostPort } from '../config/index.js';
+import { formatHostPort, type HostPort } from '../config/index.js';
 import type { FormatModule } from '../formats.js';
 import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
 import { MetricsEndpoint, METRICS_PATH } from '../metrics/metrics-endpoint.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { chooseFormat, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../formats/http.js';
+import type { ListenerTlsOptions } from '../tls/server-tls.js';
+import { ConnectionGate } from './connection-gate.js';
 import { BASIC_CHALLENGE } from './http-auth.js';
 import { HttpActions, pathOf } from './http-actions.js';
 import { identify, remoteOf, type HttpContext, type HttpSettings } from './http-context.js';
@@ -34,12 +37,22 @@ export interface HttpServiceOptions {
   readonly sseKeepAliveMs?: number;
   /** The proxy's metrics, served at /metrics (default: a registry of this service's own). */
   readonly metrics?: ProxyMetrics;
+  /** HTTPS listeners (`https =` lines): the same service over TLS. */
+  readonly https?: { readonly addresses: readonly HostPort[]; readonly tls: ListenerTlsOptions };
+}
+
+/** The bound addresses of the HTTP and HTTPS listeners (real ports), each in file order. */
+export interface HttpBound {
+  readonly http: HostPort[];
+  readonly https: HostPort[];
 }
 
 const DEFAULT_SSE_KEEPALIVE_MS = 15_000;
 const SWEEP_MS = 250;
 const CLOSE_GRACE_MS = 2_000;
 const FORM_TYPE = 'application/x-www-form-urlencoded';
+/** Connections the ACL closed: their TLS "handshake failure" is no news. */
+const refused = new WeakSet<net.Socket>();
 
 export class HttpService implements HttpContext {
   /** Replaced by a reload (the limits shared with raw AMI clients); event streams keep the limits they started with. */
@@ -48,7 +61,10 @@ export class HttpService implements HttpContext {
   readonly feed: SseFeed;
   readonly log: Logger;
   readonly statusPage: StatusPage;
-  private readonly servers: http.Server[];
+  /** HTTP listeners, then HTTPS ones. */
+  private readonly servers: (http.Server | https.Server)[];
+  private readonly listenAddresses: readonly { readonly address: HostPort; readonly secure: boolean }[];
+  private readonly gate: ConnectionGate;
   private readonly actions: HttpActions;
   private readonly cors: CorsPolicy;
   private readonly formatInfos: FormatInfo[];
@@ -94,12 +110,50 @@ export class HttpService implements HttpContext {
     this.actions = new HttpActions(this);
     this.metrics = new MetricsEndpoint(options.metrics ?? new ProxyMetrics(hub), g.metricsPermit, this.log);
     this.statusPage = new StatusPage(this, this.feed);
-    this.servers = addresses.map((address) => {
-      const server = http.createServer({ maxHeaderSize: Math.max(16 * 1024, this.settings.maxUrl + 8 * 1024) }, (req, res) => this.dispatch(req, res));
+    this.gate = new ConnectionGate(hub, {}, () => 'http');
+    this.listenAddresses = [
+      ...addresses.map((address) => ({ address, secure: false })),
+      ...(options.https?.addresses ?? []).map((address) => ({ address, secure: true })),
+    ];
+    const maxHeaderSize = Math.max(16 * 1024, this.settings.maxUrl + 8 * 1024);
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.dispatch(req, res);
+    this.servers = this.listenAddresses.map(({ address, secure }) => {
+      const server = secure ? this.httpsServer(options.https!.tls, maxHeaderSize, handler) : http.createServer({ maxHeaderSize }, handler);
+      // [general] permit/deny on the bare connection, before TLS or HTTP reads a byte of it:
+      // a refused address is closed without an answer, as Asterisk does.
+      server.prependListener('connection', (socket: net.Socket) => {
+        if (!this.gate.admit(socket)) refused.add(socket);
+      });
       server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.clientError(err, socket));
       this.metrics.watch(server, address);
       return server;
     });
+  }
+
+  /**
+   * An HTTPS listener: the certificate of the TLS listeners, mutual TLS with tls_client_ca (a
+   * client without an accepted certificate is closed before its request is read), and the
+   * handshake within authtimeout. A failed handshake is logged once, at debug.
+   */
+  private httpsServer(t: ListenerTlsOptions, maxHeaderSize: number, handler: http.RequestListener): https.Server {
+    const server = https.createServer(
+      {
+        maxHeaderSize,
+        cert: t.cert,
+        key: t.key,
+        ...(t.ca ? { ca: t.ca } : {}),
+        requestCert: t.requestCert,
+        rejectUnauthorized: t.rejectUnauthorized,
+        handshakeTimeout: this.hub.config.general.authTimeout * 1000,
+      },
+      handler,
+    );
+    server.on('tlsClientError', (err: Error, socket: net.Socket) => {
+      // The TLSSocket wraps the accepted socket, which the ACL may have closed.
+      if (refused.has((socket as net.Socket & { _parent?: net.Socket })._parent ?? socket)) return;
+      this.log.debug({ http: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, reason: err.message }, 'https: TLS handshake failed');
+    });
+    return server;
   }
 
   get closing(): boolean {
@@ -107,13 +161,13 @@ export class HttpService implements HttpContext {
   }
 
   /** Starts every listener and the event feed; resolves with the bound addresses (real ports). */
-  async listen(): Promise<HostPort[]> {
-    const bound: HostPort[] = [];
+  async listen(): Promise<HttpBound> {
+    const bound: HttpBound = { http: [], https: [] };
     for (const [i, server] of this.servers.entries()) {
-      const address = this.addresses[i]!;
-      bound.push(
+      const { address, secure } = this.listenAddresses[i]!;
+      (secure ? bound.https : bound.http).push(
         await new Promise<HostPort>((resolve, reject) => {
-          const onError = (err: Error) => reject(new Error(`cannot listen for HTTP on ${address.host}:${address.port}: ${err.message}`));
+          const onError = (err: Error) => reject(new Error(`cannot listen for ${secure ? 'HTTPS' : 'HTTP'} on ${formatHostPort(address)}: ${err.message}`));
           server.once('error', onError);
           server.listen(address.port, address.host, () => {
             server.off('error', onError);

@@ -4,6 +4,7 @@
  * address gets 403, another method 405, each with its reason as plain text and logged once.
  */
 import type http from 'node:http';
+import type https from 'node:https';
 import { compileAcl, type Acl } from '../access/acl.js';
 import { remoteOf } from '../clients/http-context.js';
 import type { HostPort } from '../config/index.js';
@@ -26,7 +27,7 @@ export class MetricsEndpoint {
   }
 
   /** Counts the connections and requests of one HTTP listener (see ProxyMetrics.watchHttpServer). */
-  watch(server: http.Server, address: HostPort): void {
+  watch(server: http.Server | https.Server, address: HostPort): void {
     this.metrics.watchHttpServer(server, address);
   }
 

@@ -11,6 +11,7 @@
  * event-loop monitor.
  */
 import type http from 'node:http';
+import type https from 'node:https';
 import type net from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { formatHostPort, type HostPort } from '../config/index.js';
@@ -134,6 +135,7 @@ export class ProxyMetrics {
     total('slow_clients_disconnected_total', 'Clients (raw AMI or event streams) disconnected for not reading their output.', () => c.slowClientsDropped);
     total('failed_logins_total', 'Failed logins, raw AMI and HTTP.', () => c.failedLogins);
     total('clients_connected_total', 'Raw AMI connections accepted.', () => c.clientsConnected);
+    total('connections_denied_total', 'Connections (raw AMI, TLS, HTTP) closed as accepted: the listener\'s permit/deny refuse their address.', () => c.aclRefusedConnections);
     const status = this.httpStatus;
     new Counter({
       name: `${METRIC_PREFIX}http_requests_total`,
@@ -153,7 +155,7 @@ export class ProxyMetrics {
   }
 
   /** Counts the connections and requests of an HTTP listener; it is reported by `address` with its bound port. */
-  watchHttpServer(server: http.Server, address: HostPort): void {
+  watchHttpServer(server: http.Server | https.Server, address: HostPort): void {
     let open = 0;
     server.on('connection', (socket: net.Socket) => {
       open++;

@@ -7,12 +7,14 @@
  * goes to `handlers.message`, and `send()` writes what the router gives it.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { createHash } from 'node:crypto';
 import { AmiDecoder } from '../ami/decoder.js';
 import { encodeMessage } from '../ami/encoder.js';
 import { getHeader, messageKind, sameText, toWire, type AmiHeader, type AmiMessage } from '../ami/message.js';
 import type { ServerConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
+import { describeTlsError, upstreamTlsOptions } from '../tls/upstream-tls.js';
 import { exponentialBackoff, type BackoffStrategy } from './backoff.js';
 
 export type UpstreamState = 'connecting' | 'authenticating' | 'up' | 'down' | 'stopped';
@@ -43,6 +45,8 @@ export interface UpstreamOptions {
   /** Prefix for the session's own ActionIDs (Login, Ping, Logoff). */
   readonly idPrefix: string;
   readonly backoff?: BackoffStrategy;
+  /** The proxy.conf the server came from: tls_ca is relative to its folder (default ./proxy.conf). */
+  readonly configFile?: string;
 }
 
 const LOGOFF_WAIT_MS = 1000;
@@ -139,7 +143,20 @@ export class UpstreamSession {
     clearTimeout(this.retryTimer);
     const { host, port, connectTimeout } = this.config;
     this.setState('connecting');
-    const socket = net.connect({ host, port });
+    let socket: net.Socket;
+    if (this.config.tls) {
+      let options: tls.ConnectionOptions;
+      try {
+        options = upstreamTlsOptions(this.config, { file: this.options.configFile ?? 'proxy.conf' });
+      } catch (err) {
+        this.failTls(`TLS: ${(err as Error).message}`);
+        return;
+      }
+      if (!this.config.tlsVerify) this.log.warn({ host, port }, 'tls_verify = no: the PBX certificate is not checked');
+      socket = tls.connect(options);
+    } else {
+      socket = net.connect({ host, port });
+    }
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
@@ -165,7 +182,10 @@ export class UpstreamSession {
       this.yieldIfBusy(socket);
     });
     socket.on('error', (err) => {
-      if (socket === this.socket) this.fail(err.message);
+      if (socket !== this.socket) return;
+      const tlsReason = describeTlsError(err);
+      if (tlsReason !== undefined) this.failTls(tlsReason);
+      else this.fail(err.message);
     });
     socket.on('close', () => {
       if (socket === this.socket) this.fail('connection closed by the PBX');
@@ -297,6 +317,12 @@ export class UpstreamSession {
     const delay = this.backoff(this.attempt++);
     this.setState('down', `${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
     this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** A TLS failure (certificate, CA file): logged as an error when it is new, then as any failure. */
+  private failTls(reason: string): void {
+    if (reason !== this.lastError) this.log.error({ host: this.config.host, port: this.config.port, reason }, `TLS connection to PBX ${this.config.name} failed`);
+    this.fail(reason);
   }
 
   private teardown(): void {

@@ -1,0 +1,58 @@
+/**
+ * Who may connect to a listener, checked on the bare socket as it is accepted — before a TLS
+ * handshake, a banner or a byte of HTTP is read or written: a refused address has its
+ * connection closed at once, is logged (info) and counted.
+ *
+ * A listener of [general] (listen, listen_tls, http, https) follows [general] permit / deny; a
+ * [listener NAME] its own permit / deny only. Both are read from the configuration in force
+ * when the connection comes, so a reload (SIGHUP) changes them for the next connection.
+ */
+import type net from 'node:net';
+import { compileAcl, type Acl } from '../access/acl.js';
+import type { Hub } from '../hub.js';
+
+/** Whose permit / deny a listener follows: [general]'s, or those of its [listener NAME]. */
+export type AclScope = { readonly listener?: string };
+
+interface AclSource {
+  readonly permit?: readonly string[];
+  readonly deny?: readonly string[];
+}
+
+/** Compiled once per (frozen) section object: a reload brings new objects, hence new ACLs. */
+const compiled = new WeakMap<AclSource, Acl>();
+
+export class ConnectionGate {
+  /** The last section found, kept when a reload removes a [listener] (it runs until a restart). */
+  private last: AclSource | undefined;
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly scope: AclScope,
+    /** How the log names the listener. */
+    private readonly label: () => string,
+  ) {}
+
+  /** The ACL in force now. */
+  acl(): Acl {
+    const config = this.hub.config;
+    const source = this.scope.listener === undefined ? config.general : config.listeners.find((l) => l.name === this.scope.listener) ?? this.last;
+    this.last = source;
+    if (source === undefined) return compileAcl();
+    let acl = compiled.get(source);
+    if (!acl) {
+      acl = compileAcl(source.permit, source.deny);
+      compiled.set(source, acl);
+    }
+    return acl;
+  }
+
+  /** Whether the connection may go on; a refused one is destroyed here, logged and counted. */
+  admit(socket: net.Socket): boolean {
+    if (this.acl().allows(socket.remoteAddress)) return true;
+    this.hub.counters.aclRefusedConnections++;
+    this.hub.log.info({ remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, listener: this.label() }, 'connection refused: address not allowed (permit/deny)');
+    socket.destroy();
+    return false;
+  }
+}
