@@ -471,13 +471,16 @@ function clientSettingsOf(config: ProxyConfig): ClientSettings {
 
 /** [general] keys read once when listeners start: a reload cannot change them. */
 const RESTART_ONLY: readonly (keyof ProxyConfig['general'])[] = [
-  'listen', 'listenTls', 'http', 'https', 'tlsCert', 'tlsKey', 'tlsClientCa', 'permit', 'deny',
+  // Not permit and deny: listeners read them from the config in force at each new connection.
+  'listen', 'listenTls', 'http', 'https', 'tlsCert', 'tlsKey', 'tlsClientCa',
   'httpTimeout', 'httpSessionTimeout', 'httpMaxBody', 'httpMaxUrl', 'corsOrigins', 'sseReplay', 'metricsPermit', 'logLevel',
 ];
 
 function restartOnlyChanges(before: ProxyConfig, after: ProxyConfig): string[] {
   // Named as in proxy.conf, for the operator who edited it.
   const changed = RESTART_ONLY.filter((k) => JSON.stringify(before.general[k]) !== JSON.stringify(after.general[k])).map((k) => GENERAL_SCHEMA[k].key);
-  if (JSON.stringify(before.listeners) !== JSON.stringify(after.listeners)) changed.push('[listener] sections');
+  // A [listener]'s permit/deny apply live too; anything else of the sections needs a restart.
+  const shape = (c: ProxyConfig) => JSON.stringify(c.listeners.map(({ permit: _p, deny: _d, ...rest }) => rest));
+  if (shape(before) !== shape(after)) changed.push('[listener] sections');
   return changed;
 }

@@ -269,9 +269,10 @@ describe('settings', () => {
       general: { banner_version: '9.9.9', http_timeout: 12, sse_replay: 5, deny: '10.0.0.0/8' },
       listeners: [{ name: 'extra', format: 'json' }],
     });
-    expect(summary.restartNeeded).toEqual(['deny', 'http_timeout', 'sse_replay', '[listener] sections']);
+    // deny (permit/deny of the listeners) applies at once: see proxy-acl.test.ts.
+    expect(summary.restartNeeded).toEqual(['http_timeout', 'sse_replay', '[listener] sections']);
     const warning = fx.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'these settings changed but take effect only after a restart');
-    expect(warning).toMatchObject({ level: 40, settings: ['deny', 'http_timeout', 'sse_replay', '[listener] sections'] });
+    expect(warning).toMatchObject({ level: 40, settings: ['http_timeout', 'sse_replay', '[listener] sections'] });
     // Not started: still one listener.
     expect(fx.proxy.listeners).toHaveLength(1);
     // banner_version is read for each new connection.

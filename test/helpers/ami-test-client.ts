@@ -10,6 +10,7 @@
  * compare UTF-8 text through `wire()`.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { createHash } from 'node:crypto';
 import { AmiDecoder } from '../../src/ami/decoder.js';
 import type { AmiHeader } from '../../src/ami/message.js';
@@ -170,6 +171,27 @@ export class AmiTestClient {
       socket.once('error', reject);
     });
     await client.until(() => client.sawBanner, options.timeoutMs ?? 3000, 'the banner line');
+    return client;
+  }
+
+  /**
+   * Connects over TLS (`tlsOptions`: ca, cert, key, servername …), waits for the handshake,
+   * then for the banner line.
+   */
+  static async connectTls(
+    port: number,
+    host = '127.0.0.1',
+    tlsOptions: tls.ConnectionOptions = {},
+    options: { label?: string; timeoutMs?: number } = {},
+  ): Promise<AmiTestClient> {
+    const socket = tls.connect({ host, port, ...tlsOptions });
+    socket.setNoDelay(true);
+    const client = new AmiTestClient(socket, options.label ?? `tls-client-${++sequence}`);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', () => resolve());
+      socket.once('error', reject);
+    });
+    await client.until(() => client.sawBanner, options.timeoutMs ?? 3000, 'the banner line', true);
     return client;
   }
 

@@ -11,6 +11,7 @@
  */
 import net from 'node:net';
 import { Writable } from 'node:stream';
+import tls from 'node:tls';
 import { pino } from 'pino';
 import { parseConfig, type ProxyConfig } from '../../src/config/index.js';
 import { startProxy, type RunningProxy } from '../../src/daemon.js';
@@ -19,7 +20,8 @@ import type { UpstreamState } from '../../src/upstream/upstream-session.js';
 import type { SimulatedPbx as SimulatedPbxType } from '../../src/sim/index.js';
 import { AmiTestClient, encodeAction, type Headers } from './ami-test-client.js';
 
-export type Settings = Record<string, string | number>;
+/** Keys of a section; an array is a repeatable key written once per value, in order. */
+export type Settings = Record<string, string | number | readonly (string | number)[]>;
 
 export interface SimSpec {
   /** Call traffic, events per second (0 = none). */
@@ -39,6 +41,8 @@ export interface PbxSpec {
   readonly scripted?: ScriptedPbxOptions;
   /** Keys of its [server] section, over the fixture's defaults. */
   readonly server?: Settings;
+  /** Behind TLS with this certificate and key (PEM): amiplex reaches it through a TLS front. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export interface UserSpec {
@@ -55,7 +59,11 @@ export interface UserSpec {
 /** A `[listener NAME]` section: one more raw AMI listener (on a free port) with its format. */
 export interface ListenerSpec {
   readonly name: string;
-  readonly format: string;
+  readonly format?: string;
+  /** Its address (default 127.0.0.1:0). */
+  readonly listen?: string;
+  /** Any other keys of its section (`tls`, `permit`, …). */
+  readonly settings?: Settings;
 }
 
 export interface FixtureOptions {
@@ -71,6 +79,11 @@ export interface FixtureOptions {
   readonly formats?: FormatRegistry;
   /** Extra listeners; their bound addresses follow the [general] one in `proxy.listeners`. */
   readonly listeners?: readonly ListenerSpec[];
+  /**
+   * The path proxy.conf is taken to be read from (default `test-proxy.conf`): paths in it
+   * (tls_cert, tls_ca, …) are relative to its folder.
+   */
+  readonly configFile?: string;
 }
 
 /** One PBX of a fixture: a simulator or a scripted server, which a test can stop and restart. */
@@ -162,7 +175,8 @@ export async function startSim(spec: SimSpec = {}, port = 0): Promise<{ sim: Sim
 }
 
 function section(header: string, settings: Settings): string[] {
-  return [header, ...Object.entries(settings).map(([k, v]) => `${k} = ${String(v)}`), ''];
+  const lines = Object.entries(settings).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${k} = ${String(one)}`));
+  return [header, ...lines, ''];
 }
 
 /** The proxy.conf text of a fixture. */
@@ -182,7 +196,9 @@ export function fixtureConfigText(
     Object.assign(s, u.settings);
     lines.push(...section(`[user ${u.name}]`, s));
   }
-  for (const l of listeners) lines.push(...section(`[listener ${l.name}]`, { listen: '127.0.0.1:0', format: l.format }));
+  for (const l of listeners) {
+    lines.push(...section(`[listener ${l.name}]`, { listen: l.listen ?? '127.0.0.1:0', ...(l.format !== undefined ? { format: l.format } : {}), ...l.settings }));
+  }
   return lines.join('\n');
 }
 
@@ -216,7 +232,7 @@ export async function startFixture(options: FixtureOptions = {}): Promise<ProxyF
       options.general,
       options.listeners,
     );
-    const config = parseConfig(configText, 'test-proxy.conf');
+    const config = parseConfig(configText, options.configFile ?? 'test-proxy.conf');
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
         if (logs.length < 10_000) logs.push(chunk.toString('utf8'));
@@ -270,6 +286,7 @@ export async function startFixture(options: FixtureOptions = {}): Promise<ProxyF
 }
 
 async function startPbx(spec: PbxSpec): Promise<PbxHandle> {
+  if (spec.tls) return behindTls(await startPbx({ ...spec, tls: undefined }), spec.tls);
   if (spec.scripted) {
     const scripted = new ScriptedPbx(spec.scripted);
     const address = await scripted.start();
@@ -300,6 +317,55 @@ async function startPbx(spec: PbxSpec): Promise<PbxHandle> {
       if (up) return;
       await sim.start();
       up = true;
+    },
+  };
+}
+
+// ---- a PBX behind TLS -------------------------------------------------------------------------
+
+/**
+ * A TLS server in front of a plain AMI server, relaying each connection: a PBX with Asterisk's
+ * tlsenable, as amiplex sees it. Stopping the handle stops both; starting starts both again
+ * on the same ports.
+ */
+async function behindTls(inner: PbxHandle, pem: { cert: string; key: string }): Promise<PbxHandle> {
+  let server: tls.Server | undefined;
+  const sockets = new Set<net.Socket>();
+  let port = 0;
+  const listen = async () => {
+    const s = tls.createServer({ cert: pem.cert, key: pem.key }, (secure) => {
+      const plain = net.connect({ host: inner.host, port: inner.port });
+      for (const sock of [secure, plain]) {
+        sockets.add(sock);
+        sock.on('error', () => undefined);
+        sock.on('close', () => sockets.delete(sock));
+      }
+      secure.pipe(plain).pipe(secure);
+      secure.on('close', () => plain.destroy());
+      plain.on('close', () => secure.destroy());
+    });
+    s.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve());
+    });
+    port = (s.address() as net.AddressInfo).port;
+    server = s;
+  };
+  await listen();
+  return {
+    ...inner,
+    port,
+    async stop() {
+      const s = server;
+      server = undefined;
+      for (const sock of sockets) sock.destroy();
+      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+      await inner.stop();
+    },
+    async start() {
+      await inner.start();
+      if (!server) await listen();
     },
   };
 }
