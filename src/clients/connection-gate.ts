@@ -21,6 +21,8 @@ interface AclSource {
 
 /** Compiled once per (frozen) section object: a reload brings new objects, hence new ACLs. */
 const compiled = new WeakMap<AclSource, Acl>();
+/** Sockets a gate closed. */
+const closed = new WeakSet<net.Socket>();
 
 export class ConnectionGate {
   /** The last section found, kept when a reload removes a [listener] (it runs until a restart). */
@@ -50,9 +52,48 @@ export class ConnectionGate {
   /** Whether the connection may go on; a refused one is destroyed here, logged and counted. */
   admit(socket: net.Socket): boolean {
     if (this.acl().allows(socket.remoteAddress)) return true;
+    closed.add(socket);
     this.hub.counters.aclRefusedConnections++;
     this.hub.log.info({ remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, listener: this.label() }, 'connection refused: address not allowed (permit/deny)');
     socket.destroy();
     return false;
+  }
+
+  /**
+   * Whether the gate closed this connection: a TLS server then reports the wrapped socket's
+   * handshake as failed, which is no news. Takes the accepted socket or the TLSSocket over it.
+   */
+  refused(socket: net.Socket): boolean {
+    return closed.has(acceptedSocket(socket));
+  }
+}
+
+/** The socket a listener accepted: itself, or the one a server-side TLSSocket wraps. */
+function acceptedSocket(socket: net.Socket): net.Socket {
+  return (socket as net.Socket & { _parent?: net.Socket })._parent ?? socket;
+}
+
+/**
+ * Connections of a TLS listener still in their handshake: a listener that closes ends them
+ * (they are no one's clients yet, and would hold its close until their handshake timeout).
+ */
+export class PendingHandshakes {
+  private readonly sockets = new Set<net.Socket>();
+
+  /** An accepted socket (call from the server's 'connection' event). */
+  add(socket: net.Socket): void {
+    if (socket.destroyed) return;
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /** Its handshake is done (the TLSSocket of 'secureConnection'). */
+  done(secure: net.Socket): void {
+    this.sockets.delete(acceptedSocket(secure));
+  }
+
+  destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
   }
 }

@@ -21,7 +21,7 @@ import { MetricsEndpoint, METRICS_PATH } from '../metrics/metrics-endpoint.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { chooseFormat, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../formats/http.js';
 import type { ListenerTlsOptions } from '../tls/server-tls.js';
-import { ConnectionGate } from './connection-gate.js';
+import { ConnectionGate, PendingHandshakes } from './connection-gate.js';
 import { BASIC_CHALLENGE } from './http-auth.js';
 import { HttpActions, pathOf } from './http-actions.js';
 import { identify, remoteOf, type HttpContext, type HttpSettings } from './http-context.js';
@@ -51,8 +51,6 @@ const DEFAULT_SSE_KEEPALIVE_MS = 15_000;
 const SWEEP_MS = 250;
 const CLOSE_GRACE_MS = 2_000;
 const FORM_TYPE = 'application/x-www-form-urlencoded';
-/** Connections the ACL closed: their TLS "handshake failure" is no news. */
-const refused = new WeakSet<net.Socket>();
 
 export class HttpService implements HttpContext {
   /** Replaced by a reload (the limits shared with raw AMI clients); event streams keep the limits they started with. */
@@ -65,6 +63,7 @@ export class HttpService implements HttpContext {
   private readonly servers: (http.Server | https.Server)[];
   private readonly listenAddresses: readonly { readonly address: HostPort; readonly secure: boolean }[];
   private readonly gate: ConnectionGate;
+  private readonly pending = new PendingHandshakes();
   private readonly actions: HttpActions;
   private readonly cors: CorsPolicy;
   private readonly formatInfos: FormatInfo[];
@@ -122,7 +121,7 @@ export class HttpService implements HttpContext {
       // [general] permit/deny on the bare connection, before TLS or HTTP reads a byte of it:
       // a refused address is closed without an answer, as Asterisk does.
       server.prependListener('connection', (socket: net.Socket) => {
-        if (!this.gate.admit(socket)) refused.add(socket);
+        if (this.gate.admit(socket) && secure) this.pending.add(socket);
       });
       server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.clientError(err, socket));
       this.metrics.watch(server, address);
@@ -148,9 +147,11 @@ export class HttpService implements HttpContext {
       },
       handler,
     );
+    server.on('secureConnection', (socket: net.Socket) => this.pending.done(socket));
     server.on('tlsClientError', (err: Error, socket: net.Socket) => {
-      // The TLSSocket wraps the accepted socket, which the ACL may have closed.
-      if (refused.has((socket as net.Socket & { _parent?: net.Socket })._parent ?? socket)) return;
+      // With a tlsClientError listener, node leaves the closing to it.
+      socket.destroy();
+      if (this.gate.refused(socket)) return;
       this.log.debug({ http: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, reason: err.message }, 'https: TLS handshake failed');
     });
     return server;
@@ -208,6 +209,7 @@ export class HttpService implements HttpContext {
       for (const stream of [...this.feed.streams]) stream.end();
       for (const session of [...this.sessions.values()]) this.sessions.end(session);
       const serversClosed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      this.pending.destroyAll();
       const deadline = Date.now() + CLOSE_GRACE_MS;
       while (this.inFlight > 0 && Date.now() < deadline) {
         for (const s of this.servers) s.closeIdleConnections();

@@ -1,10 +1,11 @@
 /**
  * A raw-AMI listener, over TCP or TLS: each connection becomes an AmiClientSession of the hub.
  *
- * Order on a new connection: the listener's permit/deny first (a refused address is closed
- * before anything is read or written); then, for TLS, the handshake — within authtimeout, and
- * with tls_client_ca a client certificate that CA signed — and only then the session, whose
- * banner is the first thing the client reads.
+ * Order on a new connection: the listener's permit/deny first, on the bare socket (a refused
+ * address is closed before anything is read or written); then, for TLS, the handshake — within
+ * authtimeout (as at start), and with tls_client_ca a client certificate that CA signed — and
+ * only then the session, whose banner is the first thing the client reads. A connection
+ * refused during or after the handshake is logged once, at info.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -13,7 +14,7 @@ import type { FormatModule } from '../formats.js';
 import type { Hub } from '../hub.js';
 import type { ListenerTlsOptions } from '../tls/server-tls.js';
 import { AmiClientSession } from './ami-client-session.js';
-import { ConnectionGate } from './connection-gate.js';
+import { ConnectionGate, PendingHandshakes } from './connection-gate.js';
 
 export interface AmiListenerOptions {
   /** Its [listener NAME]; absent for a [general] listen or listen_tls line. */
@@ -24,9 +25,11 @@ export interface AmiListenerOptions {
 
 export class AmiTcpListener {
   readonly name: string | undefined;
+  /** Whether it speaks TLS. */
+  readonly tls: boolean;
   private readonly server: net.Server;
   private readonly gate: ConnectionGate;
-  private readonly secureContext: tls.SecureContext | undefined;
+  private readonly pending = new PendingHandshakes();
   private boundPort: number | undefined;
 
   constructor(
@@ -36,20 +39,48 @@ export class AmiTcpListener {
     options: AmiListenerOptions = {},
   ) {
     this.name = options.name;
+    this.tls = options.tls !== undefined;
     this.gate = new ConnectionGate(hub, { listener: options.name }, () => this.label);
     const t = options.tls;
-    this.secureContext = t ? tls.createSecureContext({ cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}) }) : undefined;
-    this.server = net.createServer((socket) => {
-      if (!this.gate.admit(socket)) return;
-      if (this.secureContext) this.handshake(socket, this.secureContext, t!);
-      else this.startSession(socket);
+    if (t) {
+      const timeoutS = hub.config.general.authTimeout;
+      // The client certificate is checked here, not by node (rejectUnauthorized), so that a
+      // refusal is logged with its reason like any other.
+      const server = tls.createServer({
+        cert: t.cert,
+        key: t.key,
+        ...(t.ca ? { ca: t.ca } : {}),
+        requestCert: t.requestCert,
+        rejectUnauthorized: false,
+        handshakeTimeout: timeoutS * 1000,
+      });
+      server.on('secureConnection', (socket: tls.TLSSocket) => {
+        this.pending.done(socket);
+        if (t.requestCert && !socket.authorized) {
+          const given = Object.keys(socket.getPeerCertificate()).length > 0;
+          this.refusedTls(socket, `client certificate not accepted (${given ? String(socket.authorizationError) : 'none given'})`);
+          socket.destroy();
+          return;
+        }
+        this.startSession(socket);
+      });
+      server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+        if (this.gate.refused(socket)) return;
+        this.refusedTls(socket, err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? `no TLS handshake within authtimeout (${timeoutS} s)` : `TLS handshake failed: ${err.message}`);
+        // With a tlsClientError listener, node leaves the closing to it.
+        socket.destroy();
+      });
+      this.server = server;
+    } else {
+      this.server = net.createServer((socket) => {
+        if (!socket.destroyed) this.startSession(socket);
+      });
+    }
+    // Before the TLS handshake or the session: who may connect.
+    this.server.prependListener('connection', (socket: net.Socket) => {
+      if (this.gate.admit(socket) && this.tls) this.pending.add(socket);
     });
     this.server.on('error', (err) => this.hub.log.error({ err: err.message, listen: address }, 'listener error'));
-  }
-
-  /** Whether it speaks TLS. */
-  get tls(): boolean {
-    return this.secureContext !== undefined;
   }
 
   /** Starts listening; resolves with the bound address (the real port when 0 was asked). */
@@ -71,9 +102,11 @@ export class AmiTcpListener {
     return this.name ?? formatHostPort({ host: this.address.host, port: this.boundPort ?? this.address.port });
   }
 
-  /** Stops accepting; connected clients are closed by the hub. */
+  /** Stops accepting and ends the TLS handshakes under way; connected clients are closed by the hub. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.pending.destroyAll();
+    return closed;
   }
 
   private startSession(socket: net.Socket): void {
@@ -82,39 +115,7 @@ export class AmiTcpListener {
     this.hub.addClient(client);
   }
 
-  /**
-   * The server side of a TLS handshake on an accepted socket; the session starts once it is
-   * done (and the client certificate, when one is required, is accepted). A failure or a
-   * handshake not done within authtimeout closes the connection, logged once.
-   */
-  private handshake(socket: net.Socket, secureContext: tls.SecureContext, t: ListenerTlsOptions): void {
-    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext, requestCert: t.requestCert, rejectUnauthorized: t.rejectUnauthorized });
-    let done = false;
-    const end = (reason: string) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      this.hub.log.info({ remote, listener: this.label, reason }, 'TLS connection refused');
-      secure.destroy();
-    };
-    const timeoutS = this.hub.config.general.authTimeout;
-    const timer = setTimeout(() => end(`no TLS handshake within authtimeout (${timeoutS} s)`), timeoutS * 1000);
-    const onError = (err: Error) => end(`TLS handshake failed: ${err.message}`);
-    const onClose = () => end('closed by the client during the TLS handshake');
-    secure.on('error', onError);
-    secure.once('close', onClose);
-    secure.once('secure', () => {
-      if (done) return;
-      if (t.requestCert && !secure.authorized) {
-        end(`client certificate not accepted (${String(secure.authorizationError ?? 'none given')})`);
-        return;
-      }
-      done = true;
-      clearTimeout(timer);
-      secure.off('error', onError);
-      secure.off('close', onClose);
-      this.startSession(secure);
-    });
+  private refusedTls(socket: net.Socket, reason: string): void {
+    this.hub.log.info({ remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, listener: this.label, reason }, 'TLS connection refused');
   }
 }
