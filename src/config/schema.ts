@@ -151,7 +151,7 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   permit: {
     key: 'permit', kind: network(), repeatable: true,
     defaultDoc: 'none',
-    doc: 'Network allowed to connect to the listeners of [general] (listen, listen_tls, http, https); repeat for several. The most specific permit or deny matching an address decides; with a permit given, unmatched addresses are refused.',
+    doc: 'Network allowed to connect to the listeners of [general] (listen, listen_tls, http, https); repeat for several. The most specific permit or deny matching an address decides; with a permit given, unmatched addresses are refused. A refused connection is closed before anything is read or written (before TLS); a reload applies to the next connection.',
   },
   deny: {
     key: 'deny', kind: network(), repeatable: true,
@@ -371,7 +371,7 @@ export const LISTENER_SCHEMA: SectionSchema<ListenerConfig> = deepFreeze({
   permit: {
     key: 'permit', kind: network(), repeatable: true,
     defaultDoc: 'none',
-    doc: 'Network allowed to connect to this listener; repeat for several (same rules as in [general]).',
+    doc: 'Network allowed to connect to this listener; repeat for several (same rules as in [general]). A [listener] follows only its own permit and deny, not those of [general].',
   },
   deny: {
     key: 'deny', kind: network(), repeatable: true,

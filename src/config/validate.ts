@@ -84,10 +84,13 @@ function checkOrder(
 /** The same address twice cannot be bound; port 0 asks for a fresh port each time, so it may repeat. */
 function checkListen(general: ReadSection, listeners: readonly ReadSection[], report: Report): void {
   const given: Array<[HostPort, number]> = [];
-  const listen = general.fields['listen'];
-  const lines = general.lines.get('listen');
-  if (Array.isArray(listen) && lines !== undefined && listen.length === lines.length) {
-    listen.forEach((hp: HostPort, i) => given.push([hp, lines[i]!]));
+  // Every address amiplex listens on: raw AMI, AMI over TLS, HTTP, HTTPS.
+  for (const field of ['listen', 'listenTls', 'http', 'https']) {
+    const addresses = general.fields[field];
+    const lines = general.lines.get(field);
+    if (Array.isArray(addresses) && lines !== undefined && addresses.length === lines.length) {
+      addresses.forEach((hp: HostPort, i) => given.push([hp, lines[i]!]));
+    }
   }
   for (const l of listeners) {
     const hp = l.fields['listen'] as HostPort | undefined;
