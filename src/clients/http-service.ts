@@ -20,7 +20,7 @@ import type { Logger } from '../log.js';
 import { MetricsEndpoint, METRICS_PATH } from '../metrics/metrics-endpoint.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { chooseFormat, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../formats/http.js';
-import type { ListenerTlsOptions } from '../tls/server-tls.js';
+import { tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
 import { ConnectionGate, PendingHandshakes } from './connection-gate.js';
 import { BASIC_CHALLENGE } from './http-auth.js';
 import { HttpActions, pathOf } from './http-actions.js';
@@ -135,18 +135,7 @@ export class HttpService implements HttpContext {
    * handshake within authtimeout. A failed handshake is logged once, at debug.
    */
   private httpsServer(t: ListenerTlsOptions, maxHeaderSize: number, handler: http.RequestListener): https.Server {
-    const server = https.createServer(
-      {
-        maxHeaderSize,
-        cert: t.cert,
-        key: t.key,
-        ...(t.ca ? { ca: t.ca } : {}),
-        requestCert: t.requestCert,
-        rejectUnauthorized: t.rejectUnauthorized,
-        handshakeTimeout: this.hub.config.general.authTimeout * 1000,
-      },
-      handler,
-    );
+    const server = https.createServer({ maxHeaderSize, ...tlsServerOptions(t, this.hub.config.general.authTimeout * 1000) }, handler);
     server.on('secureConnection', (socket: net.Socket) => this.pending.done(socket));
     server.on('tlsClientError', (err: Error, socket: net.Socket) => {
       // With a tlsClientError listener, node leaves the closing to it.

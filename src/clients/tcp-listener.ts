@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import { formatHostPort, type HostPort } from '../config/index.js';
 import type { FormatModule } from '../formats.js';
 import type { Hub } from '../hub.js';
-import type { ListenerTlsOptions } from '../tls/server-tls.js';
+import { tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
 import { AmiClientSession } from './ami-client-session.js';
 import { ConnectionGate, PendingHandshakes } from './connection-gate.js';
 
@@ -46,14 +46,7 @@ export class AmiTcpListener {
       const timeoutS = hub.config.general.authTimeout;
       // The client certificate is checked here, not by node (rejectUnauthorized), so that a
       // refusal is logged with its reason like any other.
-      const server = tls.createServer({
-        cert: t.cert,
-        key: t.key,
-        ...(t.ca ? { ca: t.ca } : {}),
-        requestCert: t.requestCert,
-        rejectUnauthorized: false,
-        handshakeTimeout: timeoutS * 1000,
-      });
+      const server = tls.createServer(tlsServerOptions(t, timeoutS * 1000, false));
       server.on('secureConnection', (socket: tls.TLSSocket) => {
         this.pending.done(socket);
         if (t.requestCert && !socket.authorized) {

@@ -31,6 +31,22 @@ export interface ListenerTlsOptions {
   readonly rejectUnauthorized: boolean;
 }
 
+/**
+ * The tls.createServer options of a listener, the handshake within `handshakeTimeoutMs`.
+ * `nodeRefuses` false: node lets a client whose certificate did not verify finish the
+ * handshake (`authorized` false), for the listener to refuse and log it itself.
+ */
+export function tlsServerOptions(t: ListenerTlsOptions, handshakeTimeoutMs: number, nodeRefuses = t.rejectUnauthorized): tls.TlsOptions {
+  return {
+    cert: t.cert,
+    key: t.key,
+    ...(t.ca ? { ca: t.ca } : {}),
+    requestCert: t.requestCert,
+    rejectUnauthorized: nodeRefuses,
+    handshakeTimeout: handshakeTimeoutMs,
+  };
+}
+
 /** Whether the configuration has any TLS listener. */
 export function hasTlsListener(config: ProxyConfig): boolean {
   const g = config.general;
