@@ -36,6 +36,8 @@ export interface ServerSlot {
 export interface HubCounters {
   eventsIn: number;
   eventsDelivered: number;
+  /** Events written to HTTP event streams (SSE), one per event and stream. */
+  eventsStreamed: number;
   /** Events meant for a client that was closing (or whose output was discarded). */
   eventsDropped: number;
   actionsForwarded: number;
@@ -71,6 +73,7 @@ export class Hub implements SessionHost {
   readonly counters: HubCounters = {
     eventsIn: 0,
     eventsDelivered: 0,
+    eventsStreamed: 0,
     eventsDropped: 0,
     actionsForwarded: 0,
     failedLogins: 0,

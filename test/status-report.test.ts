@@ -84,6 +84,7 @@ const counters: HubCounters = {
   slowClientsDropped: 0,
   clientsConnected: 4,
   refusedConnections: 0,
+  eventsStreamed: 0,
 };
 
 function input(overrides: Partial<StatusInput> = {}): StatusInput {

@@ -97,11 +97,12 @@ export class SseStream {
     return accessOf(this.user).events(entry.out);
   }
 
-  /** Queues the event when the filters admit it. */
-  offer(entry: SseEntry): void {
-    if (!this.wants(entry)) return;
+  /** Queues the event when the filters admit it; whether it did. */
+  offer(entry: SseEntry): boolean {
+    if (!this.wants(entry)) return false;
     this.eventsSent++;
     this.write(entry.frame(this.user.serverHeader));
+    return true;
   }
 
   write(buf: Buffer): void {
