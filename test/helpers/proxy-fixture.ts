@@ -61,6 +61,8 @@ export interface UserSpec {
 export interface ListenerSpec {
   readonly name: string;
   readonly format: string;
+  /** Its address (default `127.0.0.1:0`), e.g. `[::1]:0`. */
+  readonly listen?: string;
 }
 
 export interface FixtureOptions {
@@ -191,7 +193,7 @@ export function fixtureConfigText(
     if (u.lines) userLines.splice(-1, 0, ...u.lines);
     lines.push(...userLines);
   }
-  for (const l of listeners) lines.push(...section(`[listener ${l.name}]`, { listen: '127.0.0.1:0', format: l.format }));
+  for (const l of listeners) lines.push(...section(`[listener ${l.name}]`, { listen: l.listen ?? '127.0.0.1:0', format: l.format }));
   return lines.join('\n');
 }
 
