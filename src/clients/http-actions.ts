@@ -225,6 +225,8 @@ export class HttpActions {
       this.ctx.log.debug({ http: remoteOf(r.req), call: call.id }, 'http client went away before its answer');
     });
     this.ctx.hub.handleAction(call, parsed.action, call.slot);
+    // Known at once when forwarded: the audit line names it even if the client leaves before the answer.
+    if (call.server !== undefined) r.onServer?.(call.server);
   }
 }
 
