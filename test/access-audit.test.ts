@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { header, md5Key, type Headers } from './helpers/ami-test-client.js';
-import { auditLines, type LogRecord } from './helpers/access-logs.js';
+import { auditLines, refusedLines, type LogRecord } from './helpers/access-logs.js';
 import { startHttpFixture } from './helpers/http-fixture.js';
 import { startFixture, stopAllFixtures, waitUntil, type ReceivedAction, type ScriptedPbxOptions } from './helpers/proxy-fixture.js';
 
@@ -144,6 +144,8 @@ describe('secrets in logs', () => {
     await h.get('/rawman?Action=Ping', { auth: 'alice', secret: WRONG });
     await h.post('/rawman', `Action=Fail&Variable=y%3D${VARIABLE}`, { auth: 'alice' });
     await waitUntil(() => auditLines(fx.logs).length >= 9, 3000, 'the audit lines');
+    // The refusal's reason would quote the channel: it is there, hidden.
+    expect(refusedLines(fx.logs, 'Hangup')[0]!.reason).toContain('Channel ******** is not a channel');
     const all = fx.logs.join('');
     expect(all).toContain('"msg":"action from client"');
     expect(all).toContain('********');
