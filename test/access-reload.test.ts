@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/index.js';
 import { AmiTestClient, eventNamed, header } from './helpers/ami-test-client.js';
 import { ECHO_PBX, logRecords } from './helpers/access-logs.js';
-import { fixtureConfigText, startFixture, stopAllFixtures, type ProxyFixture, type UserSpec } from './helpers/proxy-fixture.js';
+import { sessionCookieOf, startHttpFixture } from './helpers/http-fixture.js';
+import { fixtureConfigText, startFixture, stopAllFixtures, waitUntil, type ProxyFixture, type UserSpec } from './helpers/proxy-fixture.js';
 
 const extra: AmiTestClient[] = [];
 afterEach(async () => {
@@ -84,5 +85,22 @@ describe('reload and permissions', () => {
     const logged = logRecords(fx.logs).filter((l) => l.msg === 'client disconnected by amiplex');
     expect(logged).toHaveLength(1);
     expect(logged[0]!.reason).toBe("its address is no longer allowed by its user's permit/deny");
+  });
+
+  it("a tightened permit/deny refuses the user's HTTP login session at its next use and ends its event streams", async () => {
+    const h = await startHttpFixture({ pbxes: [{ name: 'pbx1', ...ECHO_PBX }], users: [{ name: 'alice' }, { name: 'bob' }] });
+    const cookie = sessionCookieOf(await h.get('/rawman?Action=Login&Username=alice&Secret=alice-secret'));
+    expect((await h.get('/rawman?Action=Ping', { cookie })).body).toMatch(/^Response: Success\r\n/);
+    const aliceStream = await h.sse('/events', { auth: 'alice' });
+    const bobStream = await h.sse('/events', { auth: 'bob' });
+    await waitUntil(() => h.fx.proxy.hub.servers.get('pbx1')?.session.state === 'up', 3000, 'pbx1 up');
+    const text = fixtureConfigText([{ name: 'pbx1', port: h.fx.pbx('pbx1').port }], [{ name: 'alice', lines: ['deny = 127.0.0.1/32'] }, { name: 'bob' }]);
+    await h.fx.proxy.reload(parseConfig(text, 'test-proxy.conf'));
+    const refused = await h.get('/rawman?Action=Ping', { cookie });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toContain("not allowed by the user's permit/deny");
+    await waitUntil(() => aliceStream.ended, 3000, "alice's event stream to end");
+    expect(bobStream.ended).toBe(false);
+    bobStream.close();
   });
 });

@@ -260,7 +260,8 @@ export class HttpService implements HttpContext {
 
   /**
    * After a reload: the limits shared with raw AMI clients take their new values; sessions and
-   * event streams of removed users end; the others take their new settings.
+   * event streams of removed users end, and so do streams whose address the user's permit/deny
+   * now refuses (a login session is checked at each use); the others take their new settings.
    */
   private reloadUsers(): void {
     const { authFailDelayMs, clientBuffer, clientBufferMax, slowClientTimeoutMs } = this.hub.settings();
@@ -272,7 +273,7 @@ export class HttpService implements HttpContext {
     }
     for (const stream of [...this.feed.streams]) {
       const user = this.hub.findUser(stream.user.name);
-      if (user === undefined) stream.end();
+      if (user === undefined || !this.hub.auth.addressAllowed(user, stream.address)) stream.end();
       else stream.updateUser(user);
     }
   }

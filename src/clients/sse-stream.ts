@@ -51,6 +51,8 @@ export class SseStream {
   readonly openedAt = Date.now();
   /** `address:port` of the reader (the status page lists it). */
   readonly remote: string;
+  /** The reader's IP address, as its user's permit/deny checks it. */
+  readonly address: string | undefined;
   eventsSent = 0;
   private out: Buffer[] = [];
   private flushQueued = false;
@@ -66,6 +68,7 @@ export class SseStream {
     private readonly hooks: SseHooks,
   ) {
     const socket = res.req?.socket;
+    this.address = socket?.remoteAddress;
     this.remote = `${socket?.remoteAddress ?? '?'}:${socket?.remotePort ?? '?'}`;
     res.on('drain', () => {
       this.overSince = undefined;
