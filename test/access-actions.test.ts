@@ -134,7 +134,11 @@ describe('device scoping (channels) and the forced context', () => {
     const fx = await fixtureWith([desk]);
     const c = await fx.loggedIn('desk');
     await expectForwarded(fx, c, [['Action', 'Hangup'], ['Channel', 'PJSIP/1001-0000000a']]);
-    await expectForwarded(fx, c, [['Action', 'Redirect'], ['Channel', 'PJSIP/1001-0000000a'], ['Exten', '1'], ['Context', 'x'], ['Priority', '1']]);
+    const redirected = await expectForwarded(fx, c, [['Action', 'Redirect'], ['Channel', 'PJSIP/1001-0000000a'], ['Exten', '1'], ['Context', 'x'], ['Priority', '1']]);
+    // Into the forced context, as an Originate would be.
+    expect(redirected.filter(([n]) => n.toLowerCase() === 'context')).toEqual([['Context', 'from-desk']]);
+    const transferred = await expectForwarded(fx, c, [['Action', 'BlindTransfer'], ['Channel', 'PJSIP/1001-0000000a'], ['Exten', '900']]);
+    expect(transferred.filter(([n]) => n.toLowerCase() === 'context')).toEqual([['Context', 'from-desk']]);
     await expectRefused(fx, c, [['Action', 'Hangup'], ['Channel', 'PJSIP/1002-0000000b']]);
     await expectRefused(fx, c, [['Action', 'Hangup'], ['Channel', '/PJSIP/']]);
     await expectRefused(fx, c, [['Action', 'Hangup']]);
