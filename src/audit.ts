@@ -16,6 +16,8 @@ export interface AuditEntry {
   user?: string;
   result?: string;
   message?: string;
+  /** The client had gone away before the answer came. */
+  disconnected?: boolean;
 }
 
 export function startAudit(action: AmiMessage, now = Date.now()): AuditEntry {
@@ -41,6 +43,7 @@ export function writeAudit(log: Logger, entry: AuditEntry, remote: string, via: 
       action: entry.action.slice(0, 100),
       result: entry.result ?? 'none',
       ...(entry.message === undefined ? {} : { message: entry.message.slice(0, 200) }),
+      ...(entry.disconnected ? { disconnected: true } : {}),
       ms: now - entry.started,
     },
     'action',

@@ -5,9 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Authenticator, type LoginRequest, type LoginResult } from './access/authenticator.js';
+import type { PolicyResult } from './access/action-policy.js';
 import { accessOf } from './access/user-access.js';
 import { eventClassBits } from './ami/event-classes.js';
-import { redactionSet } from './ami/redact.js';
+import { redactionSet, redactText } from './ami/redact.js';
 import { actionIdOf, getHeader, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
 import { GENERAL_SCHEMA, type ProxyConfig, type ServerConfig, type UserConfig } from './config/index.js';
 import type { ActionOwner } from './clients/action-owner.js';
@@ -36,6 +37,8 @@ export interface ServerSlot {
 export interface HubCounters {
   eventsIn: number;
   eventsDelivered: number;
+  /** Events written to HTTP event streams (SSE), one per event and stream. */
+  eventsStreamed: number;
   /** Events meant for a client that was closing (or whose output was discarded). */
   eventsDropped: number;
   actionsForwarded: number;
@@ -73,6 +76,7 @@ export class Hub implements SessionHost {
   readonly counters: HubCounters = {
     eventsIn: 0,
     eventsDelivered: 0,
+    eventsStreamed: 0,
     eventsDropped: 0,
     actionsForwarded: 0,
     failedLogins: 0,
@@ -228,8 +232,10 @@ export class Hub implements SessionHost {
     this.current = config;
     this.clientSettings = clientSettingsOf(config);
     this.auth.configure(config);
+    // Servers going away are announced first, to the clients that may use them now; then the
+    // users change (a permission revoked applies at once); then the Logoffs are awaited.
     const wanted = new Map(config.servers.map((s) => [s.name, s]));
-    const stopping: Promise<void>[] = [];
+    const leaving: ServerSlot[] = [];
     for (const [name, slot] of this.servers) {
       const next = wanted.get(name);
       if (next !== undefined && JSON.stringify(next) === JSON.stringify(slot.config)) {
@@ -238,10 +244,27 @@ export class Hub implements SessionHost {
       }
       if (next === undefined) summary.serversRemoved.push(name);
       else summary.serversRestarted.push(name);
-      this.removing.set(slot, next === undefined ? 'server removed from proxy.conf' : 'server settings changed in proxy.conf');
+      const reason = next === undefined ? 'server removed from proxy.conf' : 'server settings changed in proxy.conf';
+      this.removing.set(slot, reason);
       this.servers.delete(name);
-      stopping.push(slot.session.stop().then(() => void this.removing.delete(slot)));
+      leaving.push(slot);
+      if (slot.session.state === 'up') this.broadcast(slot.name, proxyEvent('ProxyServerDown', slot, [['Reason', toWire(reason)]]));
     }
+    for (const client of this.clients) {
+      if (!client.user) continue;
+      const user = this.auth.findUser(client.user.name);
+      if (user === undefined) {
+        summary.clientsDisconnected++;
+        client.destroy('its user was removed from proxy.conf');
+      } else if (!this.auth.addressAllowed(user, client.address)) {
+        summary.clientsDisconnected++;
+        client.destroy("its address is no longer allowed by its user's permit/deny");
+      } else {
+        client.updateUser(user);
+      }
+    }
+    for (const hook of this.reloadHooks) hook(config);
+    const stopping = leaving.map((slot) => slot.session.stop().then(() => void this.removing.delete(slot)));
     await Promise.all(stopping);
     for (const server of config.servers) {
       if (this.servers.has(server.name)) continue;
@@ -254,17 +277,6 @@ export class Hub implements SessionHost {
     const ordered = config.servers.map((s) => this.servers.get(s.name)!);
     this.servers.clear();
     for (const slot of ordered) this.servers.set(slot.name, slot);
-    for (const client of this.clients) {
-      if (!client.user) continue;
-      const user = this.auth.findUser(client.user.name);
-      if (user === undefined) {
-        summary.clientsDisconnected++;
-        client.destroy('its user was removed from proxy.conf');
-      } else {
-        client.updateUser(user);
-      }
-    }
-    for (const hook of this.reloadHooks) hook(config);
     return summary;
   }
 
@@ -318,16 +330,16 @@ export class Hub implements SessionHost {
 
   /** A client's action: answered by amiplex (Proxy*) or forwarded to one PBX. */
   handleAction(client: ActionOwner, action: AmiMessage, slot: AnswerSlot): void {
-    if (proxyAction(this, client, action, slot)) return;
     const actionId = actionIdOf(action);
     const refuse = (failure: Failure, why: string, reason = why) => {
-      this.log.info({ client: client.id, user: client.user?.name, action: getHeader(action, 'Action'), reason }, 'action refused');
+      this.refused(client, action, reason);
       client.answer(slot, errorResponse(actionId, why), true, failure);
     };
-    if (client.user === undefined) return refuse('forbidden', 'Permission denied', 'not logged in');
-    const allowed = accessOf(client.user).policy(action);
     // Asterisk's own words for an action a user may not send; the reason goes to the log only.
-    if (!allowed.ok) return refuse('forbidden', 'Permission denied', allowed.reason);
+    const allowed = this.policy(client, action);
+    if (!allowed.ok) return client.answer(slot, errorResponse(actionId, 'Permission denied'), true, 'forbidden');
+    // Proxy* actions too are subject to the user's actions / deny_actions lists.
+    if (proxyAction(this, client, allowed.action, slot)) return;
     action = allowed.action;
     if (this.draining) return refuse('unavailable', 'amiplex is shutting down');
     const named = getHeader(action, 'Server')?.trim();
@@ -342,6 +354,23 @@ export class Hub implements SessionHost {
     const { message } = server.router.register({ client, slot }, withoutHeaders(action, 'Server'), timeoutMs, Date.now());
     server.session.send(message);
     this.counters.actionsForwarded++;
+  }
+
+  /**
+   * The user's action policy for one action (what it forwards, or why not). A refusal is logged
+   * here, once, its reason redacted; the caller answers `Permission denied`. Every action a
+   * logged-in client sends goes through it, session actions such as Filter included.
+   */
+  policy(client: { readonly id?: number; readonly user: UserConfig | undefined }, action: AmiMessage): PolicyResult {
+    const result: PolicyResult = client.user === undefined ? { ok: false, reason: 'not logged in' } : accessOf(client.user).policy(action);
+    if (!result.ok) this.refused(client, action, result.reason);
+    return result;
+  }
+
+  /** The log line of a refused action: its reason may quote the action's headers, so it is redacted. */
+  private refused(client: { readonly id?: number; readonly user: UserConfig | undefined }, action: AmiMessage, reason: string): void {
+    const { redacted } = this.clientSettings;
+    this.log.info({ client: client.id, user: client.user?.name, action: getHeader(action, 'Action'), reason: redactText(reason, action, redacted) }, 'action refused');
   }
 
   // ---- from the PBXes ----------------------------------------------------------------------
@@ -378,9 +407,9 @@ export class Hub implements SessionHost {
 
   private deliver(replies: readonly Reply<Ticket>[]): void {
     for (const { client: ticket, message, final, event, failure } of replies) {
-      if (ticket.client.isClosed) continue;
-      if (event) ticket.client.send(message);
-      else ticket.client.answer(ticket.slot, message, final, failure);
+      // An answer still reaches a client that went away: nothing is written, but its audit line is.
+      if (!event) ticket.client.answer(ticket.slot, message, final, failure);
+      else if (!ticket.client.isClosed) ticket.client.send(message);
     }
   }
 
@@ -392,9 +421,11 @@ export class Hub implements SessionHost {
     }
     if (previous !== 'up') return;
     slot.upSince = undefined;
-    const reason = this.removing.get(slot) ?? (status.state === 'stopped' ? 'amiplex is shutting down' : (status.lastError ?? 'connection lost'));
+    const removed = this.removing.get(slot);
+    const reason = removed ?? (status.state === 'stopped' ? 'amiplex is shutting down' : (status.lastError ?? 'connection lost'));
     this.deliver(slot.router.failAll(`Server ${slot.name} disconnected: ${toWire(reason)}`));
-    this.broadcast(slot.name, proxyEvent('ProxyServerDown', slot, [['Reason', toWire(reason)]]));
+    // A reload announced its removal when it began.
+    if (removed === undefined) this.broadcast(slot.name, proxyEvent('ProxyServerDown', slot, [['Reason', toWire(reason)]]));
   }
 
   private upstreamProtocolError(slot: ServerSlot, text: string, headers: readonly AmiHeader[]): void {

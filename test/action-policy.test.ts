@@ -219,9 +219,25 @@ describe('context', () => {
     expect(p(act('Originate', ['Channel', 'PJSIP/1001'], ['Application', ''], ['Exten', '1'])).ok).toBe(true);
   });
 
+  it('sends Redirect, BlindTransfer and Atxfer into it too: Context set, ExtraContext replaced when given', () => {
+    expect(p(act('Redirect', ['Channel', 'X'], ['Context', 'admin'], ['Exten', '9'], ['Priority', '1']))).toEqual({
+      ok: true, action: { headers: [['Action', 'Redirect'], ['Channel', 'X'], ['Context', 'from-internal'], ['Exten', '9'], ['Priority', '1']] },
+    });
+    expect(p(act('Redirect', ['Channel', 'X'], ['ExtraChannel', 'Y'], ['Exten', '9'], ['ExtraContext', 'admin'], ['ExtraExten', '8']))).toEqual({
+      ok: true, action: { headers: [['Action', 'Redirect'], ['Channel', 'X'], ['ExtraChannel', 'Y'], ['Exten', '9'], ['ExtraContext', 'from-internal'], ['ExtraExten', '8'], ['Context', 'from-internal']] },
+    });
+    expect(p(act('BlindTransfer', ['Channel', 'X'], ['Exten', '9']))).toEqual({
+      ok: true, action: { headers: [['Action', 'BlindTransfer'], ['Channel', 'X'], ['Exten', '9'], ['Context', 'from-internal']] },
+    });
+    const atxfer = p(act('Atxfer', ['Channel', 'X'], ['Exten', '9'], ['Context', 'admin']));
+    expect(atxfer.ok && atxfer.action.headers).toEqual([['Action', 'Atxfer'], ['Channel', 'X'], ['Exten', '9'], ['Context', 'from-internal']]);
+  });
+
   it('leaves other actions alone', () => {
-    const a = act('Redirect', ['Channel', 'X'], ['Context', 'admin']);
+    const a = act('Setvar', ['Channel', 'X'], ['Variable', 'Context'], ['Value', 'admin']);
     expect(p(a)).toEqual({ ok: true, action: a });
+    const b = act('Hangup', ['Channel', 'X'], ['Context', 'admin']);
+    expect(p(b)).toEqual({ ok: true, action: b });
   });
 
   it('applies after the device check', () => {

@@ -100,6 +100,8 @@ describe('GET /metrics', () => {
       amiplex_slow_clients_disconnected_total: 'counter',
       amiplex_failed_logins_total: 'counter',
       amiplex_clients_connected_total: 'counter',
+      amiplex_connections_refused_total: 'counter',
+      amiplex_events_streamed_total: 'counter',
       amiplex_http_requests_total: 'counter',
       amiplex_process_cpu_user_seconds_total: 'counter',
       amiplex_process_start_time_seconds: 'gauge',
@@ -156,6 +158,39 @@ describe('GET /metrics', () => {
     e = await scrape(h);
     expect(valueOf(e, 'amiplex_clients', { listener: 'feed', kind: 'ami' })).toBe(0);
     expect(valueOf(e, 'amiplex_clients_connected_total')).toBe(1);
+  });
+
+  it('counts the events written to event streams, once per event and stream that shows it', async () => {
+    const h = await startHttpFixture({ pbxes: [{ name: 'pbx1', scripted: {} }] });
+    const pbx = h.fx.pbx('pbx1').scripted!;
+    const all = await h.sse('/events', { auth: 'alice' });
+    const hangups = await h.sse('/events?event=Hangup', { auth: 'alice' });
+    await waitUntil(() => pbx.sessions.size === 1, 3000, 'amiplex connected');
+    for (let j = 0; j < 3; j++) upstreamOf(pbx).send([['Event', 'Newchannel'], ['Privilege', 'call,all'], ['Channel', `PJSIP/10${j}-0001`]]);
+    upstreamOf(pbx).send([['Event', 'Hangup'], ['Privilege', 'call,all'], ['Channel', 'PJSIP/100-0001']]);
+    await all.waitForCount(4);
+    await hangups.waitForCount(1);
+    const e = await scrape(h);
+    expect(valueOf(e, 'amiplex_events_streamed_total')).toBe(5);
+    expect(valueOf(e, 'amiplex_events_delivered_total')).toBe(0);
+    all.close();
+    hangups.close();
+  });
+
+  it('counts connections refused because authlimit connections were waiting to log in', async () => {
+    const h = await startHttpFixture({ general: { authlimit: 1 } });
+    const waiting = await h.fx.client('waiting');
+    await waitUntil(() => h.fx.proxy.hub.clients.size === 1, 3000, 'the first connection to be accepted');
+    // Refused before the banner: a plain socket sees the connection closed, and no byte.
+    const refused = net.connect(h.fx.port, '127.0.0.1');
+    let got = 0;
+    refused.on('data', (d: Buffer) => (got += d.length));
+    await new Promise((resolve) => refused.once('close', resolve));
+    expect(got).toBe(0);
+    const e = await scrape(h);
+    expect(valueOf(e, 'amiplex_connections_refused_total')).toBe(1);
+    expect(valueOf(e, 'amiplex_clients_connected_total')).toBe(1);
+    await waiting.close();
   });
 
   it('shows a PBX that closed the connection as down, and its comeback as a reconnect', async () => {

@@ -85,6 +85,7 @@ const counters: HubCounters = {
   clientsConnected: 4,
   aclRefusedConnections: 0,
   refusedConnections: 0,
+  eventsStreamed: 0,
 };
 
 function input(overrides: Partial<StatusInput> = {}): StatusInput {

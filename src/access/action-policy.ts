@@ -22,8 +22,10 @@
  *    interface must be one of them); a header the action needs for that is required. A Channel
  *    given as a uniqueid or a regular expression (Hangup's `/pattern/`) names no device and is
  *    refused. Status, CoreShowChannels and other read actions are not channel actions.
- * 4. context: Originate's Context is set to it (replaced where it stands, or added), Exten and
- *    Priority are kept; an Originate of an Application is refused.
+ * 4. context: every action that sends a call into the dialplan sends it into this context:
+ *    the Context of Originate, Redirect, BlindTransfer and Atxfer is set to it (replaced where it
+ *    stands, or added), as is Redirect's ExtraContext when given; Exten and Priority are kept.
+ *    An Originate of an Application is refused (it would run outside the dialplan).
  */
 import { actionClassEntry } from '../ami/action-classes.js';
 import { classListBits, EVENT_CLASSES } from '../ami/event-classes.js';
@@ -35,6 +37,18 @@ import { compileNameGlobs } from '../filters/name-glob.js';
 export type PolicyResult = { readonly ok: true; readonly action: AmiMessage } | { readonly ok: false; readonly reason: string };
 
 export type ActionPolicy = (action: AmiMessage) => PolicyResult;
+
+/**
+ * The actions that send a call into the dialplan, by lower-cased name, with the context
+ * headers a forced context replaces: `always` ones are set (added when absent), the others
+ * only when given.
+ */
+const DIALPLAN_ACTIONS = new Map<string, { readonly always: readonly string[]; readonly given: readonly string[] }>([
+  ['originate', { always: ['Context'], given: [] }],
+  ['redirect', { always: ['Context'], given: ['ExtraContext'] }],
+  ['blindtransfer', { always: ['Context'], given: [] }],
+  ['atxfer', { always: ['Context'], given: [] }],
+]);
 
 /** Actions the actions / deny_actions lists never refuse. */
 const ALWAYS = new Set(['login', 'logoff', 'challenge', 'ping']);
@@ -141,9 +155,11 @@ export function compileActionPolicy(user: UserConfig): ActionPolicy {
       const refused = channelRefusal(lower, shown, action, devices);
       if (refused !== undefined) return { ok: false, reason: refused };
     }
-    if (context !== undefined && lower === 'originate') {
-      if ((getHeader(action, 'Application') ?? '') !== '') return { ok: false, reason: 'Originate of an application is not allowed for this user' };
-      result = withContext(action, context);
+    const dialplan = context === undefined ? undefined : DIALPLAN_ACTIONS.get(lower);
+    if (dialplan !== undefined) {
+      if (lower === 'originate' && (getHeader(action, 'Application') ?? '') !== '') return { ok: false, reason: 'Originate of an application is not allowed for this user' };
+      for (const header of dialplan.always) result = withValue(result, header, context!);
+      for (const header of dialplan.given) if (headerIndex(result, header) >= 0) result = withValue(result, header, context!);
     }
     return { ok: true, action: result };
   };
@@ -183,14 +199,15 @@ function channelRefusal(lower: string, shown: string, action: AmiMessage, device
   return undefined;
 }
 
-/** Originate with Context set to `context`: the first Context replaced where it stands (others removed), or one appended. */
-function withContext(action: AmiMessage, context: string): AmiMessage {
-  const first = headerIndex(action, 'Context');
-  if (first < 0) return withHeader(action, 'Context', context);
+/** The action with `name` set to `value`: the first such header replaced where it stands (others removed), or one appended. */
+function withValue(action: AmiMessage, name: string, value: string): AmiMessage {
+  const first = headerIndex(action, name);
+  if (first < 0) return withHeader(action, name, value);
+  const lower = name.toLowerCase();
   const headers: AmiHeader[] = [];
   action.headers.forEach((h, i) => {
-    if (i === first) headers.push([h[0], context]);
-    else if (h[0].toLowerCase() !== 'context') headers.push(h);
+    if (i === first) headers.push([h[0], value]);
+    else if (h[0].toLowerCase() !== lower) headers.push(h);
   });
   return { headers };
 }

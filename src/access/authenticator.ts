@@ -45,6 +45,12 @@ export class Authenticator {
     return this.users.get(username.toLowerCase())?.user;
   }
 
+  /** Whether the user's permit/deny (as configured now) admits a client's address. */
+  addressAllowed(user: UserConfig, address: string | undefined): boolean {
+    const entry = this.users.get(toWire(user.name).toLowerCase());
+    return entry !== undefined && entry.acl.allows(address);
+  }
+
   /** Until when an address is locked out, if it is. */
   lockedUntil(address: string | undefined): number | undefined {
     return address === undefined ? undefined : this.guard.lockedUntil(address, this.clock());

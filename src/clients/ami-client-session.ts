@@ -20,6 +20,7 @@ import { bannerFor, type FormatModule } from '../formats.js';
 import type { Logger } from '../log.js';
 import type { ActionOwner } from './action-owner.js';
 import type { LoginRequest, LoginResult } from '../access/authenticator.js';
+import type { PolicyResult } from '../access/action-policy.js';
 import { AnswerOrder, type AnswerSlot } from './answer-order.js';
 import type { Outbound } from './outbound.js';
 import { noteAnswer, startAudit, writeAudit, type AuditEntry } from '../audit.js';
@@ -53,6 +54,8 @@ export interface SessionHost {
   format(name: string): FormatModule | undefined;
   /** Seconds since amiplex started, for FullyBooted. */
   uptime(): number;
+  /** The user's action policy for an action amiplex answers itself (Filter); a refusal is logged there. */
+  policy(client: AmiClientSession, action: AmiMessage): PolicyResult;
   /** An action for a PBX (or a Proxy* action amiplex answers itself), answered through `client.answer(slot, …)`. */
   handleAction(client: AmiClientSession, action: AmiMessage, slot: AnswerSlot): void;
   /** Counts and logs a failed login (the reason is for the log only). */
@@ -151,6 +154,11 @@ export class AmiClientSession implements ActionOwner {
     }, host.settings().authTimeoutMs);
   }
 
+  /** The client's IP address as its socket reports it. */
+  get address(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
   get authenticated(): boolean {
     return this.user !== undefined;
   }
@@ -226,6 +234,7 @@ export class AmiClientSession implements ActionOwner {
       if (final) {
         this.audits.delete(slot.seq);
         audit.user ??= this.user?.name;
+        if (this.isClosed) audit.disconnected = true;
         writeAudit(this.host.log, audit, this.remote, 'ami');
       }
     }
@@ -350,7 +359,8 @@ export class AmiClientSession implements ActionOwner {
         return;
       case 'filter':
         // Per client, as Asterisk's is per session: the shared upstream session is never filtered.
-        reply(this.addFilter(msg));
+        // Subject to the user's policy like any action (Asterisk's Filter needs the system class).
+        reply(this.host.policy(this, msg).ok ? this.addFilter(msg) : errorResponse(actionId, 'Permission denied'));
         return;
       default: {
         const max = this.host.settings().maxPendingActions;

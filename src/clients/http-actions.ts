@@ -46,7 +46,8 @@ export class HttpActions {
     if (audit !== undefined) {
       if (name === 'login') audit.user = getHeader(r.parsed.action, 'Username');
       r.res.once('close', () => {
-        audit.result ??= `HTTP ${r.res.statusCode}`;
+        if (!r.res.writableFinished) audit.disconnected = true;
+        audit.result ??= audit.disconnected ? 'none' : `HTTP ${r.res.statusCode}`;
         writeAudit(this.ctx.log, audit, remoteOf(r.req), 'http');
       });
     }
@@ -135,6 +136,11 @@ export class HttpActions {
 
   /** Asterisk's Filter action, for this login session's WaitEvent queue only. */
   private addFilter(r: ActionRequest, session: HttpSession): void {
+    // Subject to the user's policy like any action (Asterisk's Filter needs the system class).
+    if (!this.ctx.hub.policy({ user: session.user }, r.parsed.action).ok) {
+      sendError(r.res, 403, r.format, r.parsed.actionId, 'Permission denied', r.headers);
+      return;
+    }
     const result = session.addFilter(r.parsed.action);
     if (result.reason !== undefined) this.ctx.log.info({ http: remoteOf(r.req), user: session.user.name, reason: result.reason }, 'Filter action refused');
     sendDocument(r.res, result.reason === undefined ? 200 : 400, r.format, [result.response], r.headers);
@@ -219,6 +225,8 @@ export class HttpActions {
       this.ctx.log.debug({ http: remoteOf(r.req), call: call.id }, 'http client went away before its answer');
     });
     this.ctx.hub.handleAction(call, parsed.action, call.slot);
+    // Known at once when forwarded: the audit line names it even if the client leaves before the answer.
+    if (call.server !== undefined) r.onServer?.(call.server);
   }
 }
 

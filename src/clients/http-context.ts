@@ -64,6 +64,10 @@ export async function identify(ctx: HttpContext, req: http.IncomingMessage, now:
   }
   const session = ctx.sessions.use(id, now);
   if (!session) return { ok: false, message: 'Permission denied: the login session has expired or is unknown; log in again', failed: false };
+  // A reload may have tightened the user's permit/deny since the login: each use is checked.
+  if (!ctx.hub.auth.addressAllowed(session.user, req.socket.remoteAddress)) {
+    return { ok: false, message: "Permission denied: this address is not allowed by the user's permit/deny", failed: false };
+  }
   return { ok: true, user: session.user, session };
 }
 

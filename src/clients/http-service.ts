@@ -103,7 +103,7 @@ export class HttpService implements HttpContext {
     const standard = hub.formats.get('standard');
     if (!json || !standard) throw new Error('the HTTP listener needs the json and standard formats registered');
     this.standard = standard;
-    this.feed = new SseFeed(json, this.settings.sseReplay);
+    this.feed = new SseFeed(json, this.settings.sseReplay, hub.counters);
     this.formatInfos = hub.formats.names().map((name) => hub.formats.get(name)!);
     this.cors = new CorsPolicy(g.corsOrigins);
     this.actions = new HttpActions(this);
@@ -305,7 +305,8 @@ export class HttpService implements HttpContext {
 
   /**
    * After a reload: the limits shared with raw AMI clients take their new values; sessions and
-   * event streams of removed users end; the others take their new settings.
+   * event streams of removed users end, and so do streams whose address the user's permit/deny
+   * now refuses (a login session is checked at each use); the others take their new settings.
    */
   private reloadUsers(): void {
     const { authFailDelayMs, clientBuffer, clientBufferMax, slowClientTimeoutMs } = this.hub.settings();
@@ -317,7 +318,7 @@ export class HttpService implements HttpContext {
     }
     for (const stream of [...this.feed.streams]) {
       const user = this.hub.findUser(stream.user.name);
-      if (user === undefined) stream.end();
+      if (user === undefined || !this.hub.auth.addressAllowed(user, stream.address)) stream.end();
       else stream.updateUser(user);
     }
   }

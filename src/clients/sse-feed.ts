@@ -57,6 +57,8 @@ export class SseFeed {
   constructor(
     private readonly json: FormatModule,
     replayCapacity: number,
+    /** Counts the events written to streams (the hub's counter, for /metrics). */
+    private readonly counters: { eventsStreamed: number },
   ) {
     this.replay = new EventReplay(replayCapacity);
   }
@@ -69,7 +71,9 @@ export class SseFeed {
   publish(server: string | undefined, out: Outbound): void {
     const entry = new FeedEntry(this.replay.lastId + 1, server, out, this.json);
     this.replay.push(entry);
-    for (const stream of this.streams) stream.offer(entry);
+    let written = 0;
+    for (const stream of this.streams) if (stream.offer(entry)) written++;
+    this.counters.eventsStreamed += written;
   }
 
   /**
@@ -91,7 +95,7 @@ export class SseFeed {
         };
         stream.write(sseFrame(undefined, this.json.encode(notice)));
       }
-      for (const { item } of entries) stream.offer(item);
+      for (const { item } of entries) if (stream.offer(item)) this.counters.eventsStreamed++;
     }
     this.streams.add(stream);
   }

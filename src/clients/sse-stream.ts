@@ -51,6 +51,8 @@ export class SseStream {
   readonly openedAt = Date.now();
   /** `address:port` of the reader (the status page lists it). */
   readonly remote: string;
+  /** The reader's IP address, as its user's permit/deny checks it. */
+  readonly address: string | undefined;
   eventsSent = 0;
   private out: Buffer[] = [];
   private flushQueued = false;
@@ -66,6 +68,7 @@ export class SseStream {
     private readonly hooks: SseHooks,
   ) {
     const socket = res.req?.socket;
+    this.address = socket?.remoteAddress;
     this.remote = `${socket?.remoteAddress ?? '?'}:${socket?.remotePort ?? '?'}`;
     res.on('drain', () => {
       this.overSince = undefined;
@@ -97,11 +100,12 @@ export class SseStream {
     return accessOf(this.user).events(entry.out);
   }
 
-  /** Queues the event when the filters admit it. */
-  offer(entry: SseEntry): void {
-    if (!this.wants(entry)) return;
+  /** Queues the event when the filters admit it; whether it did. */
+  offer(entry: SseEntry): boolean {
+    if (!this.wants(entry)) return false;
     this.eventsSent++;
     this.write(entry.frame(this.user.serverHeader));
+    return true;
   }
 
   write(buf: Buffer): void {

@@ -342,7 +342,7 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
   context: {
     key: 'context', kind: nonEmptyText(),
     defaultDoc: 'none (the Originate action says)',
-    doc: "Dialplan context forced on this user's Originate actions (Application originates are then refused).",
+    doc: "Dialplan context forced on this user's actions that send a call into the dialplan: Originate, Redirect (Context, ExtraContext), BlindTransfer, Atxfer (Application originates are then refused).",
   },
   status: {
     key: 'status', kind: boolean(), default: 'no',

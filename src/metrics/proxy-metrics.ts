@@ -131,10 +131,12 @@ export class ProxyMetrics {
     });
     const c = hub.counters;
     total('events_delivered_total', 'Events written to raw AMI clients (one per event and client).', () => c.eventsDelivered);
+    total('events_streamed_total', 'Events written to HTTP event streams (GET /events; one per event and stream).', () => c.eventsStreamed);
     total('events_dropped_total', 'Events meant for a client that was closing, so never written.', () => c.eventsDropped);
     total('slow_clients_disconnected_total', 'Clients (raw AMI or event streams) disconnected for not reading their output.', () => c.slowClientsDropped);
     total('failed_logins_total', 'Failed logins, raw AMI and HTTP.', () => c.failedLogins);
     total('clients_connected_total', 'Raw AMI connections accepted.', () => c.clientsConnected);
+    total('connections_refused_total', 'Raw AMI connections closed at once because authlimit connections were waiting to log in.', () => c.refusedConnections);
     total('connections_denied_total', 'Connections (raw AMI, TLS, HTTP) closed as accepted: the listener\'s permit/deny refuse their address.', () => c.aclRefusedConnections);
     const status = this.httpStatus;
     new Counter({

@@ -162,8 +162,8 @@ export class AmiTestClient {
   }
 
   /** Connects and waits for the banner line. */
-  static async connect(port: number, host = '127.0.0.1', options: { label?: string; timeoutMs?: number } = {}): Promise<AmiTestClient> {
-    const socket = net.connect({ host, port });
+  static async connect(port: number, host = '127.0.0.1', options: { label?: string; timeoutMs?: number; localAddress?: string } = {}): Promise<AmiTestClient> {
+    const socket = net.connect(options.localAddress === undefined ? { host, port } : { host, port, localAddress: options.localAddress });
     socket.setNoDelay(true);
     const client = new AmiTestClient(socket, options.label ?? `client-${++sequence}`);
     await new Promise<void>((resolve, reject) => {

@@ -54,13 +54,18 @@ export interface UserSpec {
   readonly format?: string;
   /** Any other keys of its [user] section (`status`, `channels`, `context`, …). */
   readonly settings?: Settings;
+  /**
+   * Raw lines appended to its [user] section, as written: keys that repeat or carry a
+   * key of their own (`permit = …` twice, `eventfilter(action(exclude),name(VarSet)) =`).
+   */
+  readonly lines?: readonly string[];
 }
 
 /** A `[listener NAME]` section: one more raw AMI listener (on a free port) with its format. */
 export interface ListenerSpec {
   readonly name: string;
   readonly format?: string;
-  /** Its address (default 127.0.0.1:0). */
+  /** Its address (default `127.0.0.1:0`), e.g. `[::1]:0`. */
   readonly listen?: string;
   /** Any other keys of its section (`tls`, `permit`, …). */
   readonly settings?: Settings;
@@ -194,7 +199,11 @@ export function fixtureConfigText(
     if (u.serverHeader !== undefined) s.server_header = u.serverHeader ? 'yes' : 'no';
     if (u.format !== undefined) s.format = u.format;
     Object.assign(s, u.settings);
-    lines.push(...section(`[user ${u.name}]`, s));
+    // A user with a secret_hash has no plain secret.
+    if (u.settings?.secret_hash !== undefined && u.secret === undefined) delete s.secret;
+    const userLines = section(`[user ${u.name}]`, s);
+    if (u.lines) userLines.splice(-1, 0, ...u.lines);
+    lines.push(...userLines);
   }
   for (const l of listeners) {
     lines.push(...section(`[listener ${l.name}]`, { listen: l.listen ?? '127.0.0.1:0', ...(l.format !== undefined ? { format: l.format } : {}), ...l.settings }));
