@@ -601,12 +601,14 @@ describe('[listener] sections and formats', () => {
 describe('listen addresses across listener kinds', () => {
   it('refuses an address given to two listeners, whatever their kind (listen, listen_tls, http, https, [listener])', () => {
     const text = '[general]\nlisten = 127.0.0.1:5038\nlisten_tls = 127.0.0.1:5038\nhttp = 127.0.0.1:8088\nhttps = 127.0.0.1:8088\n[listener l]\nlisten = 127.0.0.1:8088\n[server pbx]\nhost = 127.0.0.1\nusername = u\nsecret = s\n';
-    expect(() => parseConfig(text, 'dup.conf')).toThrow(/dup\.conf:3: listen address 127\.0\.0\.1:5038 given twice \(first at line 2\)/);
+    let message = '';
     try {
       parseConfig(text, 'dup.conf');
     } catch (err) {
-      expect((err as Error).message).toContain('dup.conf:5: listen address 127.0.0.1:8088 given twice (first at line 4)');
-      expect((err as Error).message).toContain('dup.conf:7: listen address 127.0.0.1:8088 given twice (first at line 4)');
+      message = (err as Error).message;
     }
+    expect(message).toContain('dup.conf:3: listen address 127.0.0.1:5038 given twice (first at line 2)');
+    expect(message).toContain('dup.conf:5: listen address 127.0.0.1:8088 given twice (first at line 4)');
+    expect(message).toContain('dup.conf:7: listen address 127.0.0.1:8088 given twice (first at line 4)');
   });
 });

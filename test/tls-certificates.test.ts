@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/index.js';
 import { silentLogger } from '../src/log.js';
 import { fingerprint256, generateCertificate, readPemPair, writePemPair } from '../src/tls/certificates.js';
-import { prepareServerTls } from '../src/tls/server-tls.js';
+import { listenerTlsOptions, prepareServerTls } from '../src/tls/server-tls.js';
 import { CLI } from './helpers/cli-process.js';
 import { makeTestPki } from './helpers/test-certs.js';
 
@@ -126,6 +126,20 @@ describe('the certificate at start', () => {
     expect(() => prepareServerTls(conf(dir, 'https = 127.0.0.1:0\ntls_cert = only.pem\ntls_key = only.key'), silentLogger()))
       .toThrow(`tls_key ${join(dir, 'only.key')} is missing but tls_cert ${join(dir, 'only.pem')} exists`);
     expect(existsSync(join(dir, 'only.key'))).toBe(false);
+  });
+});
+
+describe('tls_client_ca', () => {
+  it('is read relative to proxy.conf; a missing or non-CA file stops the start, naming it', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'clients.pem'), pki.ca.cert);
+    const config = parseConfig('[general]\nlisten_tls = 127.0.0.1:0\n[server pbx]\nhost = 127.0.0.1\nusername = u\nsecret = s\n', join(dir, 'proxy.conf'));
+    const material = { certPath: pki.server.certFile, keyPath: pki.server.keyFile, cert: pki.server.cert, key: pki.server.key, fingerprint: '' };
+    expect(listenerTlsOptions(config, material, 'clients.pem')).toMatchObject({ ca: pki.ca.cert, requestCert: true, rejectUnauthorized: true });
+    expect(listenerTlsOptions(config, material, undefined)).toMatchObject({ requestCert: false });
+    expect(() => listenerTlsOptions(config, material, 'none.pem')).toThrow(`tls_client_ca ${join(dir, 'none.pem')}: cannot be read (ENOENT)`);
+    writeFileSync(join(dir, 'key.pem'), pki.ca.key);
+    expect(() => listenerTlsOptions(config, material, 'key.pem')).toThrow(`tls_client_ca ${join(dir, 'key.pem')}: not PEM (no "-----BEGIN CERTIFICATE-----" line)`);
   });
 });
 
