@@ -157,7 +157,7 @@ describe('HTTP', () => {
     });
     expect(err.message).toMatch(/socket hang up|ECONNRESET/);
     await waitUntil(() => refusals(fx).length === 1, 1000, 'the refusal logged');
-    expect(refusals(fx)[0]).toMatchObject({ listener: 'http' });
+    expect(refusals(fx)[0]).toMatchObject({ listener: `127.0.0.1:${address.port}` });
     expect(await deniedTotal(fx)).toBe(1);
   });
 

@@ -59,13 +59,14 @@ export class ConnectionGate {
     return false;
   }
 
-  /**
-   * Whether the gate closed this connection: a TLS server then reports the wrapped socket's
-   * handshake as failed, which is no news. Takes the accepted socket or the TLSSocket over it.
-   */
-  refused(socket: net.Socket): boolean {
-    return closed.has(acceptedSocket(socket));
-  }
+}
+
+/**
+ * Whether a gate closed this connection: a TLS server then reports the wrapped socket's
+ * handshake as failed, which is no news. Takes the accepted socket or the TLSSocket over it.
+ */
+export function closedByGate(socket: net.Socket): boolean {
+  return closed.has(acceptedSocket(socket));
 }
 
 /** The socket a listener accepted: itself, or the one a server-side TLSSocket wraps. */

@@ -21,7 +21,7 @@ import { MetricsEndpoint, METRICS_PATH } from '../metrics/metrics-endpoint.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { chooseFormat, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../formats/http.js';
 import { tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
-import { ConnectionGate, PendingHandshakes } from './connection-gate.js';
+import { closedByGate, ConnectionGate, PendingHandshakes } from './connection-gate.js';
 import { BASIC_CHALLENGE } from './http-auth.js';
 import { HttpActions, pathOf } from './http-actions.js';
 import { identify, remoteOf, type HttpContext, type HttpSettings } from './http-context.js';
@@ -62,7 +62,6 @@ export class HttpService implements HttpContext {
   /** HTTP listeners, then HTTPS ones. */
   private readonly servers: (http.Server | https.Server)[];
   private readonly listenAddresses: readonly { readonly address: HostPort; readonly secure: boolean }[];
-  private readonly gate: ConnectionGate;
   private readonly pending = new PendingHandshakes();
   private readonly actions: HttpActions;
   private readonly cors: CorsPolicy;
@@ -109,7 +108,6 @@ export class HttpService implements HttpContext {
     this.actions = new HttpActions(this);
     this.metrics = new MetricsEndpoint(options.metrics ?? new ProxyMetrics(hub), g.metricsPermit, this.log);
     this.statusPage = new StatusPage(this, this.feed);
-    this.gate = new ConnectionGate(hub, {}, () => 'http');
     this.listenAddresses = [
       ...addresses.map((address) => ({ address, secure: false })),
       ...(options.https?.addresses ?? []).map((address) => ({ address, secure: true })),
@@ -120,8 +118,10 @@ export class HttpService implements HttpContext {
       const server = secure ? this.httpsServer(options.https!.tls, maxHeaderSize, handler) : http.createServer({ maxHeaderSize }, handler);
       // [general] permit/deny on the bare connection, before TLS or HTTP reads a byte of it:
       // a refused address is closed without an answer, as Asterisk does.
+      // Named in the log as /metrics names it: its address, with the bound port.
+      const gate = new ConnectionGate(hub, {}, () => formatHostPort({ host: address.host, port: (server.address() as net.AddressInfo | null)?.port ?? address.port }));
       server.prependListener('connection', (socket: net.Socket) => {
-        if (this.gate.admit(socket) && secure) this.pending.add(socket);
+        if (gate.admit(socket) && secure) this.pending.add(socket);
       });
       server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.clientError(err, socket));
       this.metrics.watch(server, address);
@@ -140,7 +140,7 @@ export class HttpService implements HttpContext {
     server.on('tlsClientError', (err: Error, socket: net.Socket) => {
       // With a tlsClientError listener, node leaves the closing to it.
       socket.destroy();
-      if (this.gate.refused(socket)) return;
+      if (closedByGate(socket)) return;
       this.log.debug({ http: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, reason: err.message }, 'https: TLS handshake failed');
     });
     return server;

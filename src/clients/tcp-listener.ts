@@ -14,7 +14,7 @@ import type { FormatModule } from '../formats.js';
 import type { Hub } from '../hub.js';
 import { tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
 import { AmiClientSession } from './ami-client-session.js';
-import { ConnectionGate, PendingHandshakes } from './connection-gate.js';
+import { closedByGate, ConnectionGate, PendingHandshakes } from './connection-gate.js';
 
 export interface AmiListenerOptions {
   /** Its [listener NAME]; absent for a [general] listen or listen_tls line. */
@@ -58,7 +58,7 @@ export class AmiTcpListener {
         this.startSession(socket);
       });
       server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
-        if (this.gate.refused(socket)) return;
+        if (closedByGate(socket)) return;
         this.refusedTls(socket, err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? `no TLS handshake within authtimeout (${timeoutS} s)` : `TLS handshake failed: ${err.message}`);
         // With a tlsClientError listener, node leaves the closing to it.
         socket.destroy();
