@@ -79,6 +79,18 @@ describe('[general] permit / deny on raw AMI', () => {
     expect(await deniedTotal(fx)).toBe(1);
   });
 
+  it('a burst of refusals is counted in full but logged at most once a second, saying how many it did not log', async () => {
+    const fx = await acl({ deny: '127.0.0.1' });
+    for (let i = 0; i < 5; i++) expect(await probe({ host: fx.host, port: fx.port })).toEqual({ data: '', closed: true });
+    expect(await deniedTotal(fx)).toBe(5);
+    expect(refusals(fx)).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1100));
+    await probe({ host: fx.host, port: fx.port });
+    await waitUntil(() => refusals(fx).length === 2, 1000, 'the next refusal logged');
+    // The four of the first second that were not logged.
+    expect(refusals(fx)[1]).toMatchObject({ notLogged: 4 });
+  });
+
   it('the most specific line decides: deny everything, permit 127.0.0.1', async () => {
     const fx = await acl({ deny: '0.0.0.0/0', permit: ['127.0.0.1/32', '10.0.0.0/8'] });
     const out = await probe({ host: fx.host, port: fx.port });

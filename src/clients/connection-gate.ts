@@ -1,7 +1,8 @@
 /**
  * Who may connect to a listener, checked on the bare socket as it is accepted — before a TLS
  * handshake, a banner or a byte of HTTP is read or written: a refused address has its
- * connection closed at once, is logged (info) and counted.
+ * connection closed at once, is counted, and logged (info) — at most one line a second per
+ * listener, which says how many refusals it did not log, so a port scan cannot flood the log.
  *
  * A listener of [general] (listen, listen_tls, http, https) follows [general] permit / deny; a
  * [listener NAME] its own permit / deny only. Both are read from the configuration in force
@@ -27,6 +28,9 @@ const closed = new WeakSet<net.Socket>();
 export class ConnectionGate {
   /** The last section found, kept when a reload removes a [listener] (it runs until a restart). */
   private last: AclSource | undefined;
+  private lastLogAt = 0;
+  /** Refusals since the last logged one. */
+  private unlogged = 0;
 
   constructor(
     private readonly hub: Hub,
@@ -54,7 +58,15 @@ export class ConnectionGate {
     if (this.acl().allows(socket.remoteAddress)) return true;
     closed.add(socket);
     this.hub.counters.aclRefusedConnections++;
-    this.hub.log.info({ remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, listener: this.label() }, 'connection refused: address not allowed (permit/deny)');
+    const now = Date.now();
+    if (now - this.lastLogAt >= 1000) {
+      this.lastLogAt = now;
+      const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+      this.hub.log.info({ remote, listener: this.label(), notLogged: this.unlogged }, 'connection refused: address not allowed (permit/deny)');
+      this.unlogged = 0;
+    } else {
+      this.unlogged++;
+    }
     socket.destroy();
     return false;
   }
