@@ -15,6 +15,7 @@ import { startProxy, type RunningProxy } from './daemon.js';
 import { startDemo } from './demo.js';
 import { genCertCommand } from './gen-cert-command.js';
 import { hashSecretCommand } from './hash-secret-command.js';
+import { checkTlsFiles } from './tls/tls-check.js';
 import { chooseLogFormat, createLogger, LOG_FORMAT_ENV, type Logger, type LogLevel } from './log.js';
 import { DEFAULT_USERS, SimulatedPbx, type SimUser } from './sim/index.js';
 
@@ -95,6 +96,10 @@ async function runProxy(opts: { config?: string; check?: boolean; logLevel?: Log
     if (!file) fail('--check needs --config FILE (or a ./proxy.conf)');
     try {
       const config = loadConfig(file);
+      const tlsFiles = checkTlsFiles(config);
+      for (const error of tlsFiles.errors) process.stderr.write(`${file}: ${error}\n`);
+      if (tlsFiles.errors.length > 0) process.exit(1);
+      for (const note of tlsFiles.notes) process.stdout.write(`${file}: note: ${note}\n`);
       process.stdout.write(
         `${file}: OK (${config.servers.length} server(s), ${config.users.length} user(s), ${config.general.listen.length} listener(s))\n`,
       );

@@ -4,6 +4,7 @@
  * demo mode (no config anywhere) starts the simulator and amiplex on 127.0.0.1:1234 and prints
  * an `nc` line with which a real client logs in as demo/demo and receives events.
  */
+import { makeTestPki } from './helpers/test-certs.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,6 +118,44 @@ describe('amiplex --check', () => {
     const r = await run(['--check', '--config', file], dir);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toBe('');
+  });
+
+  it('checks the TLS files: a missing pair is a note (generated at start, not by --check); a half pair, a wrong key or an unreadable CA is an error', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'tls.conf');
+    const base = ['[general]', 'listen_tls = 127.0.0.1:0', '', '[server pbx1]', 'host = 127.0.0.1', 'username = admin', 'secret = admin'];
+    writeFileSync(file, [...base, '', '[user alice]', 'secret = s', ''].join('\n'));
+    const missing = await run(['--check', '--config', file], dir);
+    expect(missing.code, missing.stdout + missing.stderr).toBe(0);
+    expect(missing.stdout).toContain(`note: tls_cert ${join(dir, 'certs/amiplex.pem')} and tls_key ${join(dir, 'certs/amiplex.key')} are missing`);
+    expect(existsSync(join(dir, 'certs'))).toBe(false);
+
+    const pki = makeTestPki();
+    try {
+      // The server certificate with the CA's key; a client CA that is not there; a PBX CA that is not PEM.
+      writeFileSync(file, [
+        '[general]', 'listen_tls = 127.0.0.1:0', `tls_cert = ${pki.server.certFile}`, `tls_key = ${pki.ca.keyFile}`, 'tls_client_ca = no-such-ca.pem', '',
+        '[server pbx1]', 'host = 127.0.0.1', 'username = admin', 'secret = admin', 'tls = yes', `tls_ca = ${pki.server.keyFile}`, '',
+        '[user alice]', 'secret = s', '',
+      ].join('\n'));
+      const bad = await run(['--check', '--config', file], dir);
+      expect(bad.code, bad.stdout + bad.stderr).toBe(1);
+      expect(bad.stderr).toContain(`tls_key ${pki.ca.keyFile} is not the key of the certificate in tls_cert ${pki.server.certFile}`);
+      expect(bad.stderr).toContain(`tls_client_ca ${join(dir, 'no-such-ca.pem')}: cannot be read (ENOENT)`);
+      expect(bad.stderr).toContain(`[server pbx1] tls_ca ${pki.server.keyFile}: not PEM`);
+
+      writeFileSync(file, ['[general]', 'listen_tls = 127.0.0.1:0', `tls_cert = ${pki.server.certFile}`, 'tls_key = gone.key', '', ...base.slice(3), '', '[user alice]', 'secret = s', ''].join('\n'));
+      const half = await run(['--check', '--config', file], dir);
+      expect(half.code).toBe(1);
+      expect(half.stderr).toContain(`tls_key ${join(dir, 'gone.key')} is missing but tls_cert ${pki.server.certFile} exists`);
+
+      writeFileSync(file, ['[general]', 'listen_tls = 127.0.0.1:0', `tls_cert = ${pki.server.certFile}`, `tls_key = ${pki.server.keyFile}`, `tls_client_ca = ${pki.ca.certFile}`, '', ...base.slice(3), '', '[user alice]', 'secret = s', ''].join('\n'));
+      const good = await run(['--check', '--config', file], dir);
+      expect(good.code, good.stdout + good.stderr).toBe(0);
+      expect(good.stderr).toBe('');
+    } finally {
+      pki.remove();
+    }
   });
 
   it('reports a missing file and exits 1', async () => {

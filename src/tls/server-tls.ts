@@ -59,15 +59,29 @@ export function certificatePaths(config: ProxyConfig): { certPath: string; keyPa
 }
 
 /**
+ * Whether the certificate and key files are both there (`present`) or both missing (`missing`,
+ * to be generated); throws a CertificateError when only one of them is.
+ */
+export function pairState(certPath: string, keyPath: string): 'present' | 'missing' {
+  const certExists = existsSync(certPath);
+  const keyExists = existsSync(keyPath);
+  if (certExists && keyExists) return 'present';
+  if (!certExists && !keyExists) return 'missing';
+  const [have, missing] = certExists ? [`tls_cert ${certPath}`, `tls_key ${keyPath}`] : [`tls_key ${keyPath}`, `tls_cert ${certPath}`];
+  throw new CertificateError(
+    `${missing} is missing but ${have} exists: give both, or remove both to have amiplex generate a self-signed pair`,
+    certExists ? keyPath : certPath,
+  );
+}
+
+/**
  * Reads (generating them first when both are missing) the listeners' certificate and key;
  * undefined when no TLS listener is configured. Throws a CertificateError.
  */
 export function prepareServerTls(config: ProxyConfig, log: Logger): ServerTls | undefined {
   if (!hasTlsListener(config)) return undefined;
   const { certPath, keyPath } = certificatePaths(config);
-  const certExists = existsSync(certPath);
-  const keyExists = existsSync(keyPath);
-  if (!certExists && !keyExists) {
+  if (pairState(certPath, keyPath) === 'missing') {
     const pair = generateCertificate({ commonName: hostname() || 'localhost', altNames: defaultAltNames(hostname()) });
     try {
       writePemPair(pair, certPath, keyPath);
@@ -75,12 +89,6 @@ export function prepareServerTls(config: ProxyConfig, log: Logger): ServerTls | 
       throw new CertificateError(`cannot write a generated certificate to ${certPath} and ${keyPath}: ${(err as Error).message}`, certPath);
     }
     log.info({ cert: certPath, key: keyPath, fingerprint: fingerprint256(pair.cert) }, 'no TLS certificate: generated a self-signed one');
-  } else if (!certExists || !keyExists) {
-    const [have, missing] = certExists ? [`tls_cert ${certPath}`, `tls_key ${keyPath}`] : [`tls_key ${keyPath}`, `tls_cert ${certPath}`];
-    throw new CertificateError(
-      `${missing} is missing but ${have} exists: give both, or remove both to have amiplex generate a self-signed pair`,
-      certExists ? keyPath : certPath,
-    );
   }
   const { cert, key } = readPemPair(certPath, keyPath);
   return { certPath, keyPath, cert, key, fingerprint: fingerprint256(cert) };
