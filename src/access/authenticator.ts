@@ -85,6 +85,15 @@ export class Authenticator {
   }
 }
 
+/**
+ * How much longer to hold a failed login's answer so that it goes out `delayMs` after the check
+ * began, however long the check itself took: an unknown user is refused at once, a secret_hash
+ * only after scrypt, and the answer's timing must not tell them apart.
+ */
+export function remainingFailDelay(delayMs: number, checkStartedMs: number, now = Date.now()): number {
+  return Math.max(0, delayMs - Math.max(0, now - checkStartedMs));
+}
+
 function guardSettings(config: ProxyConfig) {
   const g = config.general;
   return { failures: g.lockoutFailures, windowMs: g.lockoutWindow * 1000, lockoutMs: g.lockoutTime * 1000 };

@@ -19,7 +19,7 @@ import type { UserConfig } from '../config/index.js';
 import { bannerFor, type FormatModule } from '../formats.js';
 import type { Logger } from '../log.js';
 import type { ActionOwner } from './action-owner.js';
-import type { LoginRequest, LoginResult } from '../access/authenticator.js';
+import { remainingFailDelay, type LoginRequest, type LoginResult } from '../access/authenticator.js';
 import type { PolicyResult } from '../access/action-policy.js';
 import { AnswerOrder, type AnswerSlot } from './answer-order.js';
 import type { Outbound } from './outbound.js';
@@ -388,18 +388,19 @@ export class AmiClientSession implements ActionOwner {
     // Checking may take a while (scrypt): what the client sends meanwhile waits, in order.
     this.held = [];
     this.socket.pause();
+    const startedAt = Date.now();
     this.host.authenticate(req).then(
-      (result) => this.loginDecided(msg, actionId, slot, result),
-      (err: unknown) => this.loginDecided(msg, actionId, slot, { ok: false, reason: `login check failed: ${String(err)}`, lockedOut: false }),
+      (result) => this.loginDecided(msg, actionId, slot, result, startedAt),
+      (err: unknown) => this.loginDecided(msg, actionId, slot, { ok: false, reason: `login check failed: ${String(err)}`, lockedOut: false }, startedAt),
     );
   }
 
-  private loginDecided(msg: AmiMessage, actionId: string | undefined, slot: AnswerSlot, result: LoginResult): void {
+  private loginDecided(msg: AmiMessage, actionId: string | undefined, slot: AnswerSlot, result: LoginResult, startedAt: number): void {
     const held = this.held ?? [];
     this.held = undefined;
     if (this.isClosed) return;
     if (!result.ok) {
-      this.refuseLogin(actionId, getHeader(msg, 'Username'), slot, result.reason, result.lockedOut);
+      this.refuseLogin(actionId, getHeader(msg, 'Username'), slot, result.reason, result.lockedOut, startedAt);
       return;
     }
     this.socket.resume();
@@ -428,15 +429,15 @@ export class AmiClientSession implements ActionOwner {
     for (const m of held) this.onAction(m);
   }
 
-  /** As Asterisk: answer after a delay (a brake on guessing), then close. */
-  private refuseLogin(actionId: string | undefined, username: string | undefined, slot: AnswerSlot, reason: string, lockedOut: boolean): void {
+  /** As Asterisk: answer after a delay (a brake on guessing; counted from the check's start), then close. */
+  private refuseLogin(actionId: string | undefined, username: string | undefined, slot: AnswerSlot, reason: string, lockedOut: boolean, startedAt: number): void {
     this.refusing = true;
     this.socket.pause();
     this.host.loginFailed(this, username, reason, lockedOut);
     setTimeout(() => {
       this.answer(slot, errorResponse(actionId, 'Authentication failed'), true);
       this.end();
-    }, this.host.settings().authFailDelayMs);
+    }, remainingFailDelay(this.host.settings().authFailDelayMs, startedAt));
   }
 
   private challengeAnswer(msg: AmiMessage, actionId: string | undefined): AmiMessage {

@@ -8,6 +8,7 @@
  * or from a Proxy* action; 400/403/502/503/504 when amiplex answered instead (see FAILURE_STATUS);
  * 401 for missing, wrong or expired credentials.
  */
+import { remainingFailDelay } from '../access/authenticator.js';
 import type http from 'node:http';
 import { appendHeader, getHeader, headerIndex, sameText, type AmiMessage } from '../ami/message.js';
 import { eventMaskFromValue } from '../ami/event-classes.js';
@@ -54,7 +55,7 @@ export class HttpActions {
     if (name === 'login') return this.login(r);
     const now = Date.now();
     const who = await identify(this.ctx, r.req, now);
-    if (!who.ok) return this.unauthorized(r, who.message, who.failed, who.username, who.reason, who.lockedOut);
+    if (!who.ok) return this.unauthorized(r, now, who.message, who.failed, who.username, who.reason, who.lockedOut);
     if (audit !== undefined) audit.user = who.user.name;
     const session = who.session;
     const headers = session ? this.withSession(r, session) : r.headers;
@@ -93,8 +94,9 @@ export class HttpActions {
     }
     const username = getHeader(action, 'Username');
     const secret = getHeader(action, 'Secret');
+    const startedAt = Date.now();
     const result = await this.ctx.hub.authenticate({ username, secret, address: r.req.socket.remoteAddress });
-    if (!result.ok) return this.unauthorized(r, 'Authentication failed', true, username, result.reason, result.lockedOut);
+    if (!result.ok) return this.unauthorized(r, startedAt, 'Authentication failed', true, username, result.reason, result.lockedOut);
     const user = result.user;
     const session = this.ctx.sessions.create(user, Date.now());
     const events = getHeader(action, 'Events');
@@ -106,8 +108,8 @@ export class HttpActions {
     });
   }
 
-  /** 401: wrong credentials are answered after auth_fail_delay (a brake on guessing), as a failed AMI login. */
-  private unauthorized(r: ActionRequest, message: string, failed: boolean, username: string | undefined, reason?: string, lockedOut = false): void {
+  /** 401: wrong credentials are answered auth_fail_delay after their check began (a brake on guessing), as a failed AMI login. */
+  private unauthorized(r: ActionRequest, startedAt: number, message: string, failed: boolean, username: string | undefined, reason?: string, lockedOut = false): void {
     const remote = remoteOf(r.req);
     if (failed) {
       this.ctx.hub.loginFailed({ remote: `http ${remote}` }, username, reason ?? message, lockedOut);
@@ -116,7 +118,7 @@ export class HttpActions {
     }
     const answer = () =>
       sendError(r.res, 401, r.format, r.parsed.actionId, message, { ...r.headers, 'WWW-Authenticate': BASIC_CHALLENGE });
-    if (failed && this.ctx.settings.authFailDelayMs > 0) setTimeout(answer, this.ctx.settings.authFailDelayMs);
+    if (failed && this.ctx.settings.authFailDelayMs > 0) setTimeout(answer, remainingFailDelay(this.ctx.settings.authFailDelayMs, startedAt));
     else answer();
   }
 

@@ -10,6 +10,7 @@
  * action (see http-actions.ts) or the event stream. Each refusal is logged once; none touches
  * anything shared, so bad input never disturbs other clients.
  */
+import { remainingFailDelay } from '../access/authenticator.js';
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
@@ -352,7 +353,7 @@ export class HttpService implements HttpContext {
     if (!who.ok) {
       if (who.failed) this.hub.loginFailed({ remote: `http ${remoteOf(req)}` }, who.username, who.reason ?? who.message, who.lockedOut ?? false);
       const answer = () => sendError(res, 401, json, undefined, who.message, { ...headers, 'WWW-Authenticate': BASIC_CHALLENGE });
-      if (who.failed && this.settings.authFailDelayMs > 0) setTimeout(answer, this.settings.authFailDelayMs);
+      if (who.failed && this.settings.authFailDelayMs > 0) setTimeout(answer, remainingFailDelay(this.settings.authFailDelayMs, now));
       else answer();
       return;
     }

@@ -89,7 +89,7 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   },
   authFailDelay: {
     key: 'auth_fail_delay', kind: duration(), default: '1',
-    doc: 'Seconds before a failed login is answered and the connection closed, as Asterisk does.',
+    doc: "Seconds from the start of a failed login's check to its answer (and the close), as Asterisk waits; the same whatever the check cost, so timing does not tell which users exist.",
   },
   http: {
     key: 'http', kind: hostPort(), repeatable: true,
