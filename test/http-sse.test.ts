@@ -110,6 +110,24 @@ describe('GET /events', () => {
     await s.waitFor(() => s.ended, 3000, 'the stream to end');
   });
 
+  it("a cookie session's stream follows that session's Filter (even one sent after it opened); a Basic stream of the same user does not", async () => {
+    const h = await startHttpFixture();
+    const cookie = sessionCookieOf(await h.get('/rawman?Action=Login&Username=alice&Secret=alice-secret'));
+    const filtered = await h.sse('/events', { cookie });
+    const basic = await h.sse('/events', { auth: 'alice' });
+    const added = await h.get('/rawman?Action=Filter&Operation=Add&Filter=UserEvent:%20Keep', { cookie });
+    expect(added.body).toMatch(/^Response: Success\r\n/);
+    await h.get('/rawman?Action=UserEvent&UserEvent=Drop', { cookie });
+    await h.get('/rawman?Action=UserEvent&UserEvent=Keep', { cookie });
+    await basic.waitForCount(2);
+    await filtered.waitForCount(1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(filtered.objects().map((o) => o.UserEvent)).toEqual(['Keep']);
+    expect(basic.objects().map((o) => o.UserEvent)).toEqual(['Drop', 'Keep']);
+    filtered.close();
+    basic.close();
+  });
+
   it('sends keep-alive comments', async () => {
     const p = await startHttpProxyWith({ sseKeepAliveMs: 100 });
     try {

@@ -393,6 +393,7 @@ export class HttpService implements HttpContext {
           this.log.debug({ http: remoteOf(req), stream: s.id, events: s.eventsSent }, 'event stream closed');
         },
       },
+      session,
     );
     const endStream = () => stream.end();
     if (session) {

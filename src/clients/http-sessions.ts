@@ -51,6 +51,11 @@ export class HttpSession {
     this.servers = new Set(user.servers);
   }
 
+  /** What the session may see: its own Filter's rules once it sent one, else its user's. */
+  get events(): EventPredicate {
+    return this.filter ?? accessOf(this.user).events;
+  }
+
   mayUseServer(name: string): boolean {
     return this.servers.has(name);
   }
@@ -89,7 +94,7 @@ export class HttpSession {
     const bits = event.out.classBits;
     if ((this.eventMask & bits) !== bits) return;
     if (event.server !== undefined && !this.servers.has(event.server)) return;
-    if (!(this.filter ?? accessOf(this.user).events)(event.out)) return;
+    if (!this.events(event.out)) return;
     this.queue.push(event);
     if (this.queue.length > this.maxQueued) {
       this.queue.shift();

@@ -66,6 +66,8 @@ export class SseStream {
     private filter: SseFilter,
     private readonly limits: SseLimits,
     private readonly hooks: SseHooks,
+    /** The login session it was opened with (cookie): its Filter applies, as to its WaitEvent. */
+    private readonly session?: { readonly events: (event: EventView) => boolean },
   ) {
     const socket = res.req?.socket;
     this.address = socket?.remoteAddress;
@@ -97,7 +99,7 @@ export class SseStream {
   wants(entry: SseEntry): boolean {
     if (entry.server !== undefined && !this.filter.servers.has(entry.server)) return false;
     if (this.filter.events.size > 0 && !this.filter.events.has(entry.name)) return false;
-    return accessOf(this.user).events(entry.out);
+    return (this.session?.events ?? accessOf(this.user).events)(entry.out);
   }
 
   /** Queues the event when the filters admit it; whether it did. */
