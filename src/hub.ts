@@ -101,6 +101,8 @@ export class Hub implements SessionHost {
   private readonly reloadHooks = new Set<(config: ProxyConfig) => void>();
   /** Raw AMI connections that have not logged in yet (for authlimit). */
   private unauthenticated = 0;
+  /** TLS handshakes under way on the raw AMI listeners: they count against authlimit too. */
+  private handshakes = 0;
   private lastAuthLimitLog = 0;
   /** Output queued by all clients at the last count, and what lagging clients queued since. */
   private lastTotal = 0;
@@ -192,20 +194,41 @@ export class Hub implements SessionHost {
 
   /** A new raw AMI connection; closed at once when authlimit connections are already waiting to log in. */
   addClient(client: AmiClientSession): void {
-    const limit = this.config.general.authLimit;
-    if (this.unauthenticated >= limit) {
-      this.counters.refusedConnections++;
-      const now = Date.now();
-      if (now - this.lastAuthLimitLog >= 1000) {
-        this.lastAuthLimitLog = now;
-        this.log.warn({ remote: client.remote, authlimit: limit, refused: this.counters.refusedConnections }, 'connection refused: authlimit connections are waiting to log in');
-      }
+    if (this.authLimitReached(client.remote)) {
       client.destroy('authlimit reached', true);
       return;
     }
     this.unauthenticated++;
     this.clients.add(client);
     this.counters.clientsConnected++;
+  }
+
+  /**
+   * A TLS handshake begins on a raw AMI listener: it counts against authlimit as a connection
+   * waiting to log in does, until endHandshake. False (counted and logged) when the limit is reached.
+   */
+  beginHandshake(remote: string): boolean {
+    if (this.authLimitReached(remote)) return false;
+    this.handshakes++;
+    return true;
+  }
+
+  /** The handshake is over (its session, if any, then counts as a connection waiting to log in). */
+  endHandshake(): void {
+    this.handshakes--;
+  }
+
+  /** Whether authlimit connections are waiting to log in: then the refusal is counted, and logged at most once a second. */
+  private authLimitReached(remote: string): boolean {
+    const limit = this.config.general.authLimit;
+    if (this.unauthenticated + this.handshakes < limit) return false;
+    this.counters.refusedConnections++;
+    const now = Date.now();
+    if (now - this.lastAuthLimitLog >= 1000) {
+      this.lastAuthLimitLog = now;
+      this.log.warn({ remote, authlimit: limit, refused: this.counters.refusedConnections }, 'connection refused: authlimit connections are waiting to log in');
+    }
+    return true;
   }
 
   /** A client logged in: it no longer counts against authlimit. */

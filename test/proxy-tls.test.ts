@@ -139,6 +139,38 @@ describe('raw AMI over TLS (listen_tls)', () => {
     await Promise.all(sockets.map((s) => s.closed));
   });
 
+  it('handshakes under way count against authlimit: past it, a connection is closed before its handshake; a finished one frees its place', async () => {
+    const fx = await startFixture({ general: { listen_tls: '127.0.0.1:0', authlimit: 2, authtimeout: 60, ...SERVER_CERT } });
+    const address = fx.proxy.tls[0]!;
+    // Two connections that never start their handshake take both places.
+    const silent = [0, 1].map(() => {
+      const socket = net.connect({ host: address.host, port: address.port });
+      socket.on('error', () => undefined);
+      return socket;
+    });
+    await Promise.all(silent.map((s) => new Promise((resolve) => s.once('connect', resolve))));
+    await new Promise((r) => setTimeout(r, 100));
+    const third = await attemptTls(address, TRUST);
+    expect(third).toMatchObject({ handshake: false, data: '' });
+    // Nor may a plain connection wait to log in meanwhile: the places are shared.
+    const plain = await new Promise<string>((resolve) => {
+      const socket = net.connect({ host: fx.host, port: fx.port });
+      let data = '';
+      socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(data));
+    });
+    expect(plain).toBe('');
+    expect(fx.proxy.hub.counters.refusedConnections).toBe(2);
+    expect(logLines(fx).filter((l) => l.msg === 'TLS connection refused')).toEqual([]);
+    // One of the silent ones goes away: its place is free for a real client.
+    silent[0]!.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const c = await AmiTestClient.connectTls(address.port, address.host, TRUST);
+    expect(header(await c.login('alice', 'alice-secret'), 'Response')).toBe('Success');
+    silent[1]!.destroy();
+  });
+
   it('a bad TLS client hello is logged once and harms nothing', async () => {
     const fx = await startFixture({ general: { listen_tls: '127.0.0.1:0', ...SERVER_CERT } });
     const { host, port } = fx.proxy.tls[0]!;

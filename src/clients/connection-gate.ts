@@ -56,7 +56,6 @@ export class ConnectionGate {
   /** Whether the connection may go on; a refused one is destroyed here, logged and counted. */
   admit(socket: net.Socket): boolean {
     if (this.acl().allows(socket.remoteAddress)) return true;
-    closed.add(socket);
     this.hub.counters.aclRefusedConnections++;
     const now = Date.now();
     if (now - this.lastLogAt >= 1000) {
@@ -67,10 +66,16 @@ export class ConnectionGate {
     } else {
       this.unlogged++;
     }
-    socket.destroy();
+    closeRefused(socket);
     return false;
   }
 
+}
+
+/** Closes a connection refused before its TLS handshake, so that the TLS server's report of it is ignored. */
+export function closeRefused(socket: net.Socket): void {
+  closed.add(socket);
+  socket.destroy();
 }
 
 /**
@@ -93,20 +98,32 @@ function acceptedSocket(socket: net.Socket): net.Socket {
 export class PendingHandshakes {
   private readonly sockets = new Set<net.Socket>();
 
+  /** `settled` is called once per added socket, when its handshake is done or it closed first. */
+  constructor(private readonly settled: () => void = () => {}) {}
+
   /** An accepted socket (call from the server's 'connection' event). */
   add(socket: net.Socket): void {
-    if (socket.destroyed) return;
+    if (socket.destroyed) {
+      this.settled();
+      return;
+    }
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('close', () => this.remove(socket));
   }
 
   /** Its handshake is done (the TLSSocket of 'secureConnection'). */
   done(secure: net.Socket): void {
-    this.sockets.delete(acceptedSocket(secure));
+    this.remove(acceptedSocket(secure));
   }
 
   destroyAll(): void {
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    for (const socket of [...this.sockets]) {
+      this.remove(socket);
+      socket.destroy();
+    }
+  }
+
+  private remove(socket: net.Socket): void {
+    if (this.sockets.delete(socket)) this.settled();
   }
 }

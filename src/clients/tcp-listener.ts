@@ -4,7 +4,8 @@
  * Order on a new connection: the listener's permit/deny first, on the bare socket (a refused
  * address is closed before anything is read or written); then, for TLS, the handshake — within
  * authtimeout (as at start), and with tls_client_ca a client certificate that CA signed — and
- * only then the session, whose banner is the first thing the client reads. A connection
+ * only then the session, whose banner is the first thing the client reads. A handshake under
+ * way counts against authlimit like a connection waiting to log in. A connection
  * refused during or after the handshake is logged once, at info.
  */
 import net from 'node:net';
@@ -14,7 +15,7 @@ import type { FormatModule } from '../formats.js';
 import type { Hub } from '../hub.js';
 import { tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
 import { AmiClientSession } from './ami-client-session.js';
-import { closedByGate, ConnectionGate, PendingHandshakes } from './connection-gate.js';
+import { closedByGate, closeRefused, ConnectionGate, PendingHandshakes } from './connection-gate.js';
 
 export interface AmiListenerOptions {
   /** Its [listener NAME]; absent for a [general] listen or listen_tls line. */
@@ -29,7 +30,7 @@ export class AmiTcpListener {
   readonly tls: boolean;
   private readonly server: net.Server;
   private readonly gate: ConnectionGate;
-  private readonly pending = new PendingHandshakes();
+  private readonly pending: PendingHandshakes;
   private boundPort: number | undefined;
 
   constructor(
@@ -41,6 +42,7 @@ export class AmiTcpListener {
     this.name = options.name;
     this.tls = options.tls !== undefined;
     this.gate = new ConnectionGate(hub, { listener: options.name }, () => this.label);
+    this.pending = new PendingHandshakes(() => hub.endHandshake());
     const t = options.tls;
     if (t) {
       const timeoutS = hub.config.general.authTimeout;
@@ -71,7 +73,10 @@ export class AmiTcpListener {
     }
     // Before the TLS handshake or the session: who may connect.
     this.server.prependListener('connection', (socket: net.Socket) => {
-      if (this.gate.admit(socket) && this.tls) this.pending.add(socket);
+      if (!this.gate.admit(socket) || !this.tls) return;
+      // A handshake under way counts against authlimit, as a connection waiting to log in does.
+      if (this.hub.beginHandshake(`${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`)) this.pending.add(socket);
+      else closeRefused(socket);
     });
     this.server.on('error', (err) => this.hub.log.error({ err: err.message, listen: address }, 'listener error'));
   }

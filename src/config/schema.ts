@@ -160,7 +160,7 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   },
   authLimit: {
     key: 'authlimit', kind: integer(1, 1_000_000), default: '50',
-    doc: 'Most connections that have not logged in yet, all listeners together, as Asterisk\'s authlimit; further ones are closed at once.',
+    doc: 'Most raw AMI connections that have not logged in yet (TLS handshakes under way included), all listeners together, as Asterisk\'s authlimit; further ones are closed at once.',
   },
   lockoutFailures: {
     key: 'lockout_failures', kind: integer(0, 1_000_000), default: '5',
