@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Authenticator, type LoginRequest, type LoginResult } from './access/authenticator.js';
 import type { PolicyResult } from './access/action-policy.js';
-import { accessOf } from './access/user-access.js';
+import { accessOf, carryOverAccess } from './access/user-access.js';
 import { eventClassBits } from './ami/event-classes.js';
 import { redactionSet, redactText } from './ami/redact.js';
 import { actionIdOf, getHeader, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
@@ -252,6 +252,11 @@ export class Hub implements SessionHost {
     // Stopping: servers it adds would outlive hub.stop(), and clients are being closed anyway.
     if (this.draining) throw new Error('amiplex is shutting down: configuration not reloaded');
     const summary: ReloadSummary = { serversAdded: [], serversRemoved: [], serversRestarted: [], clientsDisconnected: 0, restartNeeded: restartOnlyChanges(this.current, config) };
+    const before = new Map(this.current.users.map((u) => [u.name, u]));
+    for (const user of config.users) {
+      const previous = before.get(user.name);
+      if (previous !== undefined) carryOverAccess(previous, user);
+    }
     this.current = config;
     this.clientSettings = clientSettingsOf(config);
     this.auth.configure(config);

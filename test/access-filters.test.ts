@@ -11,7 +11,8 @@ import type { AmiMessage } from '../src/ami/message.js';
 import { encodeAction, header, isEvent, type AmiTestClient, type Headers } from './helpers/ami-test-client.js';
 import { ECHO_PBX } from './helpers/access-logs.js';
 import { captureEvents } from './helpers/captures.js';
-import { startFixture, stopAllFixtures, type ProxyFixture, type UserSpec } from './helpers/proxy-fixture.js';
+import { parseConfig } from '../src/config/index.js';
+import { fixtureConfigText, startFixture, stopAllFixtures, type ProxyFixture, type UserSpec } from './helpers/proxy-fixture.js';
 
 afterEach(stopAllFixtures);
 
@@ -185,6 +186,20 @@ describe('device scoping', () => {
       return own || linked.some((l) => calls.has(l));
     };
   }
+
+  it('a reload that keeps its devices keeps the calls in progress related: the other leg of a call still reaches the desk', async () => {
+    const users: UserSpec[] = [{ name: 'desk1', settings: { channels: 'PJSIP/1001' } }];
+    const fx = await fixtureFor(users);
+    const desk = await fx.loggedIn('desk1');
+    // Call 1 starts: 1001's channel relates the trunk leg (Linkedid 100.1).
+    expect(await replay(fx, [desk], EVENTS.slice(0, 3))).toEqual(new Map([['desk1', EVENTS.slice(0, 3).map(textOf)]]));
+    const text = fixtureConfigText([{ name: 'pbx1', port: fx.pbx('pbx1').port }], [{ name: 'desk1', settings: { channels: 'PJSIP/1001', deny_actions: 'Command' } }]);
+    await fx.proxy.reload(parseConfig(text, 'test-proxy.conf'));
+    // The trunk leg's Hangup names no device of the desk; it is of the call the desk is in.
+    const trunkHangup = EVENTS[9]!;
+    expect(header(trunkHangup, 'Channel')).toBe('PJSIP/trunk-00000002');
+    expect(await replay(fx, [desk], [trunkHangup])).toEqual(new Map([['desk1', [textOf(trunkHangup)]]]));
+  });
 
   it("a desk sees its own calls' events, by Channel, DestChannel and the other legs (Linkedid), and no one else's", async () => {
     const fx = await fixtureFor([{ name: 'desk1', settings: { channels: 'PJSIP/1001' } }, { name: 'desk3', settings: { channels: 'PJSIP/1003' } }, { name: 'all' }]);

@@ -14,6 +14,18 @@ export interface UserAccess {
 
 const compiled = new WeakMap<UserConfig, UserAccess>();
 
+/**
+ * A reload gave `next` in place of `previous` (the same user): when its devices did not change,
+ * its new event filter keeps the old device scope, whose memory of the calls in progress
+ * (their other legs) would otherwise start empty.
+ */
+export function carryOverAccess(previous: UserConfig, next: UserConfig): void {
+  const old = compiled.get(previous);
+  if (old === undefined || compiled.has(next) || old.events.scope === undefined) return;
+  if (JSON.stringify(previous.channels ?? []) !== JSON.stringify(next.channels ?? [])) return;
+  compiled.set(next, { policy: compileActionPolicy(next), events: compileUserEventFilter(next, { scope: old.events.scope }) });
+}
+
 export function accessOf(user: UserConfig): UserAccess {
   let access = compiled.get(user);
   if (access === undefined) {

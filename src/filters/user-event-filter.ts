@@ -47,12 +47,16 @@ export function userEventFilterSet(user: UserConfig): EventFilterSet {
   return set;
 }
 
-export function compileUserEventFilter(user: UserConfig): UserEventFilter {
+/**
+ * `scope`: a DeviceScope to keep (one compiled for the same devices before a reload), so the
+ * calls it has related to the devices stay related.
+ */
+export function compileUserEventFilter(user: UserConfig, keep: { readonly scope?: DeviceScope } = {}): UserEventFilter {
   const servers = new Set(user.servers.map(toWire));
   const read = user.read === undefined ? undefined : classListBits(user.read.join(','));
   const allowed = compileNameGlobs(user.events);
   const denied = compileNameGlobs(user.denyEvents);
-  const scope = user.channels !== undefined && user.channels.length > 0 ? new DeviceScope(user.channels.map(toWire)) : undefined;
+  const scope = user.channels !== undefined && user.channels.length > 0 ? (keep.scope ?? new DeviceScope(user.channels.map(toWire))) : undefined;
   const eventFilters = userEventFilterSet(user);
 
   const build = (filters: EventFilterSet): EventPredicate => {
