@@ -269,5 +269,11 @@ describe('HTTPS', () => {
     await expect(httpsGet(address, '/json?Action=Ping', { ...TRUST, ...auth })).rejects.toThrow();
     await expect(httpsGet(address, '/json?Action=Ping', { ...AS_ROGUE, ...auth })).rejects.toThrow();
     expect(fx.proxy.hub.counters.actionsForwarded).toBe(1);
+    // Each refusal logged once, with its reason.
+    await waitUntil(() => logLines(fx).filter((l) => l.msg === 'https: TLS connection refused').length === 2, 2000, 'both refusals logged');
+    expect(logLines(fx).filter((l) => l.msg === 'https: TLS connection refused').map((l) => l.reason)).toEqual([
+      'client certificate not accepted (none given)',
+      expect.stringMatching(/^client certificate not accepted \(\S+/),
+    ]);
   });
 });

@@ -13,6 +13,7 @@
 import { remainingFailDelay } from '../access/authenticator.js';
 import http from 'node:http';
 import https from 'node:https';
+import type tls from 'node:tls';
 import type net from 'node:net';
 import { formatHostPort, type HostPort } from '../config/index.js';
 import type { FormatModule } from '../formats.js';
@@ -21,7 +22,7 @@ import type { Logger } from '../log.js';
 import { MetricsEndpoint, METRICS_PATH } from '../metrics/metrics-endpoint.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { chooseFormat, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../formats/http.js';
-import { tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
+import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
 import { closedByGate, ConnectionGate, PendingHandshakes } from './connection-gate.js';
 import { BASIC_CHALLENGE } from './http-auth.js';
 import { HttpActions, pathOf } from './http-actions.js';
@@ -133,11 +134,21 @@ export class HttpService implements HttpContext {
   /**
    * An HTTPS listener: the certificate of the TLS listeners, mutual TLS with tls_client_ca (a
    * client without an accepted certificate is closed before its request is read), and the
-   * handshake within authtimeout. A failed handshake is logged once, at debug.
+   * handshake within authtimeout. A refused client certificate is logged once at info, another
+   * failed handshake once at debug.
    */
   private httpsServer(t: ListenerTlsOptions, maxHeaderSize: number, handler: http.RequestListener): https.Server {
-    const server = https.createServer({ maxHeaderSize, ...tlsServerOptions(t, this.hub.config.general.authTimeout * 1000) }, handler);
-    server.on('secureConnection', (socket: net.Socket) => this.pending.done(socket));
+    // The client certificate is checked here, not by node (which would close the connection
+    // without a word), so that a refusal is logged with its reason.
+    const server = https.createServer({ maxHeaderSize, ...tlsServerOptions(t, this.hub.config.general.authTimeout * 1000, false) }, handler);
+    // Before the HTTP parser is attached to the connection: a refused one never has a request read.
+    server.prependListener('secureConnection', (socket: tls.TLSSocket) => {
+      this.pending.done(socket);
+      const refused = clientCertificateRefusal(socket, t);
+      if (refused === undefined) return;
+      this.log.info({ http: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, reason: refused }, 'https: TLS connection refused');
+      socket.destroy();
+    });
     server.on('tlsClientError', (err: Error, socket: net.Socket) => {
       // With a tlsClientError listener, node leaves the closing to it.
       socket.destroy();

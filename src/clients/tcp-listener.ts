@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import { formatHostPort, type HostPort } from '../config/index.js';
 import type { FormatModule } from '../formats.js';
 import type { Hub } from '../hub.js';
-import { tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
+import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
 import { AmiClientSession } from './ami-client-session.js';
 import { closedByGate, closeRefused, ConnectionGate, PendingHandshakes } from './connection-gate.js';
 
@@ -51,9 +51,9 @@ export class AmiTcpListener {
       const server = tls.createServer(tlsServerOptions(t, timeoutS * 1000, false));
       server.on('secureConnection', (socket: tls.TLSSocket) => {
         this.pending.done(socket);
-        if (t.requestCert && !socket.authorized) {
-          const given = Object.keys(socket.getPeerCertificate()).length > 0;
-          this.refusedTls(socket, `client certificate not accepted (${given ? String(socket.authorizationError) : 'none given'})`);
+        const refused = clientCertificateRefusal(socket, t);
+        if (refused !== undefined) {
+          this.refusedTls(socket, refused);
           socket.destroy();
           return;
         }

@@ -47,6 +47,16 @@ export function tlsServerOptions(t: ListenerTlsOptions, handshakeTimeoutMs: numb
   };
 }
 
+/**
+ * Why a finished handshake is refused, when the listener asks for client certificates and this
+ * one did not verify (none given, or not signed by its CA); undefined when it may go on.
+ */
+export function clientCertificateRefusal(socket: tls.TLSSocket, t: ListenerTlsOptions): string | undefined {
+  if (!t.requestCert || socket.authorized) return undefined;
+  const given = Object.keys(socket.getPeerCertificate()).length > 0;
+  return `client certificate not accepted (${given ? String(socket.authorizationError) : 'none given'})`;
+}
+
 /** Whether the configuration has any TLS listener. */
 export function hasTlsListener(config: ProxyConfig): boolean {
   const g = config.general;
