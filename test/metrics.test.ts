@@ -93,6 +93,8 @@ describe('GET /metrics', () => {
       amiplex_server_events_received_total: 'counter',
       amiplex_server_actions_sent_total: 'counter',
       amiplex_server_actions_pending: 'gauge',
+      amiplex_server_actions_timed_out_total: 'counter',
+      amiplex_server_actions_lost_total: 'counter',
       amiplex_action_duration_seconds: 'histogram',
       amiplex_clients: 'gauge',
       amiplex_events_delivered_total: 'counter',
@@ -191,6 +193,23 @@ describe('GET /metrics', () => {
     expect(valueOf(e, 'amiplex_connections_refused_total')).toBe(1);
     expect(valueOf(e, 'amiplex_clients_connected_total')).toBe(1);
     await waiting.close();
+  });
+
+  it('counts the actions amiplex had to answer itself: timed out, and lost with the PBX session', async () => {
+    // The scripted PBX answers nothing but Login, Logoff and Ping.
+    const h = await startHttpFixture({ pbxes: [{ name: 'pbx1', scripted: {} }], general: { action_timeout: 0.3 } });
+    const c = await h.fx.loggedIn('alice', 'off');
+    const late = await c.action([['Action', 'CoreStatus'], ['ActionID', 't1']]);
+    expect(header(late, 'Message')).toMatch(/^Timeout: /);
+    c.sendAction([['Action', 'CoreStatus'], ['ActionID', 'l1']]);
+    await waitUntil(() => h.fx.pbx('pbx1').scripted!.actions.filter((a) => idOf(a).length > 0 && a.headers.some(([, v]) => v === 'CoreStatus')).length === 2, 3000, 'the second action at the PBX');
+    await h.fx.pbx('pbx1').stop();
+    const lost = await c.waitFor((m) => header(m, 'ActionID') === 'l1');
+    expect(header(lost, 'Response')).toBe('Error');
+    const e = await scrape(h);
+    expect(valueOf(e, 'amiplex_server_actions_timed_out_total', { server: 'pbx1' })).toBe(1);
+    expect(valueOf(e, 'amiplex_server_actions_lost_total', { server: 'pbx1' })).toBe(1);
+    expect(valueOf(e, 'amiplex_server_actions_sent_total', { server: 'pbx1' })).toBe(2);
   });
 
   it('shows a PBX that closed the connection as down, and its comeback as a reconnect', async () => {

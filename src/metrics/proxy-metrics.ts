@@ -87,6 +87,8 @@ export class ProxyMetrics {
     perServer('server_reconnects_total', 'AMI sessions to the PBX established after the first one.', (s) => s.session.status.reconnects);
     perServer('server_events_received_total', 'Events received from the PBX for the clients (answers to actions not included).', (s) => s.eventsIn);
     perServer('server_actions_sent_total', "Clients' actions forwarded to the PBX.", (s) => s.router.registered);
+    perServer('server_actions_timed_out_total', 'Actions the PBX did not answer within action_timeout (answered with an error by amiplex).', (s) => s.router.timedOut);
+    perServer('server_actions_lost_total', 'Actions still waiting for their answer when the PBX session went away (answered with an error by amiplex).', (s) => s.router.failedByLoss);
     new Gauge({
       name: `${METRIC_PREFIX}server_actions_pending`,
       help: 'Actions forwarded to the PBX and still waiting for (the rest of) their answer.',

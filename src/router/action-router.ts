@@ -120,6 +120,10 @@ export class ActionRouter<C> {
   private readonly pending = new Map<string, Pending<C>>();
   private readonly linger = new Map<string, Lingering<C>>();
   private seq = 0;
+  /** Actions answered by amiplex with a timeout error, so far. */
+  timedOut = 0;
+  /** Actions answered with an error because the PBX session went away, so far. */
+  failedByLoss = 0;
   private readonly lingerMs: number;
   private readonly originateGraceMs: number;
 
@@ -210,6 +214,7 @@ export class ActionRouter<C> {
     for (const entry of this.pending.values()) {
       if (entry.deadline > now) continue;
       this.finish(entry, now, true);
+      this.timedOut++;
       const waitedMs = entry.timeoutMs + (entry.syncOriginate ? entry.originateTimeoutMs : 0);
       const seconds = Math.round(waitedMs / 100) / 10;
       replies.push({
@@ -230,6 +235,7 @@ export class ActionRouter<C> {
     for (const entry of this.pending.values()) {
       replies.push({ client: entry.client, message: errorResponse(entry.clientActionId, reason), final: true, event: false, failure: 'unavailable' });
     }
+    this.failedByLoss += this.pending.size;
     this.pending.clear();
     this.linger.clear();
     return replies;
