@@ -89,7 +89,7 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   },
   authFailDelay: {
     key: 'auth_fail_delay', kind: duration(), default: '1',
-    doc: "Seconds from the start of a failed login's check to its answer (and the close), as Asterisk waits; the same whatever the check cost, so timing does not tell which users exist.",
+    doc: "Seconds from the start of a failed login's check to its answer (and the close), as Asterisk waits; the same whatever the check cost, so timing does not tell which users exist (0: answered at once, and then it may).",
   },
   http: {
     key: 'http', kind: hostPort(), repeatable: true,
