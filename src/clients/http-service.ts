@@ -138,9 +138,8 @@ export class HttpService implements HttpContext {
    * failed handshake once at debug.
    */
   private httpsServer(t: ListenerTlsOptions, maxHeaderSize: number, handler: http.RequestListener): https.Server {
-    // The client certificate is checked here, not by node (which would close the connection
-    // without a word), so that a refusal is logged with its reason.
-    const server = https.createServer({ maxHeaderSize, ...tlsServerOptions(t, this.hub.config.general.authTimeout * 1000, false) }, handler);
+    // A client certificate is refused below, not by node (see tlsServerOptions).
+    const server = https.createServer({ maxHeaderSize, ...tlsServerOptions(t, this.hub.config.general.authTimeout * 1000) }, handler);
     // Before the HTTP parser is attached to the connection: a refused one never has a request read.
     server.prependListener('secureConnection', (socket: tls.TLSSocket) => {
       this.pending.done(socket);

@@ -46,9 +46,8 @@ export class AmiTcpListener {
     const t = options.tls;
     if (t) {
       const timeoutS = hub.config.general.authTimeout;
-      // The client certificate is checked here, not by node (rejectUnauthorized), so that a
-      // refusal is logged with its reason like any other.
-      const server = tls.createServer(tlsServerOptions(t, timeoutS * 1000, false));
+      // A client certificate is refused below, not by node (see tlsServerOptions).
+      const server = tls.createServer(tlsServerOptions(t, timeoutS * 1000));
       server.on('secureConnection', (socket: tls.TLSSocket) => {
         this.pending.done(socket);
         const refused = clientCertificateRefusal(socket, t);

@@ -28,21 +28,23 @@ export interface ListenerTlsOptions {
   /** PEM of the CA client certificates must chain to; absent: no client certificate asked for. */
   readonly ca?: string;
   readonly requestCert: boolean;
+  /** A client whose certificate did not verify is refused (by the listener: see clientCertificateRefusal). */
   readonly rejectUnauthorized: boolean;
 }
 
 /**
- * The tls.createServer options of a listener, the handshake within `handshakeTimeoutMs`.
- * `nodeRefuses` false: node lets a client whose certificate did not verify finish the
- * handshake (`authorized` false), for the listener to refuse and log it itself.
+ * The tls.createServer options of a listener, the handshake within `handshakeTimeoutMs`. Node
+ * itself refuses no client certificate: it lets the handshake finish (`authorized` false) and
+ * the listener refuses it with clientCertificateRefusal, so that the refusal is logged with its
+ * reason (node would close the connection without a word).
  */
-export function tlsServerOptions(t: ListenerTlsOptions, handshakeTimeoutMs: number, nodeRefuses = t.rejectUnauthorized): tls.TlsOptions {
+export function tlsServerOptions(t: ListenerTlsOptions, handshakeTimeoutMs: number): tls.TlsOptions {
   return {
     cert: t.cert,
     key: t.key,
     ...(t.ca ? { ca: t.ca } : {}),
     requestCert: t.requestCert,
-    rejectUnauthorized: nodeRefuses,
+    rejectUnauthorized: false,
     handshakeTimeout: handshakeTimeoutMs,
   };
 }
@@ -52,7 +54,7 @@ export function tlsServerOptions(t: ListenerTlsOptions, handshakeTimeoutMs: numb
  * one did not verify (none given, or not signed by its CA); undefined when it may go on.
  */
 export function clientCertificateRefusal(socket: tls.TLSSocket, t: ListenerTlsOptions): string | undefined {
-  if (!t.requestCert || socket.authorized) return undefined;
+  if (!t.rejectUnauthorized || socket.authorized) return undefined;
   const given = Object.keys(socket.getPeerCertificate()).length > 0;
   return `client certificate not accepted (${given ? String(socket.authorizationError) : 'none given'})`;
 }
@@ -107,6 +109,11 @@ export function prepareServerTls(config: ProxyConfig, log: Logger): ServerTls | 
 /** The TLS options of a listener: the certificate, and when `clientCa` is set, mutual TLS with that CA file. */
 export function listenerTlsOptions(config: ProxyConfig, material: ServerTls, clientCa: string | undefined): ListenerTlsOptions {
   if (clientCa === undefined) return { cert: material.cert, key: material.key, requestCert: false, rejectUnauthorized: false };
+  return { cert: material.cert, key: material.key, ca: readClientCa(config, clientCa), requestCert: true, rejectUnauthorized: true };
+}
+
+/** A tls_client_ca file (relative to proxy.conf's folder), read and checked usable as a CA. Throws a CertificateError. */
+export function readClientCa(config: ProxyConfig, clientCa: string): string {
   const file = resolveConfigPath(config, clientCa);
   const ca = readPem(file, 'tls_client_ca');
   try {
@@ -114,5 +121,5 @@ export function listenerTlsOptions(config: ProxyConfig, material: ServerTls, cli
   } catch (err) {
     throw new CertificateError(`tls_client_ca ${file}: not a usable CA certificate (${(err as Error).message})`, file);
   }
-  return { cert: material.cert, key: material.key, ca, requestCert: true, rejectUnauthorized: true };
+  return ca;
 }

@@ -7,7 +7,7 @@
 import type { ProxyConfig } from '../config/index.js';
 import { resolveConfigPath } from '../config/paths.js';
 import { CertificateError, readPem, readPemPair } from './certificates.js';
-import { certificatePaths, hasTlsListener, listenerTlsOptions, pairState } from './server-tls.js';
+import { certificatePaths, hasTlsListener, pairState, readClientCa } from './server-tls.js';
 
 export interface TlsCheck {
   /** Files that would stop the start (or a PBX session), one message each. */
@@ -32,10 +32,8 @@ export function checkTlsFiles(config: ProxyConfig): TlsCheck {
       if (pairState(certPath, keyPath) === 'present') readPemPair(certPath, keyPath);
       else notes.push(`tls_cert ${certPath} and tls_key ${keyPath} are missing: a self-signed pair will be generated there at start`);
     });
-    // Only the CA file matters here: the certificate and key are checked above.
-    const material = { certPath, keyPath, cert: '', key: '', fingerprint: '' };
     const clientCas = [config.general.tlsClientCa, ...config.listeners.filter((l) => l.tls).map((l) => l.tlsClientCa)];
-    for (const ca of new Set(clientCas)) if (ca !== undefined) attempt(() => listenerTlsOptions(config, material, ca));
+    for (const ca of new Set(clientCas)) if (ca !== undefined) attempt(() => readClientCa(config, ca));
   }
   for (const server of config.servers) {
     if (server.tls && server.tlsCa !== undefined) attempt(() => readPem(resolveConfigPath(config, server.tlsCa!), `[server ${server.name}] tls_ca`));
