@@ -29,6 +29,7 @@ import { accessOf } from '../access/user-access.js';
 import type { EventFilterRule, EventFilterSet } from '../filters/event-filter.js';
 import type { EventPredicate } from '../filters/user-event-filter.js';
 import { filterAction } from '../filters/session-filters.js';
+import { socketRemote } from './socket-remote.js';
 
 export interface ClientSettings {
   readonly authTimeoutMs: number;
@@ -125,7 +126,7 @@ export class AmiClientSession implements ActionOwner {
     private readonly host: SessionHost,
     public format: FormatModule,
   ) {
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.remote = socketRemote(socket);
     this.log = host.log.child({ client: this.id, remote: this.remote });
     this.decoder = new AmiDecoder(
       { side: 'from-client' },

@@ -11,6 +11,7 @@
 import type net from 'node:net';
 import { compileAcl, type Acl } from '../access/acl.js';
 import type { Hub } from '../hub.js';
+import { socketRemote } from './socket-remote.js';
 
 /** Whose permit / deny a listener follows: [general]'s, or those of its [listener NAME]. */
 export type AclScope = { readonly listener?: string };
@@ -60,8 +61,7 @@ export class ConnectionGate {
     const now = Date.now();
     if (now - this.lastLogAt >= 1000) {
       this.lastLogAt = now;
-      const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-      this.hub.log.info({ remote, listener: this.label(), notLogged: this.unlogged }, 'connection refused: address not allowed (permit/deny)');
+      this.hub.log.info({ remote: socketRemote(socket), listener: this.label(), notLogged: this.unlogged }, 'connection refused: address not allowed (permit/deny)');
       this.unlogged = 0;
     } else {
       this.unlogged++;

@@ -8,7 +8,6 @@
  * or from a Proxy* action; 400/403/502/503/504 when amiplex answered instead (see FAILURE_STATUS);
  * 401 for missing, wrong or expired credentials.
  */
-import { remainingFailDelay } from '../access/authenticator.js';
 import type http from 'node:http';
 import { appendHeader, getHeader, headerIndex, sameText, type AmiMessage } from '../ami/message.js';
 import { eventMaskFromValue } from '../ami/event-classes.js';
@@ -22,6 +21,7 @@ import { HttpActionCall } from './http-action-call.js';
 import { identify, remoteOf, type HttpContext } from './http-context.js';
 import { FAILURE_STATUS, sendDocument, sendError, type HeaderMap } from './http-reply.js';
 import type { HttpSession, QueuedEvent } from './http-sessions.js';
+import { remainingFailDelay } from '../access/authenticator.js';
 
 /** The longest a WaitEvent waits (s), as the longest timeout= . */
 const WAITEVENT_MAX_S = 300;

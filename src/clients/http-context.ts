@@ -8,6 +8,7 @@ import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
 import { parseBasic, sessionCookie } from './http-auth.js';
 import type { HttpSession, HttpSessionStore } from './http-sessions.js';
+import { socketRemote } from './socket-remote.js';
 
 export interface HttpSettings {
   /** How long a request waits for its answer unless it asks otherwise (ms). */
@@ -73,5 +74,5 @@ export async function identify(ctx: HttpContext, req: http.IncomingMessage, now:
 
 /** `host:port` of the HTTP client, for logs. */
 export function remoteOf(req: http.IncomingMessage): string {
-  return `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+  return socketRemote(req.socket);
 }

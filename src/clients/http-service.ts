@@ -10,7 +10,6 @@
  * action (see http-actions.ts) or the event stream. Each refusal is logged once; none touches
  * anything shared, so bad input never disturbs other clients.
  */
-import { remainingFailDelay } from '../access/authenticator.js';
 import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
@@ -33,6 +32,8 @@ import { HttpSessionStore } from './http-sessions.js';
 import { SseFeed } from './sse-feed.js';
 import { SseStream } from './sse-stream.js';
 import { StatusPage } from './status-page.js';
+import { socketRemote } from './socket-remote.js';
+import { remainingFailDelay } from '../access/authenticator.js';
 
 export interface HttpServiceOptions {
   /** Interval of keep-alive comments on event streams (default 15 s). */
@@ -145,14 +146,14 @@ export class HttpService implements HttpContext {
       this.pending.done(socket);
       const refused = clientCertificateRefusal(socket, t);
       if (refused === undefined) return;
-      this.log.info({ http: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, reason: refused }, 'https: TLS connection refused');
+      this.log.info({ http: socketRemote(socket), reason: refused }, 'https: TLS connection refused');
       socket.destroy();
     });
     server.on('tlsClientError', (err: Error, socket: net.Socket) => {
       // With a tlsClientError listener, node leaves the closing to it.
       socket.destroy();
       if (closedByGate(socket)) return;
-      this.log.debug({ http: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, reason: err.message }, 'https: TLS handshake failed');
+      this.log.debug({ http: socketRemote(socket), reason: err.message }, 'https: TLS handshake failed');
     });
     return server;
   }
@@ -445,7 +446,7 @@ export class HttpService implements HttpContext {
 
   /** A request node could not even parse (bad request line, headers too large): answered and closed, logged once. */
   private clientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
-    this.log.info({ http: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, code: err.code, reason: err.message }, 'malformed http request');
+    this.log.info({ http: socketRemote(socket), code: err.code, reason: err.message }, 'malformed http request');
     if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
       return;

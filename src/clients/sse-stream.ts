@@ -8,6 +8,7 @@ import type http from 'node:http';
 import type { UserConfig } from '../config/index.js';
 import { accessOf } from '../access/user-access.js';
 import type { EventView } from '../filters/event-view.js';
+import { socketRemote } from './socket-remote.js';
 
 export interface SseLimits {
   readonly clientBuffer: number;
@@ -71,7 +72,7 @@ export class SseStream {
   ) {
     const socket = res.req?.socket;
     this.address = socket?.remoteAddress;
-    this.remote = `${socket?.remoteAddress ?? '?'}:${socket?.remotePort ?? '?'}`;
+    this.remote = socketRemote(socket);
     res.on('drain', () => {
       this.overSince = undefined;
     });

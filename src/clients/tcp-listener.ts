@@ -16,6 +16,7 @@ import type { Hub } from '../hub.js';
 import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
 import { AmiClientSession } from './ami-client-session.js';
 import { closedByGate, closeRefused, ConnectionGate, PendingHandshakes } from './connection-gate.js';
+import { socketRemote } from './socket-remote.js';
 
 export interface AmiListenerOptions {
   /** Its [listener NAME]; absent for a [general] listen or listen_tls line. */
@@ -74,7 +75,7 @@ export class AmiTcpListener {
     this.server.prependListener('connection', (socket: net.Socket) => {
       if (!this.gate.admit(socket) || !this.tls) return;
       // A handshake under way counts against authlimit, as a connection waiting to log in does.
-      if (this.hub.beginHandshake(`${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`)) this.pending.add(socket);
+      if (this.hub.beginHandshake(socketRemote(socket))) this.pending.add(socket);
       else closeRefused(socket);
     });
     this.server.on('error', (err) => this.hub.log.error({ err: err.message, listen: address }, 'listener error'));
@@ -113,6 +114,6 @@ export class AmiTcpListener {
   }
 
   private refusedTls(socket: net.Socket, reason: string): void {
-    this.hub.log.info({ remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, listener: this.label, reason }, 'TLS connection refused');
+    this.hub.log.info({ remote: socketRemote(socket), listener: this.label, reason }, 'TLS connection refused');
   }
 }
