@@ -8,9 +8,9 @@
  *   amiplex hash-secret < secret.txt            print a secret_hash line for proxy.conf
  *   amiplex gen-cert [--config FILE] [--force]  write a self-signed certificate to tls_cert / tls_key
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, formatIssue, loadConfig, type ProxyConfig } from './config/index.js';
+import { chosenConfigFile, ConfigError, formatIssue, loadConfig, type ProxyConfig } from './config/index.js';
 import { startProxy, type RunningProxy } from './daemon.js';
 import { startDemo } from './demo.js';
 import { genCertCommand } from './gen-cert-command.js';
@@ -91,7 +91,7 @@ function fail(message: string): never {
 }
 
 async function runProxy(opts: { config?: string; check?: boolean; logLevel?: LogLevel }): Promise<void> {
-  const file = opts.config ?? (existsSync('proxy.conf') ? 'proxy.conf' : undefined);
+  const file = chosenConfigFile(opts.config);
   if (opts.check) {
     if (!file) fail('--check needs --config FILE (or a ./proxy.conf)');
     try {

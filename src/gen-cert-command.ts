@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { ConfigError, GENERAL_SCHEMA, loadConfig } from './config/index.js';
+import { chosenConfigFile, ConfigError, GENERAL_SCHEMA, loadConfig } from './config/index.js';
 import { CertificateError, defaultAltNames, fingerprint256, generateCertificate, writePemPair } from './tls/certificates.js';
 import { certificatePaths } from './tls/server-tls.js';
 
@@ -22,7 +22,7 @@ export interface GenCertOptions {
 }
 
 export function genCertCommand(opts: GenCertOptions, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): number {
-  const file = opts.config ?? (existsSync('proxy.conf') ? 'proxy.conf' : undefined);
+  const file = chosenConfigFile(opts.config);
   let certPath: string;
   let keyPath: string;
   if (file === undefined) {

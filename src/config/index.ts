@@ -14,4 +14,4 @@ export { GENERAL_SCHEMA, LISTENER_SCHEMA, SECTION_TYPES, SERVER_SCHEMA, USER_SCH
 export type { ParseResult, ValueKind } from './values.js';
 
 /** A path from proxy.conf: relative ones are taken from the folder of the file they were read from. */
-export { resolveConfigPath } from './paths.js';
+export { chosenConfigFile, resolveConfigPath } from './paths.js';
