@@ -73,21 +73,15 @@ export function generateCertificate(options: CertificateOptions = {}): PemPair {
   }
   if (issuerCert) extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: issuerCert.generateSubjectKeyIdentifier().getBytes() });
   cert.setExtensions(extensions);
-  const signer = forge.pki.privateKeyFromPem(options.issuer?.key ?? pkcs1Pem(keyPem));
+  // forge reads the PKCS#8 keys node exports (an issuer's key comes the same way).
+  const signer = forge.pki.privateKeyFromPem(options.issuer?.key ?? keyPem);
   cert.sign(signer, forge.md.sha256.create());
   return { cert: forge.pki.certificateToPem(cert), key: keyPem };
 }
 
-/** forge reads PKCS#1 and PKCS#8 RSA keys alike; node exports PKCS#8. */
-function pkcs1Pem(pkcs8Pem: string): string {
-  return createPrivateKey(pkcs8Pem).export({ type: 'pkcs1', format: 'pem' }).toString();
-}
-
 /** SHA-256 of the certificate's DER, as colon-separated upper-case hex (openssl x509 -fingerprint -sha256). */
 export function fingerprint256(certPem: string): string {
-  const der = forge.asn1.toDer(forge.pki.certificateToAsn1(forge.pki.certificateFromPem(certPem))).getBytes();
-  const digest = forge.md.sha256.create().update(der).digest().toHex();
-  return digest.toUpperCase().match(/../g)!.join(':');
+  return new X509Certificate(certPem).fingerprint256;
 }
 
 /** Writes a pair, creating the folders; the key is readable by its owner only (0600). */
