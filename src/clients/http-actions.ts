@@ -18,10 +18,9 @@ import type { HttpAction } from '../../formats/http.js';
 import { errorResponse, eventMessage, response, type Failure } from '../router/action-router.js';
 import { BASIC_CHALLENGE, setSessionCookie } from './http-auth.js';
 import { HttpActionCall } from './http-action-call.js';
-import { identify, remoteOf, type HttpContext } from './http-context.js';
+import { answerFailedLogin, identify, remoteOf, type HttpContext } from './http-context.js';
 import { FAILURE_STATUS, sendDocument, sendError, type HeaderMap } from './http-reply.js';
 import type { HttpSession, QueuedEvent } from './http-sessions.js';
-import { remainingFailDelay } from '../access/authenticator.js';
 
 /** The longest a WaitEvent waits (s), as the longest timeout= . */
 const WAITEVENT_MAX_S = 300;
@@ -118,7 +117,7 @@ export class HttpActions {
     }
     const answer = () =>
       sendError(r.res, 401, r.format, r.parsed.actionId, message, { ...r.headers, 'WWW-Authenticate': BASIC_CHALLENGE });
-    if (failed && this.ctx.settings.authFailDelayMs > 0) setTimeout(answer, remainingFailDelay(this.ctx.settings.authFailDelayMs, startedAt));
+    if (failed) answerFailedLogin(this.ctx, startedAt, answer);
     else answer();
   }
 

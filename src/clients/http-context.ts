@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import { parseBasic, sessionCookie } from './http-auth.js';
 import type { HttpSession, HttpSessionStore } from './http-sessions.js';
 import { socketRemote } from './socket-remote.js';
+import { remainingFailDelay } from '../access/authenticator.js';
 
 export interface HttpSettings {
   /** How long a request waits for its answer unless it asks otherwise (ms). */
@@ -70,6 +71,15 @@ export async function identify(ctx: HttpContext, req: http.IncomingMessage, now:
     return { ok: false, message: "Permission denied: this address is not allowed by the user's permit/deny", failed: false };
   }
   return { ok: true, user: session.user, session };
+}
+
+/**
+ * Answers a request whose credentials were wrong auth_fail_delay after their check began (a
+ * brake on guessing, the same moment whatever the check cost: see remainingFailDelay).
+ */
+export function answerFailedLogin(ctx: HttpContext, checkStartedMs: number, answer: () => void): void {
+  if (ctx.settings.authFailDelayMs > 0) setTimeout(answer, remainingFailDelay(ctx.settings.authFailDelayMs, checkStartedMs));
+  else answer();
 }
 
 /** `host:port` of the HTTP client, for logs. */

@@ -25,7 +25,7 @@ import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } f
 import { closedByGate, ConnectionGate, PendingHandshakes } from './connection-gate.js';
 import { BASIC_CHALLENGE } from './http-auth.js';
 import { HttpActions, pathOf } from './http-actions.js';
-import { identify, remoteOf, type HttpContext, type HttpSettings } from './http-context.js';
+import { answerFailedLogin, identify, remoteOf, type HttpContext, type HttpSettings } from './http-context.js';
 import { ALLOWED_METHODS, CorsPolicy } from './http-cors.js';
 import { sendError, type HeaderMap } from './http-reply.js';
 import { HttpSessionStore } from './http-sessions.js';
@@ -33,7 +33,6 @@ import { SseFeed } from './sse-feed.js';
 import { SseStream } from './sse-stream.js';
 import { StatusPage } from './status-page.js';
 import { socketRemote } from './socket-remote.js';
-import { remainingFailDelay } from '../access/authenticator.js';
 
 export interface HttpServiceOptions {
   /** Interval of keep-alive comments on event streams (default 15 s). */
@@ -364,7 +363,7 @@ export class HttpService implements HttpContext {
     if (!who.ok) {
       if (who.failed) this.hub.loginFailed({ remote: `http ${remoteOf(req)}` }, who.username, who.reason ?? who.message, who.lockedOut ?? false);
       const answer = () => sendError(res, 401, json, undefined, who.message, { ...headers, 'WWW-Authenticate': BASIC_CHALLENGE });
-      if (who.failed && this.settings.authFailDelayMs > 0) setTimeout(answer, remainingFailDelay(this.settings.authFailDelayMs, now));
+      if (who.failed) answerFailedLogin(this, now, answer);
       else answer();
       return;
     }

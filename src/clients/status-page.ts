@@ -21,7 +21,7 @@ import type { UserConfig } from '../config/index.js';
 import { RateWindow } from '../status/rate-window.js';
 import { rateCounters, statusReport, type StatusReport } from '../status/status-report.js';
 import { BASIC_CHALLENGE, setSessionCookie } from './http-auth.js';
-import { identify, remoteOf, type HttpContext } from './http-context.js';
+import { answerFailedLogin, identify, remoteOf, type HttpContext } from './http-context.js';
 import { sendError, type HeaderMap } from './http-reply.js';
 import type { SseFeed } from './sse-feed.js';
 import { sendAsset, WebAssets } from './web-assets.js';
@@ -127,7 +127,8 @@ export class StatusPage {
     route: StatusRoute,
     headers: HeaderMap,
   ): Promise<{ user: UserConfig; headers: HeaderMap } | undefined> {
-    const who = await identify(this.ctx, req, Date.now());
+    const startedAt = Date.now();
+    const who = await identify(this.ctx, req, startedAt);
     if (who.ok) {
       if (who.user.status) {
         if (!who.session) return { user: who.user, headers };
@@ -143,8 +144,7 @@ export class StatusPage {
       return undefined;
     }
     this.ctx.hub.loginFailed({ remote: `http ${remoteOf(req)}` }, who.username, who.reason ?? who.message, who.lockedOut ?? false);
-    if (this.ctx.settings.authFailDelayMs > 0) setTimeout(answer, this.ctx.settings.authFailDelayMs);
-    else answer();
+    answerFailedLogin(this.ctx, startedAt, answer);
     return undefined;
   }
 
