@@ -1,6 +1,7 @@
 /**
- * Test helpers for the AMI codec: the recorded captures (from `shared/ami-captures`, checked
- * out beside the repository) as Buffers, and a small harness that feeds a decoder a Buffer in
+ * Test helpers for the AMI codec: the recorded captures of a real Asterisk 22 (a byte-exact
+ * copy of the team's shared `ami-captures`, kept in test/fixtures so that a clone anywhere
+ * runs the tests; .gitattributes keeps git from touching their CRLFs) as Buffers, and a small harness that feeds a decoder a Buffer in
  * given chunks and collects everything it reports, in order.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -9,8 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { AmiDecoder, type DecodeErrorCode, type DecoderOptions } from '../../src/ami/decoder.js';
 import type { AmiHeader, AmiMessage } from '../../src/ami/message.js';
 
-/** `/work/shared/ami-captures/` when the repository is `/work/main`. */
-export const CAPTURES_DIR = fileURLToPath(new URL('../../../shared/ami-captures/', import.meta.url));
+export const CAPTURES_DIR = fileURLToPath(new URL('../fixtures/ami-captures/', import.meta.url));
 
 const CAPTURE_FILE = /^\d\d[a-z]?-.+\.txt$/;
 const CLIENT_SUFFIX = '.sent.txt';
