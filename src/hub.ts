@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Authenticator, type LoginRequest, type LoginResult } from './access/authenticator.js';
+import type { LockScope } from './access/login-guard.js';
 import type { PolicyResult } from './access/action-policy.js';
 import { accessOf, carryOverAccess } from './access/user-access.js';
 import { eventClassBits } from './ami/event-classes.js';
@@ -43,6 +44,8 @@ export interface HubCounters {
   eventsDropped: number;
   actionsForwarded: number;
   failedLogins: number;
+  /** Lockouts started by a failed login, by what they lock. */
+  readonly lockouts: Record<LockScope, number>;
   slowClientsDropped: number;
   clientsConnected: number;
   /** Connections closed at once because authlimit connections were waiting to log in. */
@@ -80,6 +83,7 @@ export class Hub implements SessionHost {
     eventsDropped: 0,
     actionsForwarded: 0,
     failedLogins: 0,
+    lockouts: { address: 0, user: 0 },
     slowClientsDropped: 0,
     clientsConnected: 0,
     refusedConnections: 0,
@@ -338,10 +342,12 @@ export class Hub implements SessionHost {
     return Math.floor((Date.now() - this.startedAt) / 1000);
   }
 
-  loginFailed(client: { readonly id?: number; readonly remote: string }, username: string | undefined, reason: string, lockedOut: boolean): void {
+  loginFailed(client: { readonly id?: number; readonly remote: string }, username: string | undefined, reason: string, lockedOut: LockScope | undefined): void {
     this.counters.failedLogins++;
     this.log.warn({ client: client.id, remote: client.remote, user: username, reason }, 'login failed');
-    if (lockedOut) this.log.warn({ remote: client.remote }, 'address locked out after repeated failed logins');
+    if (lockedOut === 'address') this.log.warn({ remote: client.remote }, 'address locked out after repeated failed logins');
+    if (lockedOut === 'user') this.log.warn({ remote: client.remote, user: username }, 'user name locked out after repeated failed logins');
+    if (lockedOut !== undefined) this.counters.lockouts[lockedOut]++;
   }
 
   slowClientDropped(client: AmiClientSession, reason: string): void {

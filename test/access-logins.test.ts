@@ -10,6 +10,7 @@ import { hashSecret } from '../src/access/secret-hash.js';
 import { AmiTestClient, header, md5Key, type Received } from './helpers/ami-test-client.js';
 import { logRecords } from './helpers/access-logs.js';
 import { startFixture, stopAllFixtures, type UserSpec } from './helpers/proxy-fixture.js';
+import { startHttpFixture } from './helpers/http-fixture.js';
 
 const extra: AmiTestClient[] = [];
 afterEach(async () => {
@@ -100,6 +101,58 @@ describe('lockout', () => {
     expect((await loginAction(await fx.client(), 'alice', 'alice-secret')).raw).toBe(ACCEPTED);
     for (let i = 0; i < 2; i++) await expectFailed(await fx.client(), 'alice', 'wrong');
     expect((await loginAction(await fx.client(), 'alice', 'alice-secret')).raw).toBe(ACCEPTED);
+  });
+});
+
+describe('lockout counts every user name, whoever logs in between', () => {
+  const users: UserSpec[] = [{ name: 'alice', secret: 'alice-secret' }, { name: 'bob', secret: 'bob-secret' }];
+
+  it('raw AMI: logging in as yourself after each 4 guesses at another user does not reset the count', async () => {
+    const fx = await startFixture({ users, general: { auth_fail_delay: 0, lockout_failures: 5, lockout_window: 60, lockout_time: 300 } });
+    for (let i = 0; i < 4; i++) await expectFailed(await fx.client(), 'bob', `guess-${i}`);
+    const own = await fx.client();
+    expect((await loginAction(own, 'alice', 'alice-secret')).raw).toBe(ACCEPTED);
+    await own.close();
+    await expectFailed(await fx.client(), 'bob', 'guess-4'); // the fifth guess at bob: locks the address
+    expect(logRecords(fx.logs).filter((l) => l.msg === 'address locked out after repeated failed logins')).toHaveLength(1);
+    await expectFailed(await fx.client(), 'bob', 'bob-secret');
+    await expectFailed(await fx.client(), 'alice', 'alice-secret');
+    // A user who mistyped and then got it right keeps no penalty: only its own failures are cleared.
+    const other = await connectTo(fx.port, fx.host, '127.0.0.2');
+    expect((await loginAction(other, 'bob', 'bob-secret')).raw).toBe(ACCEPTED);
+  });
+
+  it('HTTP Basic: the same bypass is closed, and malformed credentials count as failures', async () => {
+    const h = await startHttpFixture({ users, general: { auth_fail_delay: 0, lockout_failures: 5, lockout_window: 60, lockout_time: 300 } });
+    const ping = (authorization: string) => h.get('/rawman?Action=Ping', { headers: { Authorization: authorization } });
+    expect((await ping('Basic !!!not-base64')).status).toBe(401);
+    expect((await ping('Bearer abc')).status).toBe(401);
+    expect((await ping(h.basic('alice'))).status).toBe(200);
+    expect((await ping(h.basic('bob', 'guess-1'))).status).toBe(401);
+    expect((await ping(h.basic('alice'))).status).toBe(200);
+    expect((await ping(h.basic('bob', 'guess-2'))).status).toBe(401);
+    expect((await ping(h.basic('alice'))).status).toBe(200);
+    expect((await ping(h.basic('bob', 'guess-3'))).status).toBe(401); // the fifth failure
+    expect((await ping(h.basic('bob'))).status).toBe(401);
+    expect((await ping(h.basic('alice'))).status).toBe(401);
+    const failed = logRecords(h.fx.logs).filter((l) => l.msg === 'login failed');
+    expect(failed.at(-1)).toMatchObject({ reason: 'address locked out after repeated failed logins' });
+    expect(failed.filter((l) => /Malformed|Unsupported/.test(String(l.reason)))).toHaveLength(2);
+    // The event stream runs the same check.
+    const sse = await h.get('/events', { headers: { Authorization: h.basic('alice') } });
+    expect(sse.status).toBe(401);
+  });
+
+  it('lockout_user_failures: guesses at one user from many addresses lock that name, except where it logged in before', async () => {
+    const fx = await startFixture({ users, general: { auth_fail_delay: 0, lockout_failures: 0, lockout_user_failures: 3, lockout_window: 60, lockout_time: 300 } });
+    expect((await loginAction(await fx.client(), 'bob', 'bob-secret')).raw).toBe(ACCEPTED); // from 127.0.0.1
+    for (const from of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) await expectFailed(await connectTo(fx.port, fx.host, from), 'bob', 'guess');
+    expect(logRecords(fx.logs).filter((l) => l.msg === 'user name locked out after repeated failed logins')).toHaveLength(1);
+    await expectFailed(await connectTo(fx.port, fx.host, '127.0.0.5'), 'bob', 'bob-secret');
+    expect(logRecords(fx.logs).filter((l) => l.msg === 'login failed').at(-1)).toMatchObject({ reason: 'user locked out after repeated failed logins' });
+    // Another user from there, and bob from where he logged in before, are not affected.
+    expect((await loginAction(await connectTo(fx.port, fx.host, '127.0.0.5'), 'alice', 'alice-secret')).raw).toBe(ACCEPTED);
+    expect((await loginAction(await fx.client(), 'bob', 'bob-secret')).raw).toBe(ACCEPTED);
   });
 });
 

@@ -81,6 +81,7 @@ const counters: HubCounters = {
   eventsDropped: 2,
   actionsForwarded: 7,
   failedLogins: 1,
+  lockouts: { address: 0, user: 0 },
   slowClientsDropped: 0,
   clientsConnected: 4,
   aclRefusedConnections: 0,

@@ -1,14 +1,15 @@
 /**
  * Who may log in: the one check behind raw AMI Login, HTTP Basic and AJAM Login. In order:
- * the address's lockout, the user, the user's address ACL, the secret (plain, scrypt hash or
- * MD5 challenge). Every failure looks the same to the client ("Authentication failed", as
+ * the address's and the user name's lockout, the user, the user's address ACL, the secret
+ * (plain, scrypt hash or MD5 challenge). Every failure counts towards both lockouts
+ * (login-guard.ts), credentials that cannot even be read included (`malformed`). Every failure looks the same to the client ("Authentication failed", as
  * Asterisk answers); the reason is for the log only, and never contains a secret.
  */
 import { toWire } from '../ami/message.js';
 import type { ProxyConfig, UserConfig } from '../config/index.js';
 import { md5KeyMatches, secretMatches } from '../clients/credentials.js';
 import { compileAcl, type Acl } from './acl.js';
-import { LoginGuard } from './login-guard.js';
+import { LoginGuard, type LockScope } from './login-guard.js';
 
 export interface LoginRequest {
   readonly username: string | undefined;
@@ -22,7 +23,12 @@ export interface LoginRequest {
 
 export type LoginResult =
   | { readonly ok: true; readonly user: UserConfig }
-  | { readonly ok: false; readonly reason: string; /** this failure locked the address out */ readonly lockedOut: boolean };
+  | {
+    readonly ok: false;
+    readonly reason: string;
+    /** What this failure locked out (the address, or the user name), if it locked anything. */
+    readonly lockedOut: LockScope | undefined;
+  };
 
 export class Authenticator {
   private users = new Map<string, { user: UserConfig; acl: Acl }>();
@@ -58,9 +64,11 @@ export class Authenticator {
 
   async login(req: LoginRequest): Promise<LoginResult> {
     const address = req.address ?? '?';
-    const fail = (reason: string): LoginResult => ({ ok: false, reason, lockedOut: this.guard.failed(address, this.clock()) });
-    if (this.guard.lockedUntil(address, this.clock()) !== undefined) {
-      return { ok: false, reason: 'address locked out after repeated failed logins', lockedOut: false };
+    const fail = (reason: string): LoginResult => ({ ok: false, reason, lockedOut: this.guard.failed(address, req.username, this.clock()) });
+    const lock = this.guard.blocked(address, req.username, this.clock());
+    if (lock !== undefined) {
+      const reason = lock.scope === 'address' ? 'address locked out after repeated failed logins' : 'user locked out after repeated failed logins';
+      return { ok: false, reason, lockedOut: undefined };
     }
     const entry = req.username === undefined ? undefined : this.users.get(req.username.toLowerCase());
     if (entry === undefined) return fail(req.username === undefined ? 'no Username' : 'unknown user');
@@ -76,8 +84,20 @@ export class Authenticator {
     if (!ok) return fail(req.md5 !== undefined ? 'MD5 key does not match' : 'secret does not match');
     // The user may have been removed by a reload while scrypt ran.
     if (this.users.get(toWire(user.name).toLowerCase())?.user !== user) return fail('user changed by a reload while its secret was checked');
-    this.guard.succeeded(address);
+    this.guard.succeeded(address, req.username!, this.clock());
     return { ok: true, user };
+  }
+
+  /**
+   * Credentials that could not be read (a malformed or unsupported Authorization header): a
+   * failed login under no user name, counted towards the address's lockout like any other.
+   */
+  malformed(address: string | undefined, reason: string): LoginResult {
+    const at = address ?? '?';
+    if (this.guard.blocked(at, undefined, this.clock()) !== undefined) {
+      return { ok: false, reason: `${reason}; address locked out after repeated failed logins`, lockedOut: undefined };
+    }
+    return { ok: false, reason, lockedOut: this.guard.failed(at, undefined, this.clock()) };
   }
 
   sweep(): void {
@@ -96,5 +116,10 @@ export function remainingFailDelay(delayMs: number, checkStartedMs: number, now 
 
 function guardSettings(config: ProxyConfig) {
   const g = config.general;
-  return { failures: g.lockoutFailures, windowMs: g.lockoutWindow * 1000, lockoutMs: g.lockoutTime * 1000 };
+  return {
+    failures: g.lockoutFailures,
+    userFailures: g.lockoutUserFailures,
+    windowMs: g.lockoutWindow * 1000,
+    lockoutMs: g.lockoutTime * 1000,
+  };
 }

@@ -20,6 +20,7 @@ import { bannerFor, type FormatModule } from '../formats.js';
 import type { Logger } from '../log.js';
 import type { ActionOwner } from './action-owner.js';
 import { remainingFailDelay, type LoginRequest, type LoginResult } from '../access/authenticator.js';
+import type { LockScope } from '../access/login-guard.js';
 import type { PolicyResult } from '../access/action-policy.js';
 import { AnswerOrder, type AnswerSlot } from './answer-order.js';
 import type { Outbound } from './outbound.js';
@@ -60,7 +61,7 @@ export interface SessionHost {
   /** An action for a PBX (or a Proxy* action amiplex answers itself), answered through `client.answer(slot, …)`. */
   handleAction(client: AmiClientSession, action: AmiMessage, slot: AnswerSlot): void;
   /** Counts and logs a failed login (the reason is for the log only). */
-  loginFailed(client: AmiClientSession, username: string | undefined, reason: string, lockedOut: boolean): void;
+  loginFailed(client: AmiClientSession, username: string | undefined, reason: string, lockedOut: LockScope | undefined): void;
   /** Counts and logs (once) a client disconnected for not reading its output. */
   slowClientDropped(client: AmiClientSession, reason: string): void;
   /** A client over client_buffer queued `bytes` more (for the budget of all clients together). */
@@ -392,7 +393,7 @@ export class AmiClientSession implements ActionOwner {
     const startedAt = Date.now();
     this.host.authenticate(req).then(
       (result) => this.loginDecided(msg, actionId, slot, result, startedAt),
-      (err: unknown) => this.loginDecided(msg, actionId, slot, { ok: false, reason: `login check failed: ${String(err)}`, lockedOut: false }, startedAt),
+      (err: unknown) => this.loginDecided(msg, actionId, slot, { ok: false, reason: `login check failed: ${String(err)}`, lockedOut: undefined }, startedAt),
     );
   }
 
@@ -431,7 +432,7 @@ export class AmiClientSession implements ActionOwner {
   }
 
   /** As Asterisk: answer after a delay (a brake on guessing; counted from the check's start), then close. */
-  private refuseLogin(actionId: string | undefined, username: string | undefined, slot: AnswerSlot, reason: string, lockedOut: boolean, startedAt: number): void {
+  private refuseLogin(actionId: string | undefined, username: string | undefined, slot: AnswerSlot, reason: string, lockedOut: LockScope | undefined, startedAt: number): void {
     this.refusing = true;
     this.socket.pause();
     this.host.loginFailed(this, username, reason, lockedOut);

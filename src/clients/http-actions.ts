@@ -8,6 +8,7 @@
  * or from a Proxy* action; 400/403/502/503/504 when amiplex answered instead (see FAILURE_STATUS);
  * 401 for missing, wrong or expired credentials.
  */
+import type { LockScope } from '../access/login-guard.js';
 import type http from 'node:http';
 import { appendHeader, getHeader, headerIndex, sameText, type AmiMessage } from '../ami/message.js';
 import { eventMaskFromValue } from '../ami/event-classes.js';
@@ -108,7 +109,7 @@ export class HttpActions {
   }
 
   /** 401: wrong credentials are answered auth_fail_delay after their check began (a brake on guessing), as a failed AMI login. */
-  private unauthorized(r: ActionRequest, startedAt: number, message: string, failed: boolean, username: string | undefined, reason?: string, lockedOut = false): void {
+  private unauthorized(r: ActionRequest, startedAt: number, message: string, failed: boolean, username: string | undefined, reason?: string, lockedOut?: LockScope): void {
     const remote = remoteOf(r.req);
     if (failed) {
       this.ctx.hub.loginFailed({ remote: `http ${remote}` }, username, reason ?? message, lockedOut);

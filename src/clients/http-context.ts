@@ -10,6 +10,7 @@ import { parseBasic, sessionCookie } from './http-auth.js';
 import type { HttpSession, HttpSessionStore } from './http-sessions.js';
 import { socketRemote } from './socket-remote.js';
 import { remainingFailDelay } from '../access/authenticator.js';
+import type { LockScope } from '../access/login-guard.js';
 
 export interface HttpSettings {
   /** How long a request waits for its answer unless it asks otherwise (ms). */
@@ -45,7 +46,7 @@ export type Identity =
     readonly username?: string;
     /** Why, for the log only. */
     readonly reason?: string;
-    readonly lockedOut?: boolean;
+    readonly lockedOut?: LockScope;
   };
 
 /**
@@ -55,7 +56,11 @@ export type Identity =
 export async function identify(ctx: HttpContext, req: http.IncomingMessage, now: number): Promise<Identity> {
   const basic = parseBasic(req.headers.authorization);
   if (basic !== undefined) {
-    if (!basic.ok) return { ok: false, message: basic.message, failed: true };
+    if (!basic.ok) {
+      // Unreadable credentials are a failed login too: they count towards the lockout.
+      const result = ctx.hub.auth.malformed(req.socket.remoteAddress, basic.message);
+      return { ok: false, message: basic.message, failed: true, reason: result.ok ? basic.message : result.reason, lockedOut: result.ok ? undefined : result.lockedOut };
+    }
     const result = await ctx.hub.authenticate({ username: basic.username, secret: basic.secret, address: req.socket.remoteAddress });
     if (!result.ok) return { ok: false, message: 'Authentication failed', failed: true, username: basic.username, reason: result.reason, lockedOut: result.lockedOut };
     return { ok: true, user: result.user };

@@ -361,7 +361,7 @@ export class HttpService implements HttpContext {
     const now = Date.now();
     const who = await identify(this, req, now);
     if (!who.ok) {
-      if (who.failed) this.hub.loginFailed({ remote: `http ${remoteOf(req)}` }, who.username, who.reason ?? who.message, who.lockedOut ?? false);
+      if (who.failed) this.hub.loginFailed({ remote: `http ${remoteOf(req)}` }, who.username, who.reason ?? who.message, who.lockedOut);
       const answer = () => sendError(res, 401, json, undefined, who.message, { ...headers, 'WWW-Authenticate': BASIC_CHALLENGE });
       if (who.failed) answerFailedLogin(this, now, answer);
       else answer();

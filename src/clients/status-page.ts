@@ -143,7 +143,7 @@ export class StatusPage {
       answer();
       return undefined;
     }
-    this.ctx.hub.loginFailed({ remote: `http ${remoteOf(req)}` }, who.username, who.reason ?? who.message, who.lockedOut ?? false);
+    this.ctx.hub.loginFailed({ remote: `http ${remoteOf(req)}` }, who.username, who.reason ?? who.message, who.lockedOut);
     answerFailedLogin(this.ctx, startedAt, answer);
     return undefined;
   }

@@ -164,7 +164,11 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   },
   lockoutFailures: {
     key: 'lockout_failures', kind: integer(0, 1_000_000), default: '5',
-    doc: 'Failed logins from one address within lockout_window that lock the address out for lockout_time; 0 disables the lockout.',
+    doc: 'Failed logins from one address within lockout_window, whatever user names they tried, that lock the address out for lockout_time; a successful login clears only that user\'s failures from that address; 0 disables the per-address lockout.',
+  },
+  lockoutUserFailures: {
+    key: 'lockout_user_failures', kind: integer(0, 1_000_000), default: '20',
+    doc: 'Failed logins as one user name within lockout_window, from any addresses, that lock that name out for lockout_time, except from addresses it logged in from before; 0 disables the per-user lockout.',
   },
   lockoutWindow: {
     key: 'lockout_window', kind: duration({ positive: true }), default: '60',
@@ -172,7 +176,7 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   },
   lockoutTime: {
     key: 'lockout_time', kind: duration({ positive: true }), default: '300',
-    doc: 'Seconds a locked-out address is refused (every login fails, even with the right secret).',
+    doc: 'Seconds a locked-out address or user name is refused (every login fails, even with the right secret).',
   },
   redactHeaders: {
     key: 'redact_headers', kind: list(nonEmptyText()),

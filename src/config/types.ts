@@ -56,6 +56,8 @@ export interface GeneralConfig {
   readonly authLimit: number;
   /** Failed logins from one address within lockoutWindow that lock it out; 0: no lockout. */
   readonly lockoutFailures: number;
+  /** Failed logins as one user name within lockoutWindow that lock the name out; 0: no such lockout. */
+  readonly lockoutUserFailures: number;
   readonly lockoutWindow: number;
   readonly lockoutTime: number;
   /** Headers whose values are hidden in logs, besides Secret and Key. */

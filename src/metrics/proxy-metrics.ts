@@ -137,6 +137,17 @@ export class ProxyMetrics {
     total('events_dropped_total', 'Events meant for a client that was closing, so never written.', () => c.eventsDropped);
     total('slow_clients_disconnected_total', 'Clients (raw AMI or event streams) disconnected for not reading their output.', () => c.slowClientsDropped);
     total('failed_logins_total', 'Failed logins, raw AMI and HTTP.', () => c.failedLogins);
+    new Counter({
+      name: `${METRIC_PREFIX}lockouts_total`,
+      help: 'Lockouts started by repeated failed logins: of an address, or of a user name.',
+      labelNames: ['scope'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ scope: 'address' }, c.lockouts.address);
+        this.inc({ scope: 'user' }, c.lockouts.user);
+      },
+    });
     total('clients_connected_total', 'Raw AMI connections accepted.', () => c.clientsConnected);
     total('connections_refused_total', 'Raw AMI connections closed at once because authlimit connections were waiting to log in.', () => c.refusedConnections);
     total('connections_denied_total', 'Connections (raw AMI, TLS, HTTP) closed as accepted: the listener\'s permit/deny refuse their address.', () => c.aclRefusedConnections);
