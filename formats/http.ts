@@ -1,7 +1,7 @@
 /**
  * The http input format: an HTTP request (path, query string, form body, Accept header) as the
  * AMI action it stands for, and the output format its answer is written in. Pure: strings and
- * bytes in, a message or a refusal out; the HTTP listener (src/clients/http-service.ts) does the I/O.
+ * bytes in, a message or a refusal out; the HTTP listener (src/clients/http/http-service.ts) does the I/O.
  *
  *     GET /rawman?Action=Originate&Channel=PJSIP/201&Variable=A=1&Variable=B=2
  *
@@ -21,7 +21,7 @@
  * standard. Every path may also be written under `/asterisk/` (Asterisk's default prefix), so
  * AJAM code pointed at amiplex keeps its URLs.
  *
- * `/` itself is the status page (src/clients/status-page.ts), with its data at `/status.json`
+ * `/` itself is the status page (src/clients/http/status-page.ts), with its data at `/status.json`
  * and its browser files at `/static/NAME`.
  */
 import { CLIENT_LIMITS, DECODE_ERROR_TEXT } from '../src/ami/decoder.js';

@@ -3,8 +3,8 @@
  * the listeners, and stops them in order (listeners first, then clients and PBX sessions).
  */
 import type { HostPort, ProxyConfig } from './config/index.js';
-import { HttpService, type HttpBound, type HttpServiceOptions } from './clients/http-service.js';
-import { AmiTcpListener } from './clients/tcp-listener.js';
+import { HttpService, type HttpBound, type HttpServiceOptions } from './clients/http/http-service.js';
+import { AmiTcpListener } from './clients/ami/tcp-listener.js';
 import { builtinFormats, type FormatRegistry } from './formats.js';
 import { Hub, type ReloadSummary } from './hub.js';
 import { silentLogger, type Logger } from './log.js';

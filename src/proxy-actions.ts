@@ -3,8 +3,8 @@
  * A client sees them as ordinary AMI: responses and EventLists with its ActionID.
  */
 import { actionIdOf, getHeader, type AmiMessage } from './ami/message.js';
-import type { ActionOwner } from './clients/action-owner.js';
-import type { AnswerSlot } from './clients/answer-order.js';
+import type { ActionOwner } from './clients/shared/action-owner.js';
+import type { AnswerSlot } from './clients/shared/answer-order.js';
 import type { Hub } from './hub.js';
 import { errorResponse, eventMessage, response } from './router/action-router.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AnswerOrder } from '../src/clients/answer-order.js';
+import { AnswerOrder } from '../src/clients/shared/answer-order.js';
 
 describe('AnswerOrder', () => {
   it('holds a later answer until every earlier action of the same PBX is fully answered', () => {

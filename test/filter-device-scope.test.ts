@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { eventClassBits } from '../src/ami/event-classes.js';
 import type { AmiHeader, AmiMessage } from '../src/ami/message.js';
-import { Outbound } from '../src/clients/outbound.js';
+import { Outbound } from '../src/clients/shared/outbound.js';
 import { DeviceScope, DeviceSet } from '../src/filters/device-scope.js';
 import { captureEvents } from './helpers/captures.js';
 

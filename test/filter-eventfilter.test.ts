@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeText } from '../src/ami/encoder.js';
 import { eventClassBits } from '../src/ami/event-classes.js';
 import type { AmiHeader, AmiMessage } from '../src/ami/message.js';
-import { Outbound } from '../src/clients/outbound.js';
+import { Outbound } from '../src/clients/shared/outbound.js';
 import { EventFilterSet, parseEventFilter, type EventFilterRule } from '../src/filters/event-filter.js';
 import type { EventView } from '../src/filters/event-view.js';
 import { compilePosixRegex } from '../src/filters/posix-regex.js';

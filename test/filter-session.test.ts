@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { eventClassBits } from '../src/ami/event-classes.js';
 import type { AmiHeader, AmiMessage } from '../src/ami/message.js';
-import { Outbound } from '../src/clients/outbound.js';
+import { Outbound } from '../src/clients/shared/outbound.js';
 import { EventFilterSet } from '../src/filters/event-filter.js';
 import {
   applyFilterAction, FILTER_COMPILE_ERROR, FILTER_FORMAT_ERROR, FILTER_LIMIT_ERROR, filterAction, MAX_SESSION_FILTERS,

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { eventClassBits } from '../src/ami/event-classes.js';
 import type { AmiHeader, AmiMessage } from '../src/ami/message.js';
-import { Outbound } from '../src/clients/outbound.js';
+import { Outbound } from '../src/clients/shared/outbound.js';
 import { parseConfig, type UserConfig } from '../src/config/index.js';
 import { parseEventFilter } from '../src/filters/event-filter.js';
 import type { EventView } from '../src/filters/event-view.js';

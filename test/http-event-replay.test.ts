@@ -1,7 +1,7 @@
-/** The SSE replay buffer (src/clients/event-replay.ts) and the SSE frame: pure. */
+/** The SSE replay buffer (src/clients/shared/event-replay.ts) and the SSE frame: pure. */
 import { describe, expect, it } from 'vitest';
-import { EventReplay } from '../src/clients/event-replay.js';
-import { sseFrame } from '../src/clients/sse-feed.js';
+import { EventReplay } from '../src/clients/shared/event-replay.js';
+import { sseFrame } from '../src/clients/sse/sse-feed.js';
 
 describe('EventReplay', () => {
   it('ids run 1, 2, 3…; after(n) gives every kept event after n, oldest first', () => {

@@ -1,9 +1,9 @@
-/** HTTP login sessions (src/clients/http-sessions.ts), with a clock passed in: no sockets. */
+/** HTTP login sessions (src/clients/http/http-sessions.ts), with a clock passed in: no sockets. */
 import { describe, expect, it } from 'vitest';
 import { EVENT_CLASSES } from '../src/ami/event-classes.js';
 import type { UserConfig } from '../src/config/index.js';
-import { HttpSessionStore } from '../src/clients/http-sessions.js';
-import { Outbound } from '../src/clients/outbound.js';
+import { HttpSessionStore } from '../src/clients/http/http-sessions.js';
+import { Outbound } from '../src/clients/shared/outbound.js';
 
 const alice: UserConfig = { name: 'alice', secret: 's', servers: ['pbx1'], serverHeader: true, status: false };
 

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AmiTestClient } from './helpers/ami-test-client.js';
-import type { AmiClientSession } from '../src/clients/ami-client-session.js';
+import type { AmiClientSession } from '../src/clients/ami/ami-client-session.js';
 import { FormatRegistry } from '../src/formats.js';
 import { standardFormat } from '../formats/standard.js';
 import { startFixture, stopAllFixtures, waitUntil, type ProxyFixture } from './helpers/proxy-fixture.js';

@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packageRoot } from '../src/clients/status-page.js';
-import { WebAssets } from '../src/clients/web-assets.js';
+import { packageRoot } from '../src/clients/http/status-page.js';
+import { WebAssets } from '../src/clients/http/web-assets.js';
 import type { StatusReport } from '../src/status/status-report.js';
 import { sessionCookieOf, startHttpFixture, type HttpFixture } from './helpers/http-fixture.js';
 import { stopAllFixtures, waitUntil, type UserSpec } from './helpers/proxy-fixture.js';

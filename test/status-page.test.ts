@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packageRoot } from '../src/clients/status-page.js';
+import { packageRoot } from '../src/clients/http/status-page.js';
 import { launchBrowser, type TestBrowser } from './helpers/browser.js';
 import { startHttpFixture } from './helpers/http-fixture.js';
 import { stopAllFixtures, type UserSpec } from './helpers/proxy-fixture.js';

@@ -7,7 +7,7 @@
  */
 import { toWire } from '../ami/message.js';
 import type { ProxyConfig, UserConfig } from '../config/index.js';
-import { md5KeyMatches, secretMatches } from '../clients/credentials.js';
+import { md5KeyMatches, secretMatches } from '../clients/shared/credentials.js';
 import { compileAcl, type Acl } from './acl.js';
 import { LoginGuard, type LockScope } from './login-guard.js';
 

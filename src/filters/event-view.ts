@@ -1,6 +1,6 @@
 /**
  * What an event filter looks at: one event on its way to clients, with what the hub already
- * knows about it. `src/clients/outbound.ts` implements it (one Outbound per event, shared by
+ * knows about it. `src/clients/shared/outbound.ts` implements it (one Outbound per event, shared by
  * every client), so whatever a filter computes from it (the name, the whole text) is computed
  * at most once per event however many clients look.
  */

@@ -6,7 +6,7 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import { compileAcl, type Acl } from '../access/acl.js';
-import { remoteOf } from '../clients/http-context.js';
+import { remoteOf } from '../clients/http/http-context.js';
 import type { HostPort } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { ProxyMetrics } from './proxy-metrics.js';

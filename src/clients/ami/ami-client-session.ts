@@ -11,26 +11,26 @@
  */
 import type net from 'node:net';
 import { randomInt } from 'node:crypto';
-import { AmiDecoder } from '../ami/decoder.js';
-import { ALL_CLASSES, EVENT_CLASSES, eventMaskFromValue } from '../ami/event-classes.js';
-import { actionIdOf, getHeader, sameText, type AmiMessage } from '../ami/message.js';
-import { errorResponse, eventMessage, response, type Failure } from '../router/action-router.js';
-import type { UserConfig } from '../config/index.js';
-import { bannerFor, type FormatModule } from '../formats.js';
-import type { Logger } from '../log.js';
-import type { ActionOwner } from './action-owner.js';
-import { remainingFailDelay, type LoginRequest, type LoginResult } from '../access/authenticator.js';
-import type { LockScope } from '../access/login-guard.js';
-import type { PolicyResult } from '../access/action-policy.js';
-import { AnswerOrder, type AnswerSlot } from './answer-order.js';
-import type { Outbound } from './outbound.js';
-import { noteAnswer, startAudit, writeAudit, type AuditEntry } from '../audit.js';
-import { redactForLog } from '../ami/redact.js';
-import { accessOf } from '../access/user-access.js';
-import type { EventFilterRule, EventFilterSet } from '../filters/event-filter.js';
-import type { EventPredicate } from '../filters/user-event-filter.js';
-import { filterAction } from '../filters/session-filters.js';
-import { socketRemote } from './socket-remote.js';
+import { AmiDecoder } from '../../ami/decoder.js';
+import { ALL_CLASSES, EVENT_CLASSES, eventMaskFromValue } from '../../ami/event-classes.js';
+import { actionIdOf, getHeader, sameText, type AmiMessage } from '../../ami/message.js';
+import { errorResponse, eventMessage, response, type Failure } from '../../router/action-router.js';
+import type { UserConfig } from '../../config/index.js';
+import { bannerFor, type FormatModule } from '../../formats.js';
+import type { Logger } from '../../log.js';
+import type { ActionOwner } from '../shared/action-owner.js';
+import { remainingFailDelay, type LoginRequest, type LoginResult } from '../../access/authenticator.js';
+import type { LockScope } from '../../access/login-guard.js';
+import type { PolicyResult } from '../../access/action-policy.js';
+import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
+import type { Outbound } from '../shared/outbound.js';
+import { noteAnswer, startAudit, writeAudit, type AuditEntry } from '../../audit.js';
+import { redactForLog } from '../../ami/redact.js';
+import { accessOf } from '../../access/user-access.js';
+import type { EventFilterRule, EventFilterSet } from '../../filters/event-filter.js';
+import type { EventPredicate } from '../../filters/user-event-filter.js';
+import { filterAction } from '../../filters/session-filters.js';
+import { socketRemote } from '../shared/socket-remote.js';
 
 export interface ClientSettings {
   readonly authTimeoutMs: number;

@@ -5,10 +5,10 @@
  * clients' event filters look at (EventView): its name and text are worked out at most once,
  * and only when a filter asks.
  */
-import { encodeText } from '../ami/encoder.js';
-import { appendHeader, getHeader, headerIndex, type AmiMessage } from '../ami/message.js';
-import type { EventView } from '../filters/event-view.js';
-import type { FormatModule } from '../formats.js';
+import { encodeText } from '../../ami/encoder.js';
+import { appendHeader, getHeader, headerIndex, type AmiMessage } from '../../ami/message.js';
+import type { EventView } from '../../filters/event-view.js';
+import type { FormatModule } from '../../formats.js';
 
 export class Outbound implements EventView {
   /** Per format: [bytes without, bytes with the Server header]. Keyed by the module itself: no string keys in the hot loop. */

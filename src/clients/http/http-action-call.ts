@@ -4,11 +4,11 @@
  * output — and hands them over once, when the last part comes. After that (or after the HTTP
  * client went away, or the request timed out) it is closed: the hub delivers it nothing more.
  */
-import type { AmiMessage } from '../ami/message.js';
-import type { UserConfig } from '../config/index.js';
-import type { Failure } from '../router/action-router.js';
-import type { ActionOwner } from './action-owner.js';
-import type { AnswerSlot } from './answer-order.js';
+import type { AmiMessage } from '../../ami/message.js';
+import type { UserConfig } from '../../config/index.js';
+import type { Failure } from '../../router/action-router.js';
+import type { ActionOwner } from '../shared/action-owner.js';
+import type { AnswerSlot } from '../shared/answer-order.js';
 
 export type CallDone = (parts: readonly AmiMessage[], failure: Failure | undefined) => void;
 

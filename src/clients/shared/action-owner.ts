@@ -2,10 +2,10 @@
  * Whoever sends actions to a PBX through the hub and receives their answers: a raw-AMI client
  * session, or one HTTP request. The hub and the routers know owners only through this.
  */
-import type { AmiMessage } from '../ami/message.js';
-import type { UserConfig } from '../config/index.js';
-import type { FormatModule } from '../formats.js';
-import type { Failure } from '../router/action-router.js';
+import type { AmiMessage } from '../../ami/message.js';
+import type { UserConfig } from '../../config/index.js';
+import type { FormatModule } from '../../formats.js';
+import type { Failure } from '../../router/action-router.js';
 import type { AnswerSlot } from './answer-order.js';
 
 export interface ActionOwner {

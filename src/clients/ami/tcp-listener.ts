@@ -10,13 +10,13 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { formatHostPort, type HostPort } from '../config/index.js';
-import type { FormatModule } from '../formats.js';
-import type { Hub } from '../hub.js';
-import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
+import { formatHostPort, type HostPort } from '../../config/index.js';
+import type { FormatModule } from '../../formats.js';
+import type { Hub } from '../../hub.js';
+import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../../tls/server-tls.js';
 import { AmiClientSession } from './ami-client-session.js';
-import { closedByGate, closeRefused, ConnectionGate, PendingHandshakes } from './connection-gate.js';
-import { socketRemote } from './socket-remote.js';
+import { closedByGate, closeRefused, ConnectionGate, PendingHandshakes } from '../shared/connection-gate.js';
+import { socketRemote } from '../shared/socket-remote.js';
 
 export interface AmiListenerOptions {
   /** Its [listener NAME]; absent for a [general] listen or listen_tls line. */

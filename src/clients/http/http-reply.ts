@@ -4,9 +4,9 @@
  * client reads failures the way it reads answers.
  */
 import type http from 'node:http';
-import type { AmiMessage } from '../ami/message.js';
-import type { FormatModule } from '../formats.js';
-import { errorResponse, type Failure } from '../router/action-router.js';
+import type { AmiMessage } from '../../ami/message.js';
+import type { FormatModule } from '../../formats.js';
+import { errorResponse, type Failure } from '../../router/action-router.js';
 
 /** The status of an answer amiplex gave itself instead of the PBX. */
 export const FAILURE_STATUS: Readonly<Record<Failure, number>> = Object.freeze({

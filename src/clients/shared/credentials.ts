@@ -1,8 +1,8 @@
 /** Secret checks shared by every kind of client (raw AMI Login, HTTP Basic, AJAM Login). */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { toWire } from '../ami/message.js';
-import type { UserConfig } from '../config/index.js';
-import { verifySecretHash } from '../access/secret-hash.js';
+import { toWire } from '../../ami/message.js';
+import type { UserConfig } from '../../config/index.js';
+import { verifySecretHash } from '../../access/secret-hash.js';
 
 /** Compares two byte strings in time independent of where they differ (and of their lengths). */
 export function constantTimeEqual(a: string, b: string): boolean {

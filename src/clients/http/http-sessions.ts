@@ -4,15 +4,15 @@
  * (never while a request or an event stream of it is open), and queues the events its user may
  * see since login — bounded, oldest dropped — for the `WaitEvent` long poll. Clock passed in.
  */
-import type { AmiMessage } from '../ami/message.js';
-import { accessOf } from '../access/user-access.js';
-import type { EventFilterSet } from '../filters/event-filter.js';
-import { filterAction, type FilterActionResult } from '../filters/session-filters.js';
-import type { EventPredicate } from '../filters/user-event-filter.js';
+import type { AmiMessage } from '../../ami/message.js';
+import { accessOf } from '../../access/user-access.js';
+import type { EventFilterSet } from '../../filters/event-filter.js';
+import { filterAction, type FilterActionResult } from '../../filters/session-filters.js';
+import type { EventPredicate } from '../../filters/user-event-filter.js';
 import { randomBytes } from 'node:crypto';
-import { ALL_CLASSES } from '../ami/event-classes.js';
-import type { UserConfig } from '../config/index.js';
-import type { Outbound } from './outbound.js';
+import { ALL_CLASSES } from '../../ami/event-classes.js';
+import type { UserConfig } from '../../config/index.js';
+import type { Outbound } from '../shared/outbound.js';
 
 /** Most events a session keeps for WaitEvent; older ones are dropped. */
 export const SESSION_QUEUE_MAX = 1000;

@@ -9,8 +9,8 @@
  * when the connection comes, so a reload (SIGHUP) changes them for the next connection.
  */
 import type net from 'node:net';
-import { compileAcl, type Acl } from '../access/acl.js';
-import type { Hub } from '../hub.js';
+import { compileAcl, type Acl } from '../../access/acl.js';
+import type { Hub } from '../../hub.js';
 import { socketRemote } from './socket-remote.js';
 
 /** Whose permit / deny a listener follows: [general]'s, or those of its [listener NAME]. */

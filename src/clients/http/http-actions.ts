@@ -8,15 +8,15 @@
  * or from a Proxy* action; 400/403/502/503/504 when amiplex answered instead (see FAILURE_STATUS);
  * 401 for missing, wrong or expired credentials.
  */
-import type { LockScope } from '../access/login-guard.js';
+import type { LockScope } from '../../access/login-guard.js';
 import type http from 'node:http';
-import { appendHeader, getHeader, headerIndex, sameText, type AmiMessage } from '../ami/message.js';
-import { eventMaskFromValue } from '../ami/event-classes.js';
-import { startAudit, writeAudit } from '../audit.js';
-import type { UserConfig } from '../config/index.js';
-import type { FormatModule } from '../formats.js';
-import type { HttpAction } from '../../formats/http.js';
-import { errorResponse, eventMessage, response, type Failure } from '../router/action-router.js';
+import { appendHeader, getHeader, headerIndex, sameText, type AmiMessage } from '../../ami/message.js';
+import { eventMaskFromValue } from '../../ami/event-classes.js';
+import { startAudit, writeAudit } from '../../audit.js';
+import type { UserConfig } from '../../config/index.js';
+import type { FormatModule } from '../../formats.js';
+import type { HttpAction } from '../../../formats/http.js';
+import { errorResponse, eventMessage, response, type Failure } from '../../router/action-router.js';
 import { BASIC_CHALLENGE, setSessionCookie } from './http-auth.js';
 import { HttpActionCall } from './http-action-call.js';
 import { answerFailedLogin, identify, remoteOf, type HttpContext } from './http-context.js';

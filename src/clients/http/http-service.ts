@@ -14,25 +14,25 @@ import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
 import type net from 'node:net';
-import { formatHostPort, type HostPort } from '../config/index.js';
-import type { FormatModule } from '../formats.js';
-import type { Hub } from '../hub.js';
-import type { Logger } from '../log.js';
-import { MetricsEndpoint, METRICS_PATH } from '../metrics/metrics-endpoint.js';
-import { ProxyMetrics } from '../metrics/proxy-metrics.js';
-import { chooseFormat, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../formats/http.js';
-import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../tls/server-tls.js';
-import { closedByGate, ConnectionGate, PendingHandshakes } from './connection-gate.js';
+import { formatHostPort, type HostPort } from '../../config/index.js';
+import type { FormatModule } from '../../formats.js';
+import type { Hub } from '../../hub.js';
+import type { Logger } from '../../log.js';
+import { MetricsEndpoint, METRICS_PATH } from '../../metrics/metrics-endpoint.js';
+import { ProxyMetrics } from '../../metrics/proxy-metrics.js';
+import { chooseFormat, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../../formats/http.js';
+import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../../tls/server-tls.js';
+import { closedByGate, ConnectionGate, PendingHandshakes } from '../shared/connection-gate.js';
 import { BASIC_CHALLENGE } from './http-auth.js';
 import { HttpActions, pathOf } from './http-actions.js';
 import { answerFailedLogin, identify, remoteOf, type HttpContext, type HttpSettings } from './http-context.js';
 import { ALLOWED_METHODS, CorsPolicy } from './http-cors.js';
 import { sendError, type HeaderMap } from './http-reply.js';
 import { HttpSessionStore } from './http-sessions.js';
-import { SseFeed } from './sse-feed.js';
-import { SseStream } from './sse-stream.js';
+import { SseFeed } from '../sse/sse-feed.js';
+import { SseStream } from '../sse/sse-stream.js';
 import { StatusPage } from './status-page.js';
-import { socketRemote } from './socket-remote.js';
+import { socketRemote } from '../shared/socket-remote.js';
 
 export interface HttpServiceOptions {
   /** Interval of keep-alive comments on event streams (default 15 s). */

@@ -3,14 +3,14 @@
  * who a request is (HTTP Basic, or the `mansession_id` cookie of an `Action=Login` session).
  */
 import type http from 'node:http';
-import type { UserConfig } from '../config/index.js';
-import type { Hub } from '../hub.js';
-import type { Logger } from '../log.js';
+import type { UserConfig } from '../../config/index.js';
+import type { Hub } from '../../hub.js';
+import type { Logger } from '../../log.js';
 import { parseBasic, sessionCookie } from './http-auth.js';
 import type { HttpSession, HttpSessionStore } from './http-sessions.js';
-import { socketRemote } from './socket-remote.js';
-import { remainingFailDelay } from '../access/authenticator.js';
-import type { LockScope } from '../access/login-guard.js';
+import { socketRemote } from '../shared/socket-remote.js';
+import { remainingFailDelay } from '../../access/authenticator.js';
+import type { LockScope } from '../../access/login-guard.js';
 
 export interface HttpSettings {
   /** How long a request waits for its answer unless it asks otherwise (ms). */

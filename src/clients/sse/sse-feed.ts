@@ -11,10 +11,10 @@
  * Each event is encoded once, whatever the number of streams: the json bytes come from the hub's
  * shared Outbound (the same bytes raw TCP json clients get), the frame is built once per variant.
  */
-import { getHeader, type AmiMessage } from '../ami/message.js';
-import type { FormatModule } from '../formats.js';
-import { EventReplay } from './event-replay.js';
-import type { Outbound } from './outbound.js';
+import { getHeader, type AmiMessage } from '../../ami/message.js';
+import type { FormatModule } from '../../formats.js';
+import { EventReplay } from '../shared/event-replay.js';
+import type { Outbound } from '../shared/outbound.js';
 import type { SseEntry, SseStream } from './sse-stream.js';
 
 class FeedEntry implements SseEntry {

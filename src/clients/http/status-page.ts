@@ -17,13 +17,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { UserConfig } from '../config/index.js';
-import { RateWindow } from '../status/rate-window.js';
-import { rateCounters, statusReport, type StatusReport } from '../status/status-report.js';
+import type { UserConfig } from '../../config/index.js';
+import { RateWindow } from '../../status/rate-window.js';
+import { rateCounters, statusReport, type StatusReport } from '../../status/status-report.js';
 import { BASIC_CHALLENGE, setSessionCookie } from './http-auth.js';
 import { answerFailedLogin, identify, remoteOf, type HttpContext } from './http-context.js';
 import { sendError, type HeaderMap } from './http-reply.js';
-import type { SseFeed } from './sse-feed.js';
+import type { SseFeed } from '../sse/sse-feed.js';
 import { sendAsset, WebAssets } from './web-assets.js';
 
 export type StatusRoute = { readonly kind: 'page' } | { readonly kind: 'status' } | { readonly kind: 'asset'; readonly name: string };

@@ -5,10 +5,10 @@
  * `slow_client_timeout`, or ever exceeds `client_buffer_max`, is disconnected.
  */
 import type http from 'node:http';
-import type { UserConfig } from '../config/index.js';
-import { accessOf } from '../access/user-access.js';
-import type { EventView } from '../filters/event-view.js';
-import { socketRemote } from './socket-remote.js';
+import type { UserConfig } from '../../config/index.js';
+import { accessOf } from '../../access/user-access.js';
+import type { EventView } from '../../filters/event-view.js';
+import { socketRemote } from '../shared/socket-remote.js';
 
 export interface SseLimits {
   readonly clientBuffer: number;
