@@ -47,6 +47,8 @@ export interface HubCounters {
   /** Lockouts started by a failed login, by what they lock. */
   readonly lockouts: Record<LockScope, number>;
   slowClientsDropped: number;
+  /** Raw AMI clients disconnected for keeping up a flood of malformed input (blank lines, lines too long). */
+  floodingClientsDropped: number;
   clientsConnected: number;
   /** Connections closed at once because authlimit connections were waiting to log in. */
   refusedConnections: number;
@@ -85,6 +87,7 @@ export class Hub implements SessionHost {
     failedLogins: 0,
     lockouts: { address: 0, user: 0 },
     slowClientsDropped: 0,
+    floodingClientsDropped: 0,
     clientsConnected: 0,
     refusedConnections: 0,
     aclRefusedConnections: 0,
@@ -358,6 +361,10 @@ export class Hub implements SessionHost {
     );
   }
 
+  floodingClientDropped(_client: AmiClientSession): void {
+    this.counters.floodingClientsDropped++;
+  }
+
   clientClosed(client: AmiClientSession): void {
     if (this.clients.delete(client) && !client.authenticated) this.unauthenticated--;
   }
@@ -529,6 +536,7 @@ function clientSettingsOf(config: ProxyConfig): ClientSettings {
     clientBufferMax: g.clientBufferMax,
     slowClientTimeoutMs: g.slowClientTimeout * 1000,
     maxPendingActions: g.maxPendingActions,
+    malformedInput: { rate: g.malformedRate, burst: g.malformedRate, maxThrottledMs: g.malformedTimeout * 1000 },
     audit: g.audit,
     redacted: redactionSet(g.redactHeaders),
   };

@@ -298,23 +298,28 @@ describe('upstream health', () => {
 });
 
 describe('limits on actions in flight', () => {
-  it('refuses actions over max_pending_actions with an error, answered in order after the earlier ones', async () => {
+  it('pauses the input of a client with max_pending_actions unanswered: the rest is read once answers come, in order, none refused', async () => {
     const fx = await startFixture({
       pbxes: [{ name: 'pbx1', scripted: {} }],
       general: { max_pending_actions: 3, action_timeout: 0.5 },
     });
+    const pbx = fx.pbx('pbx1').scripted!;
     const c = await fx.loggedIn('alice', 'off');
     const other = await fx.loggedIn('alice', 'off', 'other');
-    for (let i = 1; i <= 5; i++) c.sendAction([['Action', 'CoreSettings'], ['ActionID', `a${i}`]]);
+    c.send(Array.from({ length: 5 }, (_, i) => `Action: CoreSettings\r\nActionID: a${i + 1}\r\n\r\n`).join(''));
+    await pbx.waitForAction('CoreSettings', 3000, 3);
     // The limit is per client: another client is not affected.
     const ping = await other.action([['Action', 'Ping'], ['ActionID', 'other']]);
     expect(header(ping, 'Ping')).toBe('Pong');
-    // The three in flight time out; the two over the limit are refused. Answers keep the order the
-    // actions were sent in, as from one Asterisk session: a4 and a5 come after a1..a3.
-    const errors = await c.waitForCount((m) => m.headers[0]?.[0] === 'Response' && header(m, 'Response') === 'Error', 5, 3000);
+    // a4 and a5 stay unread while a1..a3 wait for the (silent) PBX.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(pbx.named('CoreSettings')).toHaveLength(3);
+    // a1..a3 time out; then a4 and a5 are read, sent, and time out in turn. Answers keep the
+    // order the actions were sent in, as from one Asterisk session.
+    const errors = await c.waitForCount((m) => m.headers[0]?.[0] === 'Response' && header(m, 'Response') === 'Error', 5, 5000);
     expect(errors.map((m) => header(m, 'ActionID'))).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
-    expect(errors.slice(0, 3).every((m) => /pbx1/.test(header(m, 'Message') ?? ''))).toBe(true);
-    expect(errors.slice(3).every((m) => /max_pending_actions/.test(header(m, 'Message') ?? ''))).toBe(true);
+    expect(errors.every((m) => /^Timeout: server pbx1/.test(header(m, 'Message') ?? ''))).toBe(true);
+    expect(pbx.named('CoreSettings')).toHaveLength(5);
     for (let i = 1; i <= 5; i++) expect(c.count(responseTo(`a${i}`)), `a${i}`).toBe(1);
     // Then the client may send again.
     const again = await c.action([['Action', 'Ping'], ['ActionID', 'again']]);

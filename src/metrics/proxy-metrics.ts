@@ -136,6 +136,7 @@ export class ProxyMetrics {
     total('events_streamed_total', 'Events written to HTTP event streams (GET /events; one per event and stream).', () => c.eventsStreamed);
     total('events_dropped_total', 'Events meant for a client that was closing, so never written.', () => c.eventsDropped);
     total('slow_clients_disconnected_total', 'Clients (raw AMI or event streams) disconnected for not reading their output.', () => c.slowClientsDropped);
+    total('flooding_clients_disconnected_total', 'Raw AMI clients disconnected for sending malformed input (blank lines, lines too long) faster than it is answered for too long.', () => c.floodingClientsDropped);
     total('failed_logins_total', 'Failed logins, raw AMI and HTTP.', () => c.failedLogins);
     new Counter({
       name: `${METRIC_PREFIX}lockouts_total`,

@@ -5,6 +5,10 @@
  * Challenge, WaitEvent, Filter) are answered here, per client, and never reach the shared
  * upstream session; everything else is handed to the host to be forwarded to a PBX.
  *
+ * Input is paced (input-pacer.ts): a bounded slice per turn of the event loop, paused while the
+ * client has max_pending_actions unanswered, its malformed input answered at a bounded rate
+ * (flood-guard.ts) and the client disconnected when it keeps a flood up.
+ *
  * Output is bounded: writes of one turn of the event loop go out as one socket write; a
  * client whose unsent output stays over `clientBuffer` for `slowClientTimeoutMs`, or ever
  * exceeds `clientBufferMax`, is disconnected so it can slow no one else down.
@@ -31,6 +35,8 @@ import type { EventFilterRule, EventFilterSet } from '../../filters/event-filter
 import type { EventPredicate } from '../../filters/user-event-filter.js';
 import { filterAction } from '../../filters/session-filters.js';
 import { socketRemote } from '../shared/socket-remote.js';
+import { InputPacer } from '../shared/input-pacer.js';
+import { FloodGuard, type FloodLimits } from '../shared/flood-guard.js';
 
 export interface ClientSettings {
   readonly authTimeoutMs: number;
@@ -39,6 +45,8 @@ export interface ClientSettings {
   readonly clientBufferMax: number;
   readonly slowClientTimeoutMs: number;
   readonly maxPendingActions: number;
+  /** How fast malformed input is answered (malformed_rate, malformed_timeout). */
+  readonly malformedInput: FloodLimits;
   /** One log line per action. */
   readonly audit: boolean;
   /** Headers hidden when an action is logged (lower case; Secret and Key always). */
@@ -64,6 +72,8 @@ export interface SessionHost {
   loginFailed(client: AmiClientSession, username: string | undefined, reason: string, lockedOut: LockScope | undefined): void;
   /** Counts and logs (once) a client disconnected for not reading its output. */
   slowClientDropped(client: AmiClientSession, reason: string): void;
+  /** Counts a client disconnected for keeping up a flood of malformed input (the session logs it). */
+  floodingClientDropped(client: AmiClientSession): void;
   /** A client over client_buffer queued `bytes` more (for the budget of all clients together). */
   outputQueued(bytes: number): void;
   clientClosed(client: AmiClientSession): void;
@@ -99,6 +109,10 @@ export class AmiClientSession implements ActionOwner {
   listener: string | undefined;
 
   private readonly decoder: AmiDecoder;
+  /** Its input, a bounded slice per turn of the event loop. */
+  private readonly input: InputPacer;
+  /** The rate at which its malformed input is answered. */
+  private readonly flood: FloodGuard;
   private readonly answers = new AnswerOrder<AmiMessage>();
   private allowedServers = new Set<string>();
   private challenge: string | undefined;
@@ -129,20 +143,30 @@ export class AmiClientSession implements ActionOwner {
   ) {
     this.remote = socketRemote(socket);
     this.log = host.log.child({ client: this.id, remote: this.remote });
+    this.flood = new FloodGuard(host.settings().malformedInput, Date.now());
     this.decoder = new AmiDecoder(
       { side: 'from-client' },
       {
         message: (msg) => this.onAction(msg),
-        blank: () => this.answerNow(errorResponse(undefined, 'Missing action in request')),
+        blank: () => {
+          this.malformed();
+          this.answerNow(errorResponse(undefined, 'Missing action in request'));
+        },
         error: (code, text, headers) => {
-          this.log.warn({ code }, 'malformed input from client');
+          if (!this.flood.throttled) this.log.warn({ code }, 'malformed input from client');
+          this.malformed();
           this.answerNow(errorResponse(actionIdOf({ headers }), text));
         },
       },
     );
+    this.input = new InputPacer(socket, {
+      consume: (bytes) => this.decoder.push(bytes),
+      delay: () => this.inputDelay(),
+      allowance: () => this.inputAllowance(),
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      if (!this.refusing) this.decoder.push(chunk);
+      if (!this.refusing) this.input.push(chunk);
     });
     socket.on('drain', () => {
       this.overSince = undefined;
@@ -243,6 +267,7 @@ export class AmiClientSession implements ActionOwner {
     const { ready, close } = this.answers.push(slot, msg, final);
     for (const m of ready) this.send(m);
     if (close) this.end();
+    else if (final) this.input.kick();
   }
 
   /** The action that took `slot` goes to PBX `server`: its answer is ordered among that PBX's answers. */
@@ -334,6 +359,7 @@ export class AmiClientSession implements ActionOwner {
     if (this.log.isLevelEnabled('debug')) this.log.debug({ action: redactForLog(msg, settings.redacted) }, 'action from client');
     const reply = (answer: AmiMessage) => this.answer(slot, answer, true);
     if (name === '') {
+      this.malformed();
       reply(errorResponse(actionId, 'Missing action in request'));
       return;
     }
@@ -389,7 +415,7 @@ export class AmiClientSession implements ActionOwner {
     };
     // Checking may take a while (scrypt): what the client sends meanwhile waits, in order.
     this.held = [];
-    this.socket.pause();
+    this.input.hold();
     const startedAt = Date.now();
     this.host.authenticate(req).then(
       (result) => this.loginDecided(msg, actionId, slot, result, startedAt),
@@ -405,7 +431,7 @@ export class AmiClientSession implements ActionOwner {
       this.refuseLogin(actionId, getHeader(msg, 'Username'), slot, result.reason, result.lockedOut, startedAt);
       return;
     }
-    this.socket.resume();
+    this.input.release();
     const user = result.user;
     this.user = user;
     this.compileFilter();
@@ -434,12 +460,57 @@ export class AmiClientSession implements ActionOwner {
   /** As Asterisk: answer after a delay (a brake on guessing; counted from the check's start), then close. */
   private refuseLogin(actionId: string | undefined, username: string | undefined, slot: AnswerSlot, reason: string, lockedOut: LockScope | undefined, startedAt: number): void {
     this.refusing = true;
-    this.socket.pause();
+    this.input.hold();
     this.host.loginFailed(this, username, reason, lockedOut);
     setTimeout(() => {
       this.answer(slot, errorResponse(actionId, 'Authentication failed'), true);
       this.end();
     }, remainingFailDelay(this.host.settings().authFailDelayMs, startedAt));
+  }
+
+  /**
+   * How long the client's input waits before more of it is handled: while it has
+   * max_pending_actions unanswered (until an answer comes), and while its malformed input is
+   * answered faster than the rate allows. A client that keeps that up is disconnected.
+   */
+  private inputDelay(): number {
+    const now = Date.now();
+    if (this.flood.flooding(now)) {
+      this.dropFlooding();
+      return Infinity;
+    }
+    if (this.answers.pending >= this.host.settings().maxPendingActions) return Infinity;
+    return this.flood.waitMs(now);
+  }
+
+  /**
+   * How many bytes the decoder may be handed before inputDelay is asked again. Every action, and
+   * every malformed input, is at least a byte: no more bytes than actions it may still have in
+   * flight (so none is refused for max_pending_actions) and than malformed inputs may still be
+   * answered (so a slice of blank lines cannot overshoot the rate).
+   */
+  private inputAllowance(): number {
+    const room = this.host.settings().maxPendingActions - this.answers.pending;
+    return Math.min(room, this.flood.tokens(Date.now()));
+  }
+
+  /** Notes malformed input (a blank line, a broken limit, no Action), answered at a bounded rate. */
+  private malformed(): void {
+    const wasThrottled = this.flood.throttled;
+    this.flood.note(Date.now());
+    if (this.flood.throttled && !wasThrottled) {
+      const { rate } = this.flood.limits;
+      this.log.warn({ malformed: this.flood.count }, `malformed input faster than ${rate} a second (malformed_rate): answered at that rate`);
+    }
+  }
+
+  private dropFlooding(): void {
+    if (this.isClosed) return;
+    const { maxThrottledMs } = this.flood.limits;
+    this.log.warn({ malformed: this.flood.count }, `client disconnected: malformed input kept up over malformed_rate for more than ${maxThrottledMs / 1000} s (malformed_timeout)`);
+    this.host.floodingClientDropped(this);
+    this.input.close();
+    this.socket.destroy();
   }
 
   private challengeAnswer(msg: AmiMessage, actionId: string | undefined): AmiMessage {
@@ -507,6 +578,7 @@ export class AmiClientSession implements ActionOwner {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
+    this.input.close();
     if (this.waiter) clearTimeout(this.waiter.timer);
     this.waiter = undefined;
     this.out = [];
