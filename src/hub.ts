@@ -392,7 +392,8 @@ export class Hub implements SessionHost {
     if (server.router.size >= server.config.maxPending) return refuse('overloaded', `Too many actions in flight on server ${server.name}`);
     client.assignServer(slot, server.name);
     const timeoutMs = (server.config.actionTimeout ?? this.config.general.actionTimeout) * 1000;
-    const { message } = server.router.register({ client, slot }, withoutHeaders(action, 'Server'), timeoutMs, Date.now());
+    const listTimeoutMs = this.config.general.eventlistTimeout * 1000;
+    const { message } = server.router.register({ client, slot }, withoutHeaders(action, 'Server'), timeoutMs, Date.now(), listTimeoutMs);
     server.session.send(message);
     this.counters.actionsForwarded++;
   }

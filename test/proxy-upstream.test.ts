@@ -10,6 +10,7 @@ import {
   hasHeader,
   header,
   isEvent,
+  isResponse,
   responseTo,
   type Received,
 } from './helpers/ami-test-client.js';
@@ -298,6 +299,39 @@ describe('upstream health', () => {
 });
 
 describe('limits on actions in flight', () => {
+  it('a list the PBX keeps feeding but never completes is cut off after eventlist_timeout; later answers are no longer held', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const fx = await startFixture({
+      pbxes: [{
+        name: 'pbx1',
+        scripted: {
+          respond: (a) => {
+            const id = a.headers.find(([n]) => n === 'ActionID')![1];
+            a.session.send([['Response', 'Success'], ['ActionID', id], ['EventList', 'start'], ['Message', 'Channels will follow']]);
+            timers.push(setInterval(() => a.session.send([['Event', 'CoreShowChannel'], ['ActionID', id], ['Channel', 'PJSIP/1']]), 50));
+          },
+        },
+      }],
+      general: { eventlist_timeout: 1, action_timeout: 0.5 },
+    });
+    try {
+      const c = await fx.loggedIn('alice', 'off');
+      const start = Date.now();
+      c.sendAction([['Action', 'CoreShowChannels'], ['ActionID', 'endless']]);
+      c.sendAction([['Action', 'Ping'], ['ActionID', 'behind']]);
+      const cut = await c.waitFor((m) => isResponse(m) && header(m, 'Response') === 'Error', 5000);
+      expect(Date.now() - start).toBeGreaterThanOrEqual(900);
+      expect(cut.raw).toBe('Response: Error\r\nActionID: endless\r\nMessage: Timeout: server pbx1 did not complete the list of CoreShowChannels within 1 s\r\n\r\n');
+      // Items kept coming for longer than action_timeout: each one restarted that wait.
+      expect(c.count((m) => header(m, 'Event') === 'CoreShowChannel')).toBeGreaterThan(10);
+      const pong = await c.waitFor(responseTo('behind'), 3000);
+      expect(header(pong, 'Ping')).toBe('Pong');
+      expect(pong.index).toBeGreaterThan(cut.index);
+    } finally {
+      for (const t of timers) clearInterval(t);
+    }
+  });
+
   it('pauses the input of a client with max_pending_actions unanswered: the rest is read once answers come, in order, none refused', async () => {
     const fx = await startFixture({
       pbxes: [{ name: 'pbx1', scripted: {} }],
