@@ -16,6 +16,7 @@ import type { ActionOwner } from './clients/shared/action-owner.js';
 import type { AmiClientSession, ClientSettings, SessionHost } from './clients/ami/ami-client-session.js';
 import type { AnswerSlot } from './clients/shared/answer-order.js';
 import { Outbound } from './clients/shared/outbound.js';
+import { OutputBudget } from './clients/shared/output-budget.js';
 import { builtinFormats, type FormatModule, type FormatRegistry } from './formats.js';
 import type { Logger } from './log.js';
 import { proxyAction } from './proxy-actions.js';
@@ -111,9 +112,8 @@ export class Hub implements SessionHost {
   /** TLS handshakes under way on the raw AMI listeners: they count against authlimit too. */
   private handshakes = 0;
   private lastAuthLimitLog = 0;
-  /** Output queued by all clients at the last count, and what lagging clients queued since. */
-  private lastTotal = 0;
-  private queuedSinceCheck = 0;
+  /** client_buffer_total: what every client (raw AMI, event streams …) has queued, together. */
+  readonly outputBudget = new OutputBudget(() => this.config.general.clientBufferTotal);
 
   constructor(
     config: ProxyConfig,
@@ -480,38 +480,8 @@ export class Hub implements SessionHost {
 
   private sweep(now: number): void {
     for (const slot of this.servers.values()) this.deliver(slot.router.expire(now));
-    let total = 0;
-    for (const client of this.clients) if (!client.checkSlow(now)) total += client.buffered;
-    this.checkBudget(total);
-  }
-
-  /**
-   * Between sweeps, what lagging clients queue is added up as it is written, so a burst cannot
-   * overshoot client_buffer_total by much: once the estimate passes it, the real total is taken.
-   */
-  outputQueued(bytes: number): void {
-    this.queuedSinceCheck += bytes;
-    if (this.lastTotal + this.queuedSinceCheck <= this.config.general.clientBufferTotal) return;
-    let total = 0;
-    for (const client of this.clients) total += client.buffered;
-    this.checkBudget(total);
-  }
-
-  private checkBudget(total: number): void {
-    this.lastTotal = total > this.config.general.clientBufferTotal ? this.shedLargest(total) : total;
-    this.queuedSinceCheck = 0;
-  }
-
-  /** Over client_buffer_total: disconnect the clients with the most output queued until under it; returns what remains. */
-  private shedLargest(total: number): number {
-    const budget = this.config.general.clientBufferTotal;
-    const byQueue = [...this.clients].sort((a, b) => b.buffered - a.buffered);
-    for (const client of byQueue) {
-      if (total <= budget) break;
-      total -= client.buffered;
-      client.dropSlow(`output of all clients over client_buffer_total (${budget} bytes); this one had the most queued`);
-    }
-    return total;
+    for (const client of this.clients) client.checkSlow(now);
+    this.outputBudget.recount();
   }
 }
 

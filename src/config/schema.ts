@@ -73,7 +73,7 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   },
   clientBufferTotal: {
     key: 'client_buffer_total', kind: byteSize(1024 * 1024, 64 * 1024 ** 3), default: '512M',
-    doc: 'Budget for the output buffers of all clients together: over it, the clients with the most output queued are disconnected first (counted as lagging clients queue output).',
+    doc: 'Budget for the output of all clients together (raw AMI clients and event streams), counted as it is queued: over it, the clients with the most queued are disconnected first, until the total is under 7/8 of it. An event shared by many clients is held once, so amiplex\'s memory stays well under the budget.',
   },
   slowClientTimeout: {
     key: 'slow_client_timeout', kind: duration({ positive: true }), default: '10',

@@ -9,9 +9,10 @@
  * client has max_pending_actions unanswered, its malformed input answered at a bounded rate
  * (flood-guard.ts) and the client disconnected when it keeps a flood up.
  *
- * Output is bounded: writes of one turn of the event loop go out as one socket write; a
- * client whose unsent output stays over `clientBuffer` for `slowClientTimeoutMs`, or ever
- * exceeds `clientBufferMax`, is disconnected so it can slow no one else down.
+ * Output is bounded (bounded-output.ts): writes of one turn of the event loop go out as one
+ * socket write; a client whose unsent output stays over `clientBuffer` for
+ * `slowClientTimeoutMs`, or ever exceeds `clientBufferMax`, is disconnected so it can slow no one
+ * else down, and what it holds counts against client_buffer_total.
  */
 import type net from 'node:net';
 import { randomInt } from 'node:crypto';
@@ -28,6 +29,8 @@ import type { LockScope } from '../../access/login-guard.js';
 import type { PolicyResult } from '../../access/action-policy.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
 import type { Outbound } from '../shared/outbound.js';
+import { BoundedOutput } from '../shared/bounded-output.js';
+import type { OutputBudget } from '../shared/output-budget.js';
 import { noteAnswer, startAudit, writeAudit, type AuditEntry } from '../../audit.js';
 import { redactForLog } from '../../ami/redact.js';
 import { accessOf } from '../../access/user-access.js';
@@ -74,8 +77,8 @@ export interface SessionHost {
   slowClientDropped(client: AmiClientSession, reason: string): void;
   /** Counts a client disconnected for keeping up a flood of malformed input (the session logs it). */
   floodingClientDropped(client: AmiClientSession): void;
-  /** A client over client_buffer queued `bytes` more (for the budget of all clients together). */
-  outputQueued(bytes: number): void;
+  /** client_buffer_total: the budget of all clients' output together. */
+  readonly outputBudget: OutputBudget;
   clientClosed(client: AmiClientSession): void;
   /** The client logged in (it stops counting against authlimit). */
   clientLoggedIn(client: AmiClientSession): void;
@@ -103,8 +106,6 @@ export class AmiClientSession implements ActionOwner {
   user: UserConfig | undefined;
   /** Classes of events this client receives (its `Events:` choice). */
   eventMask = ALL_CLASSES;
-  /** When its unsent output went over client_buffer; undefined while under. */
-  overSince: number | undefined;
   /** The listener it connected to (its [listener] name or listen address), set by that listener. */
   listener: string | undefined;
 
@@ -116,8 +117,7 @@ export class AmiClientSession implements ActionOwner {
   private readonly answers = new AnswerOrder<AmiMessage>();
   private allowedServers = new Set<string>();
   private challenge: string | undefined;
-  private out: Buffer[] = [];
-  private flushQueued = false;
+  private readonly output: BoundedOutput;
   private closed = false;
   private ending = false;
   private refusing = false;
@@ -144,6 +144,7 @@ export class AmiClientSession implements ActionOwner {
     this.remote = socketRemote(socket);
     this.log = host.log.child({ client: this.id, remote: this.remote });
     this.flood = new FloodGuard(host.settings().malformedInput, Date.now());
+    this.output = new BoundedOutput(socket, () => host.settings(), host.outputBudget, (reason) => this.dropSlow(reason));
     this.decoder = new AmiDecoder(
       { side: 'from-client' },
       {
@@ -167,9 +168,6 @@ export class AmiClientSession implements ActionOwner {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (!this.refusing) this.input.push(chunk);
-    });
-    socket.on('drain', () => {
-      this.overSince = undefined;
     });
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error'));
     socket.on('close', () => this.onClose());
@@ -200,7 +198,12 @@ export class AmiClientSession implements ActionOwner {
 
   /** Bytes accepted for this client and not yet handed to the kernel. */
   get buffered(): number {
-    return this.socket.writableLength;
+    return this.output.buffered;
+  }
+
+  /** When its unsent output went over client_buffer; undefined while under. */
+  get overSince(): number | undefined {
+    return this.output.overSince;
   }
 
   /** A reload changed this client's user: its servers, permissions and filters apply from now on. */
@@ -298,7 +301,10 @@ export class AmiClientSession implements ActionOwner {
       return;
     }
     this.stats.eventsSent++;
-    this.write(event.bytes(this.format, this.user?.serverHeader ?? true));
+    // Shared with every client of its format (a standalone copy once it is going to wait: see Outbound).
+    const buf = event.bytes(this.format, this.user?.serverHeader ?? true, this.output.lagging);
+    this.stats.bytesSent += buf.length;
+    this.output.writeShared(buf);
     if (this.waiter) this.finishWaitEvent();
   }
 
@@ -307,15 +313,7 @@ export class AmiClientSession implements ActionOwner {
    * client_buffer for longer than slow_client_timeout; returns whether it did.
    */
   checkSlow(now: number): boolean {
-    if (this.overSince === undefined || this.isClosed) return false;
-    const { clientBuffer, slowClientTimeoutMs } = this.host.settings();
-    if (this.socket.writableLength <= clientBuffer) {
-      this.overSince = undefined;
-      return false;
-    }
-    if (now - this.overSince < slowClientTimeoutMs) return false;
-    this.dropSlow(`output over client_buffer for more than ${slowClientTimeoutMs / 1000} s`);
-    return true;
+    return !this.isClosed && this.output.checkSlow(now);
   }
 
   /** Disconnects a client that does not read its output fast enough (counted and logged once). */
@@ -329,7 +327,7 @@ export class AmiClientSession implements ActionOwner {
   end(): void {
     if (this.closed || this.ending) return;
     this.ending = true;
-    this.flush();
+    this.output.flush(true);
     this.socket.end();
   }
 
@@ -547,31 +545,8 @@ export class AmiClientSession implements ActionOwner {
 
   private write(buf: Buffer): void {
     if (this.ending || this.isClosed) return;
-    this.out.push(buf);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      // Once per turn of the event loop, after every upstream chunk read in that turn.
-      setImmediate(() => this.flush());
-    }
-  }
-
-  /** Writes what this turn of the event loop queued, as one write, and checks the buffer limits. */
-  private flush(): void {
-    this.flushQueued = false;
-    if (this.isClosed || this.out.length === 0) return;
-    const out = this.out;
-    this.out = [];
-    const buf = out.length === 1 ? out[0]! : Buffer.concat(out);
     this.stats.bytesSent += buf.length;
-    this.socket.write(buf);
-    const { clientBuffer, clientBufferMax } = this.host.settings();
-    const buffered = this.socket.writableLength;
-    if (buffered > clientBufferMax) {
-      this.dropSlow(`output buffer over client_buffer_max (${clientBufferMax} bytes)`);
-    } else if (buffered > clientBuffer) {
-      this.overSince ??= Date.now();
-      this.host.outputQueued(buf.length);
-    }
+    this.output.write(buf);
   }
 
   private onClose(): void {
@@ -581,7 +556,7 @@ export class AmiClientSession implements ActionOwner {
     this.input.close();
     if (this.waiter) clearTimeout(this.waiter.timer);
     this.waiter = undefined;
-    this.out = [];
+    this.output.close();
     this.log.debug({ user: this.user?.name }, 'client closed');
     this.host.clientClosed(this);
   }

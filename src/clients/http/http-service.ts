@@ -389,6 +389,7 @@ export class HttpService implements HttpContext {
       { events: asked.events, servers, allServers: asked.servers.length === 0 },
       this.settings,
       {
+        budget: this.hub.outputBudget,
         slow: (s, reason) => {
           this.hub.counters.slowClientsDropped++;
           this.log.warn({ http: remoteOf(req), user: user.name, stream: s.id, buffered: s.buffered, reason }, 'slow event stream disconnected');

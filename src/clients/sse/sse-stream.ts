@@ -1,10 +1,13 @@
 /**
  * One Server-Sent Events stream (`GET /events`): the events its filters admit, as prepared
- * frames. Output is bounded like a raw TCP client's: what one turn of the event loop queues goes
- * out as one write; a reader whose unsent output stays over `client_buffer` for
- * `slow_client_timeout`, or ever exceeds `client_buffer_max`, is disconnected.
+ * frames. Output is bounded like a raw TCP client's (bounded-output.ts): what one turn of the
+ * event loop queues goes out as one write; a reader whose unsent output stays over
+ * `client_buffer` for `slow_client_timeout`, or ever exceeds `client_buffer_max`, is
+ * disconnected, and what it holds counts against client_buffer_total.
  */
 import type http from 'node:http';
+import { BoundedOutput } from '../shared/bounded-output.js';
+import type { OutputBudget } from '../shared/output-budget.js';
 import type { UserConfig } from '../../config/index.js';
 import { accessOf } from '../../access/user-access.js';
 import type { EventView } from '../../filters/event-view.js';
@@ -24,8 +27,8 @@ export interface SseEntry {
   readonly server: string | undefined;
   /** The event, as the user's filters look at it. */
   readonly out: EventView;
-  /** The frame (`id:` and `data:` lines), with or without the Server header. */
-  frame(serverHeader: boolean): Buffer;
+  /** The frame (`id:` and `data:` lines), with or without the Server header; `standalone`: in a buffer of its own. */
+  frame(serverHeader: boolean, standalone?: boolean): Buffer;
 }
 
 export interface SseFilter {
@@ -38,6 +41,8 @@ export interface SseFilter {
 }
 
 export interface SseHooks {
+  /** client_buffer_total, shared with every other client. */
+  readonly budget: OutputBudget;
   /** Disconnected for not reading (counted and logged once by the caller). */
   slow(stream: SseStream, reason: string): void;
   closed(stream: SseStream): void;
@@ -55,9 +60,7 @@ export class SseStream {
   /** The reader's IP address, as its user's permit/deny checks it. */
   readonly address: string | undefined;
   eventsSent = 0;
-  private out: Buffer[] = [];
-  private flushQueued = false;
-  private overSince: number | undefined;
+  private readonly output: BoundedOutput;
   private closed = false;
   private reported = false;
 
@@ -65,7 +68,7 @@ export class SseStream {
     private readonly res: http.ServerResponse,
     public user: UserConfig,
     private filter: SseFilter,
-    private readonly limits: SseLimits,
+    limits: SseLimits,
     private readonly hooks: SseHooks,
     /** The login session it was opened with (cookie): its Filter applies, as to its WaitEvent. */
     private readonly session?: { readonly events: (event: EventView) => boolean },
@@ -73,9 +76,7 @@ export class SseStream {
     const socket = res.req?.socket;
     this.address = socket?.remoteAddress;
     this.remote = socketRemote(socket);
-    res.on('drain', () => {
-      this.overSince = undefined;
-    });
+    this.output = new BoundedOutput(res, () => limits, hooks.budget, (reason) => this.drop(reason));
     res.on('close', () => this.onClose());
   }
 
@@ -85,7 +86,7 @@ export class SseStream {
 
   /** Bytes accepted for this stream and not yet handed to the kernel. */
   get buffered(): number {
-    return this.res.writableLength;
+    return this.output.buffered;
   }
 
   /** A reload changed its user (same name): it keeps showing only servers the user may still use. */
@@ -107,58 +108,37 @@ export class SseStream {
   offer(entry: SseEntry): boolean {
     if (!this.wants(entry)) return false;
     this.eventsSent++;
-    this.write(entry.frame(this.user.serverHeader));
+    if (!this.isClosed) this.output.writeShared(entry.frame(this.user.serverHeader, this.output.lagging));
     return true;
   }
 
+  /** Bytes for this stream alone. */
   write(buf: Buffer): void {
-    if (this.isClosed) return;
-    this.out.push(buf);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => this.flush());
-    }
+    if (!this.isClosed) this.output.write(buf);
   }
 
   keepAlive(): void {
-    this.write(KEEP_ALIVE);
+    if (!this.isClosed) this.output.writeShared(KEEP_ALIVE);
   }
 
   /** Called periodically: disconnects a reader over client_buffer for longer than slow_client_timeout. */
   checkSlow(now: number): void {
-    if (this.overSince === undefined || this.isClosed) return;
-    if (this.res.writableLength <= this.limits.clientBuffer) {
-      this.overSince = undefined;
-      return;
-    }
-    if (now - this.overSince >= this.limits.slowClientTimeoutMs) {
-      this.drop(`output over client_buffer for more than ${this.limits.slowClientTimeoutMs / 1000} s`);
-    }
+    if (!this.isClosed) this.output.checkSlow(now);
   }
 
   /** Ends the stream after what is queued. */
   end(): void {
     if (this.isClosed) return;
-    this.flush();
+    this.output.flush(true);
     this.closed = true;
+    this.output.close();
     this.res.end();
-  }
-
-  private flush(): void {
-    this.flushQueued = false;
-    if (this.isClosed || this.out.length === 0) return;
-    const buf = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
-    this.out = [];
-    this.res.write(buf);
-    const buffered = this.res.writableLength;
-    if (buffered > this.limits.clientBufferMax) this.drop(`output buffer over client_buffer_max (${this.limits.clientBufferMax} bytes)`);
-    else if (buffered > this.limits.clientBuffer) this.overSince ??= Date.now();
   }
 
   private drop(reason: string): void {
     if (this.isClosed) return;
     this.hooks.slow(this, reason);
-    this.out = [];
+    this.output.close();
     this.res.destroy();
   }
 
@@ -166,7 +146,7 @@ export class SseStream {
     if (this.reported) return;
     this.reported = true;
     this.closed = true;
-    this.out = [];
+    this.output.close();
     this.hooks.closed(this);
   }
 }
