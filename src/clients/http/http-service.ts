@@ -24,6 +24,7 @@ import { chooseFormat, parseActionRequest, parseEventsQuery, parseForm, routeOf,
 import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../../tls/server-tls.js';
 import { closedByGate, ConnectionGate, PendingHandshakes } from '../shared/connection-gate.js';
 import { BASIC_CHALLENGE } from './http-auth.js';
+import { answerClientError } from './http-client-error.js';
 import { HttpActions, pathOf } from './http-actions.js';
 import { answerFailedLogin, identify, remoteOf, type HttpContext, type HttpSettings } from './http-context.js';
 import { ALLOWED_METHODS, CorsPolicy } from './http-cors.js';
@@ -125,7 +126,7 @@ export class HttpService implements HttpContext {
       server.prependListener('connection', (socket: net.Socket) => {
         if (gate.admit(socket) && secure) this.pending.add(socket);
       });
-      server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.clientError(err, socket));
+      server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => answerClientError(err, socket, this.settings.maxUrl, this.log));
       this.metrics.watch(server, address);
       return server;
     });
@@ -442,17 +443,6 @@ export class HttpService implements HttpContext {
   ): void {
     this.log.info({ http: remoteOf(req), method: req.method, path: pathOf(req), status, reason: message }, 'http request refused');
     sendError(res, status, format, actionId, message, headers);
-  }
-
-  /** A request node could not even parse (bad request line, headers too large): answered and closed, logged once. */
-  private clientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
-    this.log.info({ http: socketRemote(socket), code: err.code, reason: err.message }, 'malformed http request');
-    if (!socket.writable || err.code === 'ECONNRESET') {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   }
 
   private sweep(now: number): void {
