@@ -95,6 +95,8 @@ describe('BoundedOutput', () => {
     await turn();
     expect(sink.writes).toHaveLength(1);
     for (let i = 0; i < 4; i++) out.writeShared(Buffer.alloc(50));
+    // Counted at once, before the turn's flush.
+    expect(budget.total).toBe(250);
     await turn();
     // Held here, not handed to the sink.
     expect(sink.writes).toHaveLength(1);

@@ -99,7 +99,9 @@ export class BoundedOutput implements BudgetMember {
     if (this.closed) return;
     this.pending.push(buf);
     this.pendingBytes += buf.length;
-    if (this.scheduled) return;
+    // Held here until the socket drains: it counts against the budget now.
+    if (this.blocked) this.budget.grew(this, buf.length);
+    if (this.closed || this.scheduled) return;
     this.scheduled = true;
     if (dirty.length === 0) setImmediate(flushDirty);
     dirty.push(this);

@@ -53,6 +53,17 @@ export class OutputBudget {
     if (this.sum > this.limit()) this.recount();
   }
 
+  /**
+   * An output holding its writes (its socket over its high-water mark) took `bytes` more: counted
+   * at once, not at its next flush, so a burst to thousands of lagging clients in one turn cannot
+   * overshoot the budget by a turn's worth each. (The caller is a member: closed outputs never add.)
+   */
+  grew(member: BudgetMember, bytes: number): void {
+    member.counted += bytes;
+    this.sum += bytes;
+    if (this.sum > this.limit()) this.recount();
+  }
+
   /** Counts every output again; sheds the largest while over the budget. Returns the total. */
   recount(): number {
     let sum = 0;
