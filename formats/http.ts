@@ -33,6 +33,8 @@ export type HttpRoute =
   | { readonly kind: 'action'; readonly format?: string }
   /** Server-Sent Events */
   | { readonly kind: 'events' }
+  /** actions and events over one WebSocket (`/ws`, src/clients/websocket/) */
+  | { readonly kind: 'websocket' }
   /** the status page (`/`) */
   | { readonly kind: 'page' }
   /** the status page's data (`/status.json`) */
@@ -66,6 +68,9 @@ const ROUTES: ReadonlyMap<string, HttpRoute> = new Map<string, HttpRoute>([
   ['/json', { kind: 'action', format: 'json' }],
   ['/csv', { kind: 'action', format: 'csv' }],
   ['/events', { kind: 'events' }],
+  ['/ws', { kind: 'websocket' }],
+  // the browser module for WebSocket apps, at a short address of its own
+  ['/amiplex.js', { kind: 'asset', name: 'amiplex.js' }],
 ]);
 
 /** MIME types some clients ask for that mean a format registered under another type. */
@@ -231,6 +236,20 @@ export function parseTimeout(value: string): number | undefined {
 const BAD_NAME = /[^\x21-\x39\x3b-\x7e]/;
 const BAD_VALUE = /[\r\n\0]/;
 
+/**
+ * Why a name and value (byte strings) cannot be one header of an action sent to a PBX, or
+ * undefined when they can: an empty name, one holding anything but visible ASCII other than
+ * `:`, a value holding CR, LF or NUL (it would split the action on the wire), a line over
+ * Asterisk's 1024 bytes. `what` names the thing in the message (`Parameter`, `Header`).
+ */
+export function headerProblem(n: string, v: string, what: string): string | undefined {
+  if (n === '') return `A ${what.toLowerCase()} has an empty name`;
+  if (BAD_NAME.test(n)) return `${what} name '${printable(n)}' is not a header name (visible ASCII, no colon)`;
+  if (BAD_VALUE.test(v)) return `${what} ${n} holds a CR, LF or NUL, which cannot be sent in an AMI header`;
+  if (n.length + 2 + v.length + 2 > CLIENT_LIMITS.maxLineBytes) return `${DECODE_ERROR_TEXT.LINE_TOO_LONG} (${what.toLowerCase()} ${n})`;
+  return undefined;
+}
+
 /** The action an HTTP request stands for (GET query, plus the form body of a POST). */
 export function parseActionRequest(input: HttpInput, formats: readonly FormatInfo[]): HttpAction | HttpRefusal {
   const route = routeOf(input.path);
@@ -265,10 +284,8 @@ export function parseActionRequest(input: HttpInput, formats: readonly FormatInf
   for (const pair of pairs) {
     const [n, v] = pair;
     if (n === 'format' || n === 'timeout') continue;
-    if (n === '') return refuse(400, 'A parameter has an empty name');
-    if (BAD_NAME.test(n)) return refuse(400, `Parameter name '${printable(n)}' is not a header name (visible ASCII, no colon)`);
-    if (BAD_VALUE.test(v)) return refuse(400, `Parameter ${n} holds a CR, LF or NUL, which cannot be sent in an AMI header`);
-    if (n.length + 2 + v.length + 2 > CLIENT_LIMITS.maxLineBytes) return refuse(400, `${DECODE_ERROR_TEXT.LINE_TOO_LONG} (parameter ${n})`);
+    const problem = headerProblem(n, v, 'Parameter');
+    if (problem !== undefined) return refuse(400, problem);
     if (name === undefined && n.toLowerCase() === 'action') name = v;
     headers.push(pair);
   }
@@ -290,14 +307,18 @@ export interface EventsQuery {
   readonly events: ReadonlySet<string>;
   /** Servers wanted, as given; empty: every server the user may use. */
   readonly servers: readonly string[];
-  /** `lastEventId=` (for clients that cannot send the Last-Event-ID header). */
+  /** `lastEventId=` (for clients that cannot send the Last-Event-ID header), or `since=` of `/ws`. */
   readonly lastEventId?: string;
 }
 
-/** The query of `GET /events`: `event=` and `server=` (each repeatable), `lastEventId=`; anything else is refused. */
-export function parseEventsQuery(query: string): EventsQuery | { ok: false; message: string } {
+/**
+ * The query of `GET /events`: `event=` and `server=` (each repeatable), `lastEventId=`; anything
+ * else is refused. `GET /ws` reads the same query, with `since=` in place of `lastEventId=`.
+ */
+export function parseEventsQuery(query: string, path: '/events' | '/ws' = '/events'): EventsQuery | { ok: false; message: string } {
   const events = new Set<string>();
   const servers: string[] = [];
+  const resume = path === '/ws' ? 'since' : 'lasteventid';
   let lastEventId: string | undefined;
   for (const [n, v] of parseForm(query)) {
     switch (n.toLowerCase()) {
@@ -307,11 +328,11 @@ export function parseEventsQuery(query: string): EventsQuery | { ok: false; mess
       case 'server':
         for (const s of v.split(',')) if (s.trim() !== '') servers.push(s.trim());
         break;
-      case 'lasteventid':
+      case resume:
         lastEventId = v;
         break;
       default:
-        return { ok: false, message: `Unknown parameter for /events: ${printable(n)} (known: event, server, lastEventId)` };
+        return { ok: false, message: `Unknown parameter for ${path}: ${printable(n)} (known: event, server, ${path === '/ws' ? 'since' : 'lastEventId'})` };
     }
   }
   return lastEventId === undefined ? { ok: true, events, servers } : { ok: true, events, servers, lastEventId };

@@ -33,7 +33,7 @@ export function noteAnswer(entry: AuditEntry, msg: AmiMessage): void {
   if (result.toLowerCase() === 'error') entry.message = getHeader(msg, 'Message');
 }
 
-export function writeAudit(log: Logger, entry: AuditEntry, remote: string, via: 'ami' | 'http', now = Date.now()): void {
+export function writeAudit(log: Logger, entry: AuditEntry, remote: string, via: 'ami' | 'http' | 'websocket', now = Date.now()): void {
   log.info(
     {
       audit: via,

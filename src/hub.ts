@@ -15,6 +15,7 @@ import { GENERAL_SCHEMA, type ProxyConfig, type ServerConfig, type UserConfig } 
 import type { ActionOwner } from './clients/shared/action-owner.js';
 import type { AmiClientSession, ClientSettings, SessionHost } from './clients/ami/ami-client-session.js';
 import type { AnswerSlot } from './clients/shared/answer-order.js';
+import type { BufferedOutput } from './clients/shared/buffered-output.js';
 import { Outbound } from './clients/shared/outbound.js';
 import { builtinFormats, type FormatModule, type FormatRegistry } from './formats.js';
 import type { Logger } from './log.js';
@@ -40,6 +41,12 @@ export interface HubCounters {
   eventsDelivered: number;
   /** Events written to HTTP event streams (SSE), one per event and stream. */
   eventsStreamed: number;
+  /** Events written to WebSockets, one per event and socket. */
+  webSocketEvents: number;
+  /** WebSockets opened (upgrades accepted). */
+  webSocketsOpened: number;
+  /** WebSockets closed (1008) for not reading their output; also counted in slowClientsDropped. */
+  webSocketsSlowClosed: number;
   /** Events meant for a client that was closing (or whose output was discarded). */
   eventsDropped: number;
   actionsForwarded: number;
@@ -63,9 +70,10 @@ export interface Ticket {
 /**
  * What listeners and embedders may observe: a hook per broadcast event (the demo's live tail,
  * the HTTP listener's event streams). `out` is the event as the fan-out shares it: its encodings
- * (once per format) are shared with every raw TCP client.
+ * (once per format) are shared with every raw TCP client. `except`: the owner the event already
+ * reached as part of an answer (an OriginateResponse, with its ActionID, to its sender).
  */
-export type EventObserver = (server: string, event: AmiMessage, out: Outbound) => void;
+export type EventObserver = (server: string, event: AmiMessage, out: Outbound, except?: ActionOwner) => void;
 
 /** A hook per action a PBX answered: its server, and the ms from sending it to its final answer (/metrics). */
 export type LatencyObserver = (server: string, ms: number) => void;
@@ -80,6 +88,9 @@ export class Hub implements SessionHost {
     eventsIn: 0,
     eventsDelivered: 0,
     eventsStreamed: 0,
+    webSocketEvents: 0,
+    webSocketsOpened: 0,
+    webSocketsSlowClosed: 0,
     eventsDropped: 0,
     actionsForwarded: 0,
     failedLogins: 0,
@@ -111,6 +122,8 @@ export class Hub implements SessionHost {
   /** Output queued by all clients at the last count, and what lagging clients queued since. */
   private lastTotal = 0;
   private queuedSinceCheck = 0;
+  /** Clients other than raw AMI sessions whose output counts against the budget (WebSockets). */
+  private readonly outputs = new Set<BufferedOutput>();
 
   constructor(
     config: ProxyConfig,
@@ -233,6 +246,12 @@ export class Hub implements SessionHost {
       this.log.warn({ remote, authlimit: limit, refused: this.counters.refusedConnections }, 'connection refused: authlimit connections are waiting to log in');
     }
     return true;
+  }
+
+  /** Output of a client that is not a raw AMI session, bounded and budgeted as theirs is, until the function returned is called. */
+  trackOutput(output: BufferedOutput): () => void {
+    this.outputs.add(output);
+    return () => this.outputs.delete(output);
   }
 
   /** A client logged in: it no longer counts against authlimit. */
@@ -411,7 +430,7 @@ export class Hub implements SessionHost {
 
   private fromUpstream(slot: ServerSlot, msg: AmiMessage): void {
     const result = slot.router.route(msg, Date.now());
-    this.deliver(result.replies);
+    this.deliver(result.replies, slot.name);
     if (result.broadcast) {
       slot.eventsIn++;
       this.counters.eventsIn++;
@@ -436,14 +455,15 @@ export class Hub implements SessionHost {
       delivered++;
     }
     this.counters.eventsDelivered += delivered;
-    for (const observe of this.observers) observe(server ?? '', event, out);
+    for (const observe of this.observers) observe(server ?? '', event, out, except);
   }
 
-  private deliver(replies: readonly Reply<Ticket>[]): void {
+  /** Answers from PBX `server` to their owners. */
+  private deliver(replies: readonly Reply<Ticket>[], server: string): void {
     for (const { client: ticket, message, final, event, failure } of replies) {
       // An answer still reaches a client that went away: nothing is written, but its audit line is.
       if (!event) ticket.client.answer(ticket.slot, message, final, failure);
-      else if (!ticket.client.isClosed) ticket.client.send(message);
+      else if (!ticket.client.isClosed) ticket.client.send(message, server);
     }
   }
 
@@ -457,7 +477,7 @@ export class Hub implements SessionHost {
     slot.upSince = undefined;
     const removed = this.removing.get(slot);
     const reason = removed ?? (status.state === 'stopped' ? 'amiplex is shutting down' : (status.lastError ?? 'connection lost'));
-    this.deliver(slot.router.failAll(`Server ${slot.name} disconnected: ${toWire(reason)}`));
+    this.deliver(slot.router.failAll(`Server ${slot.name} disconnected: ${toWire(reason)}`), slot.name);
     // A reload announced its removal when it began.
     if (removed === undefined) this.broadcast(slot.name, proxyEvent('ProxyServerDown', slot, [['Reason', toWire(reason)]]));
   }
@@ -467,13 +487,14 @@ export class Hub implements SessionHost {
     const id = actionIdOf({ headers });
     if (id === undefined || !slot.router.isOwnId(id)) return;
     const result = slot.router.route({ headers: [['Response', 'Error'], ['ActionID', id], ['Message', `Server ${slot.name} sent a reply amiplex could not read: ${text}`]] }, Date.now());
-    this.deliver(result.replies);
+    this.deliver(result.replies, slot.name);
   }
 
   private sweep(now: number): void {
-    for (const slot of this.servers.values()) this.deliver(slot.router.expire(now));
+    for (const slot of this.servers.values()) this.deliver(slot.router.expire(now), slot.name);
     let total = 0;
     for (const client of this.clients) if (!client.checkSlow(now)) total += client.buffered;
+    for (const output of this.outputs) if (!output.checkSlow(now)) total += output.buffered;
     this.checkBudget(total);
   }
 
@@ -486,6 +507,7 @@ export class Hub implements SessionHost {
     if (this.lastTotal + this.queuedSinceCheck <= this.config.general.clientBufferTotal) return;
     let total = 0;
     for (const client of this.clients) total += client.buffered;
+    for (const output of this.outputs) total += output.buffered;
     this.checkBudget(total);
   }
 
@@ -497,7 +519,7 @@ export class Hub implements SessionHost {
   /** Over client_buffer_total: disconnect the clients with the most output queued until under it; returns what remains. */
   private shedLargest(total: number): number {
     const budget = this.config.general.clientBufferTotal;
-    const byQueue = [...this.clients].sort((a, b) => b.buffered - a.buffered);
+    const byQueue = [...this.clients, ...this.outputs].sort((a, b) => b.buffered - a.buffered);
     for (const client of byQueue) {
       if (total <= budget) break;
       total -= client.buffered;

@@ -1,6 +1,7 @@
 /**
  * The event feed of the HTTP listener: every event the hub broadcasts gets the next SSE id, is
- * kept in the replay buffer (`sse_replay` events) and is offered to every open stream.
+ * kept in the replay buffer (`sse_replay` events) and is offered to every open stream, and to
+ * every other reader of the feed (WebSockets, whose events carry the same ids).
  *
  * Wire format of one event (the json format's object for the message, Server header included
  * unless the user has `server_header = no`):
@@ -17,9 +18,11 @@ import { EventReplay } from '../shared/event-replay.js';
 import type { Outbound } from '../shared/outbound.js';
 import type { SseEntry, SseStream } from './sse-stream.js';
 
-class FeedEntry implements SseEntry {
+export class FeedEntry implements SseEntry {
   readonly name: string;
   private readonly frames: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
+  /** Frames other readers built of it (see cached). */
+  private other: (Buffer | undefined)[] | undefined;
 
   constructor(
     readonly id: number,
@@ -34,6 +37,25 @@ class FeedEntry implements SseEntry {
     const i = serverHeader ? 1 : 0;
     return (this.frames[i] ??= sseFrame(this.id, this.out.bytes(this.json, serverHeader)));
   }
+
+  /** The json format's encoding of the event (the bytes raw TCP json clients share). */
+  jsonBytes(serverHeader: boolean): Buffer {
+    return this.out.bytes(this.json, serverHeader);
+  }
+
+  /** A frame another reader builds of the event, built once (`slot`: which one, a small integer). */
+  cached(slot: number, build: () => Buffer): Buffer {
+    const other = (this.other ??= []);
+    return (other[slot] ??= build());
+  }
+}
+
+/** Whoever reads the feed besides the event streams (a WebSocket). */
+export interface FeedReader {
+  /** Queues the event when its filters admit it; whether it did. */
+  offer(entry: FeedEntry): boolean;
+  /** Some events after the id it resumes from are gone: this notice (ProxyEventsLost) comes first. */
+  lost(notice: AmiMessage): void;
 }
 
 /** An SSE frame: `id:` (when given), then the encoded message as `data:` lines, then a blank line. */
@@ -52,6 +74,8 @@ export function sseFrame(id: number | undefined, encoded: Buffer): Buffer {
 
 export class SseFeed {
   readonly streams = new Set<SseStream>();
+  /** The feed's other readers (WebSockets). */
+  readonly readers = new Set<FeedReader>();
   private readonly replay: EventReplay<FeedEntry>;
 
   constructor(
@@ -67,13 +91,14 @@ export class SseFeed {
     return this.replay.lastId;
   }
 
-  /** An event broadcast by the hub. */
-  publish(server: string | undefined, out: Outbound): void {
+  /** An event broadcast by the hub; `except`: the reader it already reached as an answer (an OriginateResponse to its sender). */
+  publish(server: string | undefined, out: Outbound, except?: unknown): void {
     const entry = new FeedEntry(this.replay.lastId + 1, server, out, this.json);
     this.replay.push(entry);
     let written = 0;
     for (const stream of this.streams) if (stream.offer(entry)) written++;
     this.counters.eventsStreamed += written;
+    for (const reader of this.readers) if (reader !== except) reader.offer(entry);
   }
 
   /**
@@ -82,22 +107,42 @@ export class SseFeed {
    */
   open(stream: SseStream, lastEventId: number | undefined): void {
     if (lastEventId !== undefined) {
-      const { entries, missed, unknown } = this.replay.after(lastEventId);
-      if (unknown || missed > 0) {
-        const notice: AmiMessage = {
-          headers: [
-            ['Event', 'ProxyEventsLost'],
-            ['Privilege', 'system,all'],
-            ['LastEventID', String(lastEventId)],
-            ['Missed', unknown ? 'unknown' : String(missed)],
-            ['NextEventID', String(unknown ? this.replay.lastId + 1 : (entries[0]?.id ?? this.replay.lastId + 1))],
-          ],
-        };
-        stream.write(sseFrame(undefined, this.json.encode(notice)));
-      }
-      for (const { item } of entries) if (stream.offer(item)) this.counters.eventsStreamed++;
+      const replayed = this.resume(lastEventId, {
+        offer: (entry) => stream.offer(entry),
+        lost: (notice) => stream.write(sseFrame(undefined, this.json.encode(notice))),
+      });
+      this.counters.eventsStreamed += replayed;
     }
     this.streams.add(stream);
+  }
+
+  /** Adds a reader, first given the events after `lastEventId` as a stream is (see open). */
+  openReader(reader: FeedReader, lastEventId: number | undefined): void {
+    if (lastEventId !== undefined) this.resume(lastEventId, reader);
+    this.readers.add(reader);
+  }
+
+  closeReader(reader: FeedReader): void {
+    this.readers.delete(reader);
+  }
+
+  /** The replay after `lastEventId`, the notice of a gap first; how many events the reader took. */
+  private resume(lastEventId: number, reader: FeedReader): number {
+    const { entries, missed, unknown } = this.replay.after(lastEventId);
+    if (unknown || missed > 0) {
+      reader.lost({
+        headers: [
+          ['Event', 'ProxyEventsLost'],
+          ['Privilege', 'system,all'],
+          ['LastEventID', String(lastEventId)],
+          ['Missed', unknown ? 'unknown' : String(missed)],
+          ['NextEventID', String(unknown ? this.replay.lastId + 1 : (entries[0]?.id ?? this.replay.lastId + 1))],
+        ],
+      });
+    }
+    let taken = 0;
+    for (const { item } of entries) if (reader.offer(item)) taken++;
+    return taken;
   }
 
   close(stream: SseStream): void {
