@@ -4,14 +4,22 @@
  * socket, sees live events, survives a broken socket (reconnect with since=: no event missed
  * or repeated), and originates a call whose OriginateResponse is the action's answer.
  */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { packageRoot } from '../src/clients/http/status-page.js';
 import { launchBrowser, type TestBrowser } from './helpers/browser.js';
 import { startHttpFixture } from './helpers/http-fixture.js';
 import { stopAllFixtures } from './helpers/proxy-fixture.js';
 
 const browsers: TestBrowser[] = [];
+const servers: http.Server[] = [];
 afterEach(async () => {
   await Promise.all(browsers.splice(0).map((b) => b.close()));
+  for (const s of servers.splice(0)) s.closeAllConnections();
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   await stopAllFixtures();
 });
 
@@ -81,6 +89,33 @@ describe('/amiplex.js in a browser', () => {
     await b.page.locator('#events li', { hasText: 'Newchannel app-call-1' }).waitFor({ timeout: 5000 });
     // The page's own OriginateResponse came once, as its answer.
     expect(await b.page.locator('#events li', { hasText: 'OriginateResponse' }).count()).toBe(0);
+    expect(b.problems).toEqual([]);
+  });
+
+  it('the complete example of docs/websocket.md works as written, from another origin listed in cors_origins', { timeout: 60_000 }, async () => {
+    const doc = readFileSync(path.join(packageRoot(), 'docs', 'websocket.md'), 'utf8');
+    const html = /```html\n([\s\S]*?)```/.exec(doc)?.[1];
+    if (html === undefined) throw new Error('docs/websocket.md has no html example');
+    // The app's own server (python's http.server in the doc), on a free port of its own.
+    let amiplexPort = 0;
+    const app = http.createServer((req, res) => {
+      if (req.url !== '/app.html') return void res.writeHead(404).end();
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html.replaceAll('127.0.0.1:8088', `127.0.0.1:${amiplexPort}`));
+    });
+    servers.push(app);
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const appOrigin = `http://127.0.0.1:${(app.address() as net.AddressInfo).port}`;
+    const h = await startHttpFixture({ users: [{ name: 'desk' }], general: { cors_origins: appOrigin } });
+    amiplexPort = h.port;
+    const b = await launchBrowser();
+    browsers.push(b);
+    await b.context.route(`${appOrigin}/favicon.ico`, (route) => route.fulfill({ status: 204 }));
+    expect((await b.page.goto(`${appOrigin}/app.html`))?.status()).toBe(200);
+    await b.page.locator('#state', { hasText: 'open' }).waitFor({ timeout: 5000 });
+    await b.page.fill('#number', '1002');
+    await b.page.click('button');
+    await b.page.locator('#outcome', { hasText: /^Success \(reason 4\) PJSIP\/1001-/ }).waitFor({ timeout: 10_000 });
+    await b.page.locator('#events li', { hasText: 'Newchannel PJSIP/1001-' }).first().waitFor({ timeout: 5000 });
     expect(b.problems).toEqual([]);
   });
 });
