@@ -283,11 +283,11 @@ describe('GET /ws: a socket is bounded like a TCP client', () => {
       sim.setRate(0);
     }
     slow.ws.resume();
-    expect(await slow.closed(10_000)).toBe(1008);
-    expect(slow.closeReason).toBe('output over client_buffer_max (262144 bytes)');
+    expect(await slow.closed(15_000)).toBe(1008);
+    expect(slow.closeReason).toBe('output buffer over client_buffer_max (262144 bytes)');
     expect(counters.slowClientsDropped).toBe(1);
     expect(h.fx.logs.filter((l) => l.includes('slow websocket closed'))).toHaveLength(1);
-    await fast.waitFor(() => fast.events().length === counters.eventsIn - before, 5000, 'every event on the other socket');
+    await fast.waitFor(() => fast.events().length === counters.eventsIn - before, 10_000, 'every event on the other socket');
     expect(fast.events().length).toBeGreaterThan(1000);
     expect(fast.closeCode).toBeUndefined();
     const fastIds = ids(fast.events());

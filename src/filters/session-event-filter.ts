@@ -14,13 +14,16 @@ import type { EventPredicate } from './user-event-filter.js';
 export class SessionEventFilter {
   /** The rules the session's Filter actions added, in order. */
   private added: readonly EventFilterRule[] = [];
-  private predicate: EventPredicate | undefined;
+  /** Compiled once per change (it runs for every event). */
+  private predicate: EventPredicate;
 
-  constructor(private user: UserConfig) {}
+  constructor(private user: UserConfig) {
+    this.predicate = accessOf(user).events;
+  }
 
   /** Whether the session sees a broadcast event. */
   get events(): EventPredicate {
-    return this.predicate ?? accessOf(this.user).events;
+    return this.predicate;
   }
 
   /** Asterisk's Filter action (its answer; the set grows on success). */
@@ -40,8 +43,9 @@ export class SessionEventFilter {
   /** A reload changed the user (same name): its filters apply, with the session's additions on top. */
   updateUser(user: UserConfig): void {
     this.user = user;
-    if (this.added.length === 0) return;
     const events = accessOf(user).events;
+    this.predicate = events;
+    if (this.added.length === 0) return;
     const set = events.eventFilters.copy();
     for (const rule of this.added) set.add(rule);
     this.predicate = events.withEventFilters(set);

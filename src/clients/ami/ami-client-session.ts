@@ -5,9 +5,10 @@
  * Challenge, WaitEvent, Filter) are answered here, per client, and never reach the shared
  * upstream session; everything else is handed to the host to be forwarded to a PBX.
  *
- * Output is bounded: writes of one turn of the event loop go out as one socket write; a
- * client whose unsent output stays over `clientBuffer` for `slowClientTimeoutMs`, or ever
- * exceeds `clientBufferMax`, is disconnected so it can slow no one else down.
+ * Output is bounded (shared/output-queue.ts): writes of one turn of the event loop go out as
+ * one socket write; a client whose unsent output stays over `clientBuffer` for
+ * `slowClientTimeoutMs`, or ever exceeds `clientBufferMax`, is disconnected so it can slow no
+ * one else down.
  */
 import type net from 'node:net';
 import { randomInt } from 'node:crypto';
@@ -24,12 +25,10 @@ import type { LockScope } from '../../access/login-guard.js';
 import type { PolicyResult } from '../../access/action-policy.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
 import type { Outbound } from '../shared/outbound.js';
+import { OutputQueue } from '../shared/output-queue.js';
 import { noteAnswer, startAudit, writeAudit, type AuditEntry } from '../../audit.js';
 import { redactForLog } from '../../ami/redact.js';
-import { accessOf } from '../../access/user-access.js';
-import type { EventFilterRule, EventFilterSet } from '../../filters/event-filter.js';
-import type { EventPredicate } from '../../filters/user-event-filter.js';
-import { filterAction } from '../../filters/session-filters.js';
+import { SessionEventFilter } from '../../filters/session-event-filter.js';
 import { socketRemote } from '../shared/socket-remote.js';
 
 export interface ClientSettings {
@@ -93,8 +92,6 @@ export class AmiClientSession implements ActionOwner {
   user: UserConfig | undefined;
   /** Classes of events this client receives (its `Events:` choice). */
   eventMask = ALL_CLASSES;
-  /** When its unsent output went over client_buffer; undefined while under. */
-  overSince: number | undefined;
   /** The listener it connected to (its [listener] name or listen address), set by that listener. */
   listener: string | undefined;
 
@@ -102,20 +99,15 @@ export class AmiClientSession implements ActionOwner {
   private readonly answers = new AnswerOrder<AmiMessage>();
   private allowedServers = new Set<string>();
   private challenge: string | undefined;
-  private out: Buffer[] = [];
-  private flushQueued = false;
+  private readonly output: OutputQueue;
   private closed = false;
   private ending = false;
   private refusing = false;
   private loggedOff = false;
   private authTimer: NodeJS.Timeout | undefined;
   private waiter: { actionId: string | undefined; slot: AnswerSlot; timer: NodeJS.Timeout } | undefined;
-  /** The user's event filter, or the session's own once it sent a Filter action. */
-  private eventFilter: EventPredicate | undefined;
-  /** The session's eventfilter set (a copy of the user's, plus what Filter actions added), once it has one. */
-  private sessionFilters: EventFilterSet | undefined;
-  /** The rules Filter actions added, kept across a reload that changes the user's own. */
-  private addedFilters: EventFilterRule[] = [];
+  /** What it sees of its user's events, its Filter actions included (set at login). */
+  private eventFilter: SessionEventFilter | undefined;
   /** Actions not fully answered yet, by slot, for the audit line written with their last part. */
   private readonly audits = new Map<number, AuditEntry>();
   /** Actions received while a login is being checked: handled, in order, once it is decided. */
@@ -140,13 +132,29 @@ export class AmiClientSession implements ActionOwner {
         },
       },
     );
+    const session = this;
+    this.output = new OutputQueue(
+      {
+        get isClosed() {
+          return session.isClosed;
+        },
+        get buffered() {
+          return socket.writableLength;
+        },
+        write: (bufs, bytes) => {
+          this.stats.bytesSent += bytes;
+          socket.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, bytes));
+        },
+        drop: (reason) => this.dropSlow(reason),
+      },
+      () => host.settings(),
+      (bytes) => host.outputQueued(bytes),
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (!this.refusing) this.decoder.push(chunk);
     });
-    socket.on('drain', () => {
-      this.overSince = undefined;
-    });
+    socket.on('drain', () => this.output.drained());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error'));
     socket.on('close', () => this.onClose());
     this.write(bannerFor(format, host.bannerVersion()));
@@ -179,45 +187,29 @@ export class AmiClientSession implements ActionOwner {
     return this.socket.writableLength;
   }
 
+  /** When its unsent output went over client_buffer; undefined while under. */
+  get overSince(): number | undefined {
+    return this.output.overSince;
+  }
+
   /** A reload changed this client's user: its servers, permissions and filters apply from now on. */
   updateUser(user: UserConfig): void {
     if (!this.user) return;
     this.user = user;
     this.allowedServers = new Set(user.servers);
-    this.compileFilter();
+    this.eventFilter?.updateUser(user);
   }
 
   /** Whether a broadcast event passes this client's event mask, its user's filters and its session's Filter actions. */
   wants(event: Outbound): boolean {
     const bits = event.classBits;
-    return this.eventFilter !== undefined && (this.eventMask & bits) === bits && this.eventFilter(event);
-  }
-
-  private compileFilter(): void {
-    const filter = accessOf(this.user!).events;
-    if (this.addedFilters.length === 0) {
-      this.sessionFilters = undefined;
-      this.eventFilter = filter;
-      return;
-    }
-    const set = filter.eventFilters.copy();
-    for (const rule of this.addedFilters) set.add(rule);
-    this.sessionFilters = set;
-    this.eventFilter = filter.withEventFilters(set);
+    return this.eventFilter !== undefined && (this.eventMask & bits) === bits && this.eventFilter.events(event);
   }
 
   /** Asterisk's Filter action, for this session only: adds to a copy of the user's eventfilter lines. */
   private addFilter(msg: AmiMessage): AmiMessage {
-    const user = accessOf(this.user!).events;
-    const set = this.sessionFilters ?? user.eventFilters.copy();
-    const result = filterAction(set, msg);
-    if (result.reason !== undefined) {
-      this.log.info({ reason: result.reason }, 'Filter action refused');
-      return result.response;
-    }
-    this.addedFilters = [...set.addedSinceCreated];
-    this.sessionFilters = set;
-    this.eventFilter = user.withEventFilters(set);
+    const result = this.eventFilter!.add(msg);
+    if (result.reason !== undefined) this.log.info({ reason: result.reason }, 'Filter action refused');
     return result.response;
   }
 
@@ -282,15 +274,7 @@ export class AmiClientSession implements ActionOwner {
    * client_buffer for longer than slow_client_timeout; returns whether it did.
    */
   checkSlow(now: number): boolean {
-    if (this.overSince === undefined || this.isClosed) return false;
-    const { clientBuffer, slowClientTimeoutMs } = this.host.settings();
-    if (this.socket.writableLength <= clientBuffer) {
-      this.overSince = undefined;
-      return false;
-    }
-    if (now - this.overSince < slowClientTimeoutMs) return false;
-    this.dropSlow(`output over client_buffer for more than ${slowClientTimeoutMs / 1000} s`);
-    return true;
+    return this.output.checkSlow(now);
   }
 
   /** Disconnects a client that does not read its output fast enough (counted and logged once). */
@@ -304,7 +288,7 @@ export class AmiClientSession implements ActionOwner {
   end(): void {
     if (this.closed || this.ending) return;
     this.ending = true;
-    this.flush();
+    this.output.flush();
     this.socket.end();
   }
 
@@ -408,7 +392,7 @@ export class AmiClientSession implements ActionOwner {
     this.socket.resume();
     const user = result.user;
     this.user = user;
-    this.compileFilter();
+    this.eventFilter = new SessionEventFilter(user);
     this.host.clientLoggedIn(this);
     this.allowedServers = new Set(user.servers);
     // The user's format applies from its login response on.
@@ -476,31 +460,7 @@ export class AmiClientSession implements ActionOwner {
 
   private write(buf: Buffer): void {
     if (this.ending || this.isClosed) return;
-    this.out.push(buf);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      // Once per turn of the event loop, after every upstream chunk read in that turn.
-      setImmediate(() => this.flush());
-    }
-  }
-
-  /** Writes what this turn of the event loop queued, as one write, and checks the buffer limits. */
-  private flush(): void {
-    this.flushQueued = false;
-    if (this.isClosed || this.out.length === 0) return;
-    const out = this.out;
-    this.out = [];
-    const buf = out.length === 1 ? out[0]! : Buffer.concat(out);
-    this.stats.bytesSent += buf.length;
-    this.socket.write(buf);
-    const { clientBuffer, clientBufferMax } = this.host.settings();
-    const buffered = this.socket.writableLength;
-    if (buffered > clientBufferMax) {
-      this.dropSlow(`output buffer over client_buffer_max (${clientBufferMax} bytes)`);
-    } else if (buffered > clientBuffer) {
-      this.overSince ??= Date.now();
-      this.host.outputQueued(buf.length);
-    }
+    this.output.push(buf);
   }
 
   private onClose(): void {
@@ -509,7 +469,7 @@ export class AmiClientSession implements ActionOwner {
     clearTimeout(this.authTimer);
     if (this.waiter) clearTimeout(this.waiter.timer);
     this.waiter = undefined;
-    this.out = [];
+    this.output.discard();
     this.log.debug({ user: this.user?.name }, 'client closed');
     this.host.clientClosed(this);
   }

@@ -9,8 +9,8 @@
  * (its event mask), Filter (its own eventfilter set), Challenge and WaitEvent (refused: not
  * needed on a socket that is logged in and gets its events).
  *
- * Output is bounded as a raw TCP client's: what one turn of the event loop queues goes out in
- * one socket write (the socket corked around ws's frames); over `client_buffer` for
+ * Output is bounded as a raw TCP client's (shared/output-queue.ts): what one turn of the event
+ * loop queues goes out in one socket write (the socket corked around ws's frames); over `client_buffer` for
  * `slow_client_timeout`, over `client_buffer_max`, or the largest when all clients are over
  * `client_buffer_total`, the socket is closed with 1008 and the limit as its reason.
  */
@@ -30,6 +30,7 @@ import { errorFrame, messageFrame, parseClientFrame, type Envelope, type FrameSe
 import type { ActionOwner } from '../shared/action-owner.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
 import type { BufferedOutput } from '../shared/buffered-output.js';
+import { OutputQueue } from '../shared/output-queue.js';
 import type { FeedEntry, FeedReader } from '../sse/sse-feed.js';
 
 /** Close codes (docs/websocket.md). */
@@ -90,9 +91,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
   private readonly sessionFilter: SessionEventFilter;
   private allowedServers: Set<string>;
   private eventMask = ALL_CLASSES;
-  private out: Buffer[] = [];
-  private flushQueued = false;
-  private overSince: number | undefined;
+  private readonly output: OutputQueue;
   private closing = false;
   private closed = false;
   private readonly log: Logger;
@@ -112,6 +111,27 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
   ) {
     this.log = host.log.child({ websocket: this.id, remote });
     this.sessionFilter = new SessionEventFilter(user);
+    const session = this;
+    this.output = new OutputQueue(
+      {
+        get isClosed() {
+          return session.isClosed;
+        },
+        get buffered() {
+          return ws.bufferedAmount;
+        },
+        // ws frames each message; the cork makes the turn's frames one write.
+        write: (frames, bytes) => {
+          socket.cork();
+          for (const frame of frames) ws.send(frame, { binary: false });
+          socket.uncork();
+          this.stats.bytesSent += bytes;
+        },
+        drop: (reason) => this.dropSlow(reason),
+      },
+      () => host.hub.settings(),
+      (bytes) => host.hub.outputQueued(bytes),
+    );
     this.allowedServers = new Set(user.servers);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
     ws.on('pong', () => {
@@ -119,9 +139,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
     });
     ws.on('error', (err) => this.log.info({ reason: err.message }, 'websocket closed for a protocol error'));
     ws.on('close', (code: number) => this.onClose(code));
-    socket.on('drain', () => {
-      this.overSince = undefined;
-    });
+    socket.on('drain', () => this.output.drained());
   }
 
   /** The peer's IP address (its user's permit/deny check it). */
@@ -272,49 +290,11 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
   // ---- output ------------------------------------------------------------------------------
 
   private write(frame: Buffer): void {
-    if (this.isClosed) return;
-    this.out.push(frame);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      // Once per turn of the event loop, after every upstream chunk read in that turn.
-      setImmediate(() => this.flush());
-    }
-  }
-
-  /** Writes what this turn queued as one socket write (ws frames each message; the cork joins them), then checks the limits. */
-  private flush(): void {
-    this.flushQueued = false;
-    if (this.closed || this.out.length === 0) return;
-    const out = this.out;
-    this.out = [];
-    let bytes = 0;
-    this.socket.cork();
-    for (const frame of out) {
-      this.ws.send(frame, { binary: false });
-      bytes += frame.length;
-    }
-    this.socket.uncork();
-    this.stats.bytesSent += bytes;
-    const { clientBuffer, clientBufferMax } = this.host.hub.settings();
-    const buffered = this.ws.bufferedAmount;
-    if (buffered > clientBufferMax) {
-      this.dropSlow(`output over client_buffer_max (${clientBufferMax} bytes)`);
-    } else if (buffered > clientBuffer) {
-      this.overSince ??= Date.now();
-      this.host.hub.outputQueued(bytes);
-    }
+    if (!this.isClosed) this.output.push(frame);
   }
 
   checkSlow(now: number): boolean {
-    if (this.overSince === undefined || this.isClosed) return false;
-    const { clientBuffer, slowClientTimeoutMs } = this.host.hub.settings();
-    if (this.ws.bufferedAmount <= clientBuffer) {
-      this.overSince = undefined;
-      return false;
-    }
-    if (now - this.overSince < slowClientTimeoutMs) return false;
-    this.dropSlow(`output over client_buffer for more than ${slowClientTimeoutMs / 1000} s`);
-    return true;
+    return this.output.checkSlow(now);
   }
 
   /** Closes a socket that does not read its output (1008, the limit as reason), counted and logged once. */
@@ -324,7 +304,6 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
     counters.slowClientsDropped++;
     counters.webSocketsSlowClosed++;
     this.log.warn({ user: this.user.name, buffered: this.ws.bufferedAmount, reason }, 'slow websocket closed');
-    this.out = [];
     this.close(CLOSE.policy, reason, true);
   }
 
@@ -334,8 +313,8 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
    */
   close(code: number, reason: string, discard = false): void {
     if (this.isClosed) return;
-    if (discard) this.out = [];
-    else this.flush();
+    if (discard) this.output.discard();
+    else this.output.flush();
     this.closing = true;
     this.ws.close(code, truncateReason(reason));
     const cut = setTimeout(() => this.ws.terminate(), DROP_GRACE_MS);
@@ -361,7 +340,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
   private onClose(code: number): void {
     if (this.closed) return;
     this.closed = true;
-    this.out = [];
+    this.output.discard();
     this.log.debug({ user: this.user.name, code, events: this.stats.eventsSent }, 'websocket closed');
     this.host.closed(this);
   }
