@@ -14,6 +14,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { tallyCounts } from './fanout.js';
 import { cpuText, measure, type HttpCpu } from './http.js';
 import { fmtMs, median, percentile, sleep } from './numbers.js';
 import { BENCH_USER, PROBE_KEY, type ProxyChildStats, type SimChildStats } from './protocol.js';
@@ -221,17 +222,7 @@ export async function protocolFanout(scope: Scope, protocol: Protocol, n: number
 
   const endBefore = await mark(t, clients, `${tag}-end`, s.drainTimeoutMs);
   const expected = endBefore - startBefore - 1;
-  let dropped = 0;
-  let extra = 0;
-  let wrongClients = 0;
-  for (const c of clients) {
-    const got = c.countAtMarker ?? c.count;
-    if (got !== expected || c.countAtMarker === undefined) wrongClients++;
-    if (got < expected) dropped += expected - got;
-    else extra += got - expected;
-  }
-  const notes: string[] = [];
-  if (wrongClients > 0) notes.push(`${wrongClients} clients counted other than the ${expected} events between the markers (${clients.filter((c) => c.closed).length} closed)`);
+  const { dropped, extra, wrongClients, notes } = tallyCounts(clients, expected);
   const proxyEnd = await t.proxy!.request<ProxyChildStats>('stats');
   if (proxyEnd.slowClientsDropped > 0) notes.push(`amiplex disconnected ${proxyEnd.slowClientsDropped} clients as slow`);
   const internal = (await t.sim.request<SimChildStats>('stats')).internalErrors;

@@ -183,6 +183,9 @@ describe('GET /ws: actions and their answers', () => {
     expect((await c.answers('c'))[0]!.data!.Response).toBe('Error');
     expect((await c.answers('w'))[0]!.data!.Response).toBe('Error');
     expect((await c.answers('f'))[0]!.data!.Response).toBe('Error');
+    // One audit line per action, as for the other clients.
+    const audit = h.fx.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === 'websocket');
+    expect(audit.find((l) => l.action === 'Originate')).toMatchObject({ user: 'alice', result: 'Error', message: 'Permission denied' });
     c.send({ Action: 'Logoff', ActionID: 'bye' });
     expect(await c.closed()).toBe(1000);
     expect(c.answersTo('bye')[0]!.data).toMatchObject({ Response: 'Goodbye' });

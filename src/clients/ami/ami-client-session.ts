@@ -26,7 +26,7 @@ import type { PolicyResult } from '../../access/action-policy.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
 import type { Outbound } from '../shared/outbound.js';
 import { OutputQueue } from '../shared/output-queue.js';
-import { noteAnswer, startAudit, writeAudit, type AuditEntry } from '../../audit.js';
+import { PendingAudits } from '../../audit.js';
 import { redactForLog } from '../../ami/redact.js';
 import { SessionEventFilter } from '../../filters/session-event-filter.js';
 import { socketRemote } from '../shared/socket-remote.js';
@@ -109,7 +109,7 @@ export class AmiClientSession implements ActionOwner {
   /** What it sees of its user's events, its Filter actions included (set at login). */
   private eventFilter: SessionEventFilter | undefined;
   /** Actions not fully answered yet, by slot, for the audit line written with their last part. */
-  private readonly audits = new Map<number, AuditEntry>();
+  private readonly audits: PendingAudits;
   /** Actions received while a login is being checked: handled, in order, once it is decided. */
   private held: AmiMessage[] | undefined;
   private readonly log: Logger;
@@ -121,6 +121,7 @@ export class AmiClientSession implements ActionOwner {
   ) {
     this.remote = socketRemote(socket);
     this.log = host.log.child({ client: this.id, remote: this.remote });
+    this.audits = new PendingAudits(host.log, 'ami');
     this.decoder = new AmiDecoder(
       { side: 'from-client' },
       {
@@ -222,16 +223,7 @@ export class AmiClientSession implements ActionOwner {
    * the client's event mask, once every earlier action of this client is fully answered.
    */
   answer(slot: AnswerSlot, msg: AmiMessage, final: boolean, _failure?: Failure): void {
-    const audit = this.audits.get(slot.seq);
-    if (audit !== undefined) {
-      noteAnswer(audit, msg);
-      if (final) {
-        this.audits.delete(slot.seq);
-        audit.user ??= this.user?.name;
-        if (this.isClosed) audit.disconnected = true;
-        writeAudit(this.host.log, audit, this.remote, 'ami');
-      }
-    }
+    this.audits.answer(slot.seq, msg, final, { user: this.user?.name, remote: this.remote, gone: this.isClosed });
     const { ready, close } = this.answers.push(slot, msg, final);
     for (const m of ready) this.send(m);
     if (close) this.end();
@@ -240,8 +232,7 @@ export class AmiClientSession implements ActionOwner {
   /** The action that took `slot` goes to PBX `server`: its answer is ordered among that PBX's answers. */
   assignServer(slot: AnswerSlot, server: string): void {
     this.answers.setLane(slot, server);
-    const audit = this.audits.get(slot.seq);
-    if (audit !== undefined) audit.server = server;
+    this.audits.server(slot.seq, server);
   }
 
   /** ProxySetFormat: everything written from now on (its own response included) is in `format`. */
@@ -310,11 +301,7 @@ export class AmiClientSession implements ActionOwner {
     const name = (action ?? '').toLowerCase();
     const slot = this.answers.open(name === 'logoff');
     const settings = this.host.settings();
-    if (settings.audit) {
-      const entry = startAudit(msg);
-      entry.user = this.user?.name ?? (name === 'login' ? getHeader(msg, 'Username') : undefined);
-      this.audits.set(slot.seq, entry);
-    }
+    if (settings.audit) this.audits.start(slot.seq, msg, this.user?.name ?? (name === 'login' ? getHeader(msg, 'Username') : undefined));
     if (this.log.isLevelEnabled('debug')) this.log.debug({ action: redactForLog(msg, settings.redacted) }, 'action from client');
     const reply = (answer: AmiMessage) => this.answer(slot, answer, true);
     if (name === '') {

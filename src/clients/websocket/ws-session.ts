@@ -19,7 +19,7 @@ import type { WebSocket } from 'ws';
 import { ALL_CLASSES, eventMaskFromValue } from '../../ami/event-classes.js';
 import { actionIdOf, getHeader, type AmiMessage } from '../../ami/message.js';
 import { redactForLog } from '../../ami/redact.js';
-import { noteAnswer, startAudit, writeAudit, type AuditEntry } from '../../audit.js';
+import { PendingAudits } from '../../audit.js';
 import type { UserConfig } from '../../config/index.js';
 import { SessionEventFilter } from '../../filters/session-event-filter.js';
 import type { FormatModule } from '../../formats.js';
@@ -87,7 +87,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
   private readonly answers = new AnswerOrder<Buffer>();
   /** The PBX each action went to, by its slot, until its last part is written. */
   private readonly lanes = new Map<number, string>();
-  private readonly audits = new Map<number, AuditEntry>();
+  private readonly audits: PendingAudits;
   private readonly sessionFilter: SessionEventFilter;
   private allowedServers: Set<string>;
   private eventMask = ALL_CLASSES;
@@ -110,6 +110,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
     readonly listener: string,
   ) {
     this.log = host.log.child({ websocket: this.id, remote });
+    this.audits = new PendingAudits(host.log, 'websocket');
     this.sessionFilter = new SessionEventFilter(user);
     const session = this;
     this.output = new OutputQueue(
@@ -196,15 +197,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
   // ---- answers (ActionOwner) ---------------------------------------------------------------
 
   answer(slot: AnswerSlot, msg: AmiMessage, final: boolean, _failure?: Failure): void {
-    const audit = this.audits.get(slot.seq);
-    if (audit !== undefined) {
-      noteAnswer(audit, msg);
-      if (final) {
-        this.audits.delete(slot.seq);
-        if (this.closed) audit.disconnected = true;
-        writeAudit(this.host.log, audit, this.remote, 'websocket');
-      }
-    }
+    this.audits.answer(slot.seq, msg, final, { user: this.user.name, remote: this.remote, gone: this.closed });
     const frame = this.frame(msg, this.lanes.get(slot.seq));
     if (final) this.lanes.delete(slot.seq);
     const { ready, close } = this.answers.push(slot, frame, final);
@@ -215,8 +208,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
   assignServer(slot: AnswerSlot, server: string): void {
     this.answers.setLane(slot, server);
     this.lanes.set(slot.seq, server);
-    const audit = this.audits.get(slot.seq);
-    if (audit !== undefined) audit.server = server;
+    this.audits.server(slot.seq, server);
   }
 
   send(msg: AmiMessage, server?: string): void {
@@ -248,11 +240,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
     const slot = this.answers.open(name === 'logoff');
     const hub = this.host.hub;
     const settings = hub.settings();
-    if (settings.audit) {
-      const entry = startAudit(msg);
-      entry.user = this.user.name;
-      this.audits.set(slot.seq, entry);
-    }
+    if (settings.audit) this.audits.start(slot.seq, msg, this.user.name);
     if (this.log.isLevelEnabled('debug')) this.log.debug({ action: redactForLog(msg, settings.redacted) }, 'action from websocket');
     const reply = (answer: AmiMessage) => this.answer(slot, answer, true);
     this.stats.actions++;
