@@ -4,9 +4,11 @@
  * ActionIDs, OriginateResponse), repeated headers, bad frames, resume with since=, filters,
  * the amiws envelope, a socket that stops reading, keep-alive, Logoff and reload.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { httpRequest, sessionCookieOf, startHttpFixture, startHttpProxyWith, type HttpFixture } from './helpers/http-fixture.js';
-import { stopAllFixtures, waitUntil } from './helpers/proxy-fixture.js';
+import { startFixture, stopAllFixtures, waitUntil } from './helpers/proxy-fixture.js';
+import { makeTestPki } from './helpers/test-certs.js';
 import { closeAllWsClients, WsRefused, WsTestClient, type Frame } from './helpers/ws-client.js';
 
 afterEach(async () => {
@@ -26,6 +28,9 @@ async function refusal(p: Promise<unknown>): Promise<WsRefused> {
 }
 
 const ids = (frames: Frame[]) => frames.map((f) => f.id as number);
+
+const pki = makeTestPki();
+afterAll(() => pki.remove());
 
 describe('GET /ws: who may open a socket', () => {
   it('refuses without credentials or with wrong ones (401, after auth_fail_delay, counted) and opens with Basic or the login cookie', async () => {
@@ -80,6 +85,22 @@ describe('GET /ws: who may open a socket', () => {
     expect((await refusal(connect(h, '/ws?since=abc'))).status).toBe(400);
     expect((await refusal(connect(h, '/ws?lastEventId=1'))).status).toBe(400);
     expect((await refusal(connect(h, '/ws', { auth: 'alice', protocols: 'mqtt' }))).status).toBe(400);
+  });
+
+  it('opens on an HTTPS listener too (wss://)', async () => {
+    const fx = await startFixture({ general: { https: '127.0.0.1:0', tls_cert: pki.server.certFile, tls_key: pki.server.keyFile } });
+    const { port } = fx.proxy.https[0]!;
+    const ws = new WebSocket(`wss://localhost:${port}/ws`, { ca: pki.ca.cert, headers: { Authorization: `Basic ${Buffer.from('alice:alice-secret').toString('base64')}` } });
+    const frames: Frame[] = [];
+    ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString('utf8')) as Frame));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send(JSON.stringify({ Action: 'Ping', ActionID: 'tls' }));
+    await waitUntil(() => frames.length > 0, 5000, 'the answer over wss');
+    expect(frames[0]).toMatchObject({ type: 'response', data: { Response: 'Success', ActionID: 'tls' } });
+    ws.terminate();
   });
 
   it('GET /ws without an upgrade is 426; another upgrade elsewhere is answered as a plain request', async () => {
