@@ -10,7 +10,8 @@
  * needed on a socket that is logged in and gets its events).
  *
  * Output is bounded as a raw TCP client's (shared/output-queue.ts): what one turn of the event
- * loop queues goes out in one socket write (the socket corked around ws's frames); over `client_buffer` for
+ * loop queues goes out in one socket write, of frames ws built (ws-wire.ts; an event's frame
+ * once for every socket); over `client_buffer` for
  * `slow_client_timeout`, over `client_buffer_max`, or the largest when all clients are over
  * `client_buffer_total`, the socket is closed with 1008 and the limit as its reason.
  */
@@ -31,6 +32,7 @@ import type { ActionOwner } from '../shared/action-owner.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
 import type { BufferedOutput } from '../shared/buffered-output.js';
 import { OutputQueue } from '../shared/output-queue.js';
+import { textFrame } from './ws-wire.js';
 import type { FeedEntry, FeedReader } from '../sse/sse-feed.js';
 
 /** Close codes (docs/websocket.md). */
@@ -119,14 +121,12 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
           return session.isClosed;
         },
         get buffered() {
-          return ws.bufferedAmount;
+          return socket.writableLength;
         },
-        // ws frames each message; the cork makes the turn's frames one write.
+        // Whole frames (ws-wire.ts): the turn's output in one write, as a raw TCP client's.
         write: (frames, bytes) => {
-          socket.cork();
-          for (const frame of frames) ws.send(frame, { binary: false });
-          socket.uncork();
           this.stats.bytesSent += bytes;
+          socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
         },
         drop: (reason) => this.dropSlow(reason),
       },
@@ -158,7 +158,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
 
   /** Bytes accepted for this socket and not yet handed to the kernel. */
   get buffered(): number {
-    return this.closing ? 0 : this.ws.bufferedAmount;
+    return this.closing ? 0 : this.socket.writableLength;
   }
 
   mayUseServer(name: string): boolean {
@@ -184,14 +184,14 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
     if ((this.eventMask & bits) !== bits || !this.sessionFilter.events(entry.out)) return false;
     const serverHeader = this.user.serverHeader;
     const slot = (this.envelope === 'amiws' ? 2 : 0) + (serverHeader ? 1 : 0);
-    this.write(entry.cached(slot, () => messageFrame(this.envelope, 'event', entry.out.message, entry.jsonBytes(serverHeader), this.host.frameServer(entry.server), entry.id)));
+    this.write(entry.cached(slot, () => textFrame(messageFrame(this.envelope, 'event', entry.out.message, entry.jsonBytes(serverHeader), this.host.frameServer(entry.server), entry.id))));
     this.stats.eventsSent++;
     this.host.hub.counters.webSocketEvents++;
     return true;
   }
 
   lost(notice: AmiMessage): void {
-    this.write(messageFrame(this.envelope, 'event', notice, this.host.json.encode(notice), undefined));
+    this.write(textFrame(messageFrame(this.envelope, 'event', notice, this.host.json.encode(notice), undefined)));
   }
 
   // ---- answers (ActionOwner) ---------------------------------------------------------------
@@ -216,7 +216,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
   }
 
   private frame(msg: AmiMessage, server: string | undefined): Buffer {
-    return messageFrame(this.envelope, 'response', msg, this.host.json.encode(msg), this.host.frameServer(server));
+    return textFrame(messageFrame(this.envelope, 'response', msg, this.host.json.encode(msg), this.host.frameServer(server)));
   }
 
   // ---- actions -----------------------------------------------------------------------------
@@ -231,7 +231,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
 
   private badFrame(message: string): void {
     this.log.info({ reason: message }, 'websocket frame refused');
-    this.write(errorFrame(message));
+    this.write(textFrame(errorFrame(message)));
   }
 
   private onAction(msg: AmiMessage): void {
@@ -291,7 +291,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
     const counters = this.host.hub.counters;
     counters.slowClientsDropped++;
     counters.webSocketsSlowClosed++;
-    this.log.warn({ user: this.user.name, buffered: this.ws.bufferedAmount, reason }, 'slow websocket closed');
+    this.log.warn({ user: this.user.name, buffered: this.socket.writableLength, reason }, 'slow websocket closed');
     this.close(CLOSE.policy, reason, true);
   }
 
