@@ -129,7 +129,8 @@ function isHex(c: number): boolean {
 export function formatFromAccept(accept: string | undefined, formats: readonly FormatInfo[]): string {
   if (accept === undefined || accept.trim() === '') return DEFAULT_FORMAT;
   const byType = new Map<string, string>();
-  for (const f of formats) byType.set(baseType(f.contentType), f.name);
+  // The first format registered for a MIME type answers for it (xml, not astmanproxy-xml, for text/xml).
+  for (const f of formats) if (!byType.has(baseType(f.contentType))) byType.set(baseType(f.contentType), f.name);
   let best: { name: string; q: number } | undefined;
   for (const entry of accept.split(',')) {
     const [typePart, ...params] = entry.split(';');

@@ -8,6 +8,8 @@
  */
 import type { AmiMessage } from './ami/message.js';
 import { encodeBanner } from './ami/encoder.js';
+import { astmanproxyCsvFormat } from '../formats/astmanproxy-csv.js';
+import { astmanproxyXmlFormat } from '../formats/astmanproxy-xml.js';
 import { csvFormat } from '../formats/csv.js';
 import { jsonFormat } from '../formats/json.js';
 import { standardFormat } from '../formats/standard.js';
@@ -59,5 +61,11 @@ export class FormatRegistry {
 
 /** The registry with every format amiplex ships. */
 export function builtinFormats(): FormatRegistry {
-  return new FormatRegistry().register(standardFormat).register(xmlFormat).register(csvFormat).register(jsonFormat);
+  return new FormatRegistry()
+    .register(standardFormat)
+    .register(xmlFormat)
+    .register(csvFormat)
+    .register(jsonFormat)
+    .register(astmanproxyXmlFormat)
+    .register(astmanproxyCsvFormat);
 }

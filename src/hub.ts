@@ -9,6 +9,7 @@ import type { LockScope } from './access/login-guard.js';
 import type { PolicyResult } from './access/action-policy.js';
 import { accessOf, carryOverAccess } from './access/user-access.js';
 import { eventClassBits } from './ami/event-classes.js';
+import { proxyMessage } from './ami/origin.js';
 import { redactionSet, redactText } from './ami/redact.js';
 import { actionIdOf, getHeader, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
 import { GENERAL_SCHEMA, type ProxyConfig, type ServerConfig, type UserConfig } from './config/index.js';
@@ -508,7 +509,7 @@ export class Hub implements SessionHost {
 }
 
 function proxyEvent(name: string, slot: ServerSlot, extra: AmiHeader[]): AmiMessage {
-  return { headers: [['Event', name], ['Privilege', 'system,all'], ['Server', slot.name], ...extra] };
+  return proxyMessage({ headers: [['Event', name], ['Privilege', 'system,all'], ['Server', slot.name], ...extra] });
 }
 
 export interface ReloadSummary {

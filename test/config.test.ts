@@ -595,7 +595,7 @@ describe('[listener] sections and formats', () => {
   it('rejects an unknown format, and an address given both in [general] and a [listener]', () => {
     expect(report(lines('[general]', 'listen = 127.0.0.1:5000', '[listener b]', 'listen = 127.0.0.1:5000', 'format = yaml') + SERVER)).toEqual([
       '4 DUPLICATE_LISTEN: listen address 127.0.0.1:5000 given twice (first at line 2)',
-      '5 BAD_VALUE: bad value "yaml" for format: expected one of standard, xml, csv, json',
+      '5 BAD_VALUE: bad value "yaml" for format: expected one of standard, xml, csv, json, astmanproxy-xml, astmanproxy-csv',
     ]);
   });
 });
