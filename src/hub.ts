@@ -20,6 +20,8 @@ import { Outbound } from './clients/shared/outbound.js';
 import { builtinFormats, type FormatModule, type FormatRegistry } from './formats.js';
 import type { Logger } from './log.js';
 import { proxyAction } from './proxy-actions.js';
+import { astmanproxyAction, policyView, proxyActionName, proxyResponse } from './astmanproxy-actions.js';
+import { builtinInputs, type InputRegistry } from './inputs.js';
 import { ActionRouter, errorResponse, type Failure, type Reply } from './router/action-router.js';
 import { UpstreamSession, type UpstreamState, type UpstreamStatus } from './upstream/upstream-session.js';
 
@@ -91,6 +93,8 @@ export class Hub implements SessionHost {
     aclRefusedConnections: 0,
   };
   readonly startedAt = Date.now();
+  /** Input formats, by name (ListIOHandlers names them). */
+  readonly inputs: InputRegistry = builtinInputs();
   private readonly observers = new Set<EventObserver>();
   private readonly latencyObservers = new Set<LatencyObserver>();
   readonly auth: Authenticator;
@@ -370,6 +374,12 @@ export class Hub implements SessionHost {
       this.refused(client, action, reason);
       client.answer(slot, errorResponse(actionId, why), true, failure);
     };
+    // astmanproxy's ProxyAction, subject to the user's policy as the action Proxy<Name>.
+    const proxyName = proxyActionName(action);
+    if (proxyName !== undefined) {
+      if (!this.policy(client, policyView(proxyName, action)).ok) return client.answer(slot, proxyResponse('Error', actionId, ['Message', 'Permission denied']), true, 'forbidden');
+      return astmanproxyAction(this, client, action, proxyName, slot);
+    }
     // Asterisk's own words for an action a user may not send; the reason goes to the log only.
     const allowed = this.policy(client, action);
     if (!allowed.ok) return client.answer(slot, errorResponse(actionId, 'Permission denied'), true, 'forbidden');

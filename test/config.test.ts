@@ -583,7 +583,7 @@ describe('proxy.conf.example', () => {
 describe('[listener] sections and formats', () => {
   it('reads a listener with its format, and a user format', () => {
     const cfg = parseConfig(lines('[listener mon]', 'listen = 127.0.0.1:0', 'format = json', '[user u]', 'secret = p', 'format = xml') + SERVER, FILE);
-    expect(cfg.listeners).toEqual([{ name: 'mon', listen: { host: '127.0.0.1', port: 0 }, format: 'json', tls: false }]);
+    expect(cfg.listeners).toEqual([{ name: 'mon', listen: { host: '127.0.0.1', port: 0 }, input: 'standard', format: 'json', autofilter: 'off', tls: false }]);
     expect(cfg.users[0]!.format).toBe('xml');
   });
 

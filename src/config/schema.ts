@@ -13,9 +13,13 @@ import {
 import { AUTH_TYPES, LOG_LEVELS } from './types.js';
 import type { GeneralConfig, ListenerConfig, ServerConfig, UserConfig } from './types.js';
 import { builtinFormats } from '../formats.js';
+import { builtinInputs } from '../inputs.js';
+import { AUTOFILTER_MODES } from '../astmanproxy-actions.js';
 
 /** Every format amiplex ships: registering one in builtinFormats() is all it takes for proxy.conf to accept it. */
 const FORMAT_NAMES = builtinFormats().names();
+/** Every input format amiplex ships (builtinInputs()). */
+const INPUT_NAMES = builtinInputs().names();
 
 export interface KeySpec<T> {
   /** The key as written in proxy.conf: lower case, words joined by `_`. */
@@ -357,11 +361,19 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
 export const LISTENER_SCHEMA: SectionSchema<ListenerConfig> = deepFreeze({
   listen: {
     key: 'listen', kind: hostPort(), required: true,
-    doc: 'Address of this raw AMI (TCP) listener. Port 0 picks any free port.',
+    doc: 'Address of this listener. Port 0 picks any free port.',
+  },
+  input: {
+    key: 'input', kind: oneOf(INPUT_NAMES), default: 'standard',
+    doc: `What its clients send: ${INPUT_NAMES.join(', ')}. standard is raw AMI; xml astmanproxy's <AsteriskManagerInput> blocks; json one JSON object per line; http makes it an HTTP listener (as http = in [general]) with this section's format, permit, deny and TLS.`,
   },
   format: {
     key: 'format', kind: oneOf(FORMAT_NAMES), default: 'standard',
-    doc: `Output format of the clients of this listener: ${FORMAT_NAMES.join(', ')} (their input stays raw AMI).`,
+    doc: `Output format of the clients of this listener: ${FORMAT_NAMES.join(', ')}. With input = http, the format of an action at /, /action or any other path that does not choose one.`,
+  },
+  autofilter: {
+    key: 'autofilter', kind: oneOf(AUTOFILTER_MODES), default: 'off',
+    doc: "astmanproxy's autofilter for raw clients: on (or unique) sends a client only the answers and events that carry its own ActionIDs, no other events; off sends events as usual. A client changes its own with ProxyAction: SetAutoFilter.",
   },
   tls: {
     key: 'tls', kind: boolean(), default: 'no',

@@ -81,9 +81,13 @@ export interface EventFilterSpec {
 export interface ListenerConfig {
   readonly name: string;
   readonly listen: HostPort;
+  /** The name of a registered input format (see src/inputs.ts); `http` makes it an HTTP listener. */
+  readonly input: string;
   /** Output format of its clients (unless their user or ProxySetFormat says otherwise). */
   /** The name of a registered output format (see src/formats.ts). */
   readonly format: string;
+  /** astmanproxy's autofilter for its raw clients. */
+  readonly autofilter: 'off' | 'on' | 'unique';
   /** Raw AMI over TLS (certificate: [general] tls_cert / tls_key). */
   readonly tls: boolean;
   /** When set, clients must present a certificate signed by this CA (needs tls = yes). */

@@ -11,7 +11,6 @@
  */
 import type net from 'node:net';
 import { randomInt } from 'node:crypto';
-import { AmiDecoder } from '../../ami/decoder.js';
 import { ALL_CLASSES, EVENT_CLASSES, eventMaskFromValue } from '../../ami/event-classes.js';
 import { actionIdOf, getHeader, sameText, type AmiMessage } from '../../ami/message.js';
 import { errorResponse, eventMessage, response, type Failure } from '../../router/action-router.js';
@@ -31,6 +30,9 @@ import type { EventFilterRule, EventFilterSet } from '../../filters/event-filter
 import type { EventPredicate } from '../../filters/user-event-filter.js';
 import { filterAction } from '../../filters/session-filters.js';
 import { socketRemote } from '../shared/socket-remote.js';
+import type { InputDecoder, StreamInputModule } from '../../inputs.js';
+import { standardInput } from '../../../formats/standard-input.js';
+import { proxyActionName, type AutoFilterMode } from '../../astmanproxy-actions.js';
 
 export interface ClientSettings {
   readonly authTimeoutMs: number;
@@ -79,6 +81,14 @@ export interface ClientStats {
   bytesSent: number;
 }
 
+/** What a connection's listener chose for it. */
+export interface ClientOptions {
+  /** How it reads what the client sends (default: raw AMI). */
+  readonly input?: StreamInputModule;
+  /** astmanproxy's autofilter: on or unique, no events but those carrying its ActionIDs (default off). */
+  readonly autoFilter?: AutoFilterMode;
+}
+
 /** Actions a client may send before it has logged in, as in Asterisk. */
 const BEFORE_LOGIN = new Set(['login', 'challenge', 'logoff']);
 const DEFAULT_WAITEVENT_S = 60;
@@ -97,8 +107,14 @@ export class AmiClientSession implements ActionOwner {
   overSince: number | undefined;
   /** The listener it connected to (its [listener] name or listen address), set by that listener. */
   listener: string | undefined;
+  /** How it reads what the client sends. */
+  readonly input: StreamInputModule;
+  /** The ActionID of the last action it sent to a PBX (astmanproxy's ListSessions shows it). */
+  lastActionId: string | undefined;
+  /** astmanproxy's autofilter (its listener's, or ProxyAction: SetAutoFilter). */
+  autoFilter: AutoFilterMode;
 
-  private readonly decoder: AmiDecoder;
+  private readonly decoder: InputDecoder;
   private readonly answers = new AnswerOrder<AmiMessage>();
   private allowedServers = new Set<string>();
   private challenge: string | undefined;
@@ -126,20 +142,20 @@ export class AmiClientSession implements ActionOwner {
     private readonly socket: net.Socket,
     private readonly host: SessionHost,
     public format: FormatModule,
+    options: ClientOptions = {},
   ) {
     this.remote = socketRemote(socket);
     this.log = host.log.child({ client: this.id, remote: this.remote });
-    this.decoder = new AmiDecoder(
-      { side: 'from-client' },
-      {
-        message: (msg) => this.onAction(msg),
-        blank: () => this.answerNow(errorResponse(undefined, 'Missing action in request')),
-        error: (code, text, headers) => {
-          this.log.warn({ code }, 'malformed input from client');
-          this.answerNow(errorResponse(actionIdOf({ headers }), text));
-        },
+    this.input = options.input ?? standardInput;
+    this.autoFilter = options.autoFilter ?? 'off';
+    this.decoder = this.input.decoder({
+      message: (msg) => this.onAction(msg),
+      blank: () => this.answerNow(errorResponse(undefined, 'Missing action in request')),
+      error: (code, text, headers) => {
+        this.log.warn({ code, input: this.input.name }, 'malformed input from client');
+        this.answerNow(errorResponse(actionIdOf({ headers }), text));
       },
-    );
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (!this.refusing) this.decoder.push(chunk);
@@ -190,7 +206,7 @@ export class AmiClientSession implements ActionOwner {
   /** Whether a broadcast event passes this client's event mask, its user's filters and its session's Filter actions. */
   wants(event: Outbound): boolean {
     const bits = event.classBits;
-    return this.eventFilter !== undefined && (this.eventMask & bits) === bits && this.eventFilter(event);
+    return this.eventFilter !== undefined && this.autoFilter === 'off' && (this.eventMask & bits) === bits && this.eventFilter(event);
   }
 
   private compileFilter(): void {
@@ -250,6 +266,11 @@ export class AmiClientSession implements ActionOwner {
     this.answers.setLane(slot, server);
     const audit = this.audits.get(slot.seq);
     if (audit !== undefined) audit.server = server;
+  }
+
+  /** ProxyAction: SetAutoFilter: on or unique, the client receives no events but those carrying its ActionIDs. */
+  setAutoFilter(mode: AutoFilterMode): void {
+    this.autoFilter = mode;
   }
 
   /** ProxySetFormat: everything written from now on (its own response included) is in `format`. */
@@ -323,7 +344,9 @@ export class AmiClientSession implements ActionOwner {
     }
     const action = getHeader(msg, 'Action');
     const actionId = actionIdOf(msg);
-    const name = (action ?? '').toLowerCase();
+    // astmanproxy's ProxyAction: Logoff is a Logoff; the others are answered by the hub, once logged in.
+    const proxyAction = action === undefined ? proxyActionName(msg) : undefined;
+    const name = proxyAction === undefined ? (action ?? '').toLowerCase() : proxyAction.toLowerCase() === 'logoff' ? 'logoff' : 'proxyaction';
     const slot = this.answers.open(name === 'logoff');
     const settings = this.host.settings();
     if (settings.audit) {
@@ -370,6 +393,7 @@ export class AmiClientSession implements ActionOwner {
           reply(errorResponse(actionId, `Too many actions in flight (max_pending_actions = ${max})`));
           return;
         }
+        if (name !== 'proxyaction' && actionId !== undefined) this.lastActionId = actionId;
         this.host.handleAction(this, msg, slot);
       }
     }
