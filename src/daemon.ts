@@ -65,14 +65,29 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
         new AmiTcpListener(hub, l.listen, formatNamed(l.format), {
           name: l.name,
           ...(l.tls ? { tls: tlsOf(l.tlsClientCa) } : {}),
-          client: { input: hub.inputs.stream(l.input)!, autoFilter: l.autofilter },
+          client: {
+            input: hub.inputs.stream(l.input)!,
+            autoFilter: l.autofilter,
+            ...(l.proxyKeyUser !== undefined ? { proxyKey: { user: l.proxyKeyUser, plainAllowed: l.proxyKeyPlain } } : {}),
+          },
+          ...(l.anonymousUser !== undefined ? { anonymousUser: l.anonymousUser } : {}),
         }),
     );
+  // Never anonymous by accident: each anonymous listener is said at start (--check refused the unlimited ones).
+  for (const l of config.listeners) {
+    if (l.anonymousUser === undefined) continue;
+    log.warn({ listener: l.name, listen: l.listen, user: l.anonymousUser, permit: l.permit ?? [] }, 'anonymous listener: its clients act as this user without logging in');
+  }
   // A [listener] with input = http is an HTTP listener of its own: its format, permit, deny and TLS.
   const httpNamed = config.listeners
     .filter((l) => hub.inputs.get(l.input)?.kind === 'http')
     .map((l) => {
-      const listener = { name: l.name, format: formatNamed(l.format).name };
+      const listener = {
+        name: l.name,
+        format: formatNamed(l.format).name,
+        ...(l.anonymousUser !== undefined ? { anonymousUser: l.anonymousUser } : {}),
+        ...(l.proxyKeyUser !== undefined ? { proxyKey: { user: l.proxyKeyUser, plainAllowed: l.proxyKeyPlain } } : {}),
+      };
       return new HttpService(hub, l.tls ? [] : [l.listen], {
         ...options.http,
         metrics,

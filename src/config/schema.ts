@@ -292,6 +292,10 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
     key: 'server_header', kind: boolean(), default: 'yes',
     doc: 'Add a "Server: NAME" header to every event this user receives.',
   },
+  serverHeaderAnswers: {
+    key: 'server_header_answers', kind: boolean(), default: 'no',
+    doc: 'Add a "Server: NAME" header to every message of a PBX\'s answer this user receives too (responses, list items, events carrying its ActionID), as astmanproxy did.',
+  },
   format: {
     key: 'format', kind: oneOf(FORMAT_NAMES),
     defaultDoc: "the listener's format",
@@ -377,7 +381,21 @@ export const LISTENER_SCHEMA: SectionSchema<ListenerConfig> = deepFreeze({
   },
   tls: {
     key: 'tls', kind: boolean(), default: 'no',
-    doc: 'Raw AMI over TLS, with the [general] tls_cert and tls_key.',
+    doc: 'Raw AMI over TLS (HTTPS with input = http), with the [general] tls_cert and tls_key.',
+  },
+  anonymousUser: {
+    key: 'anonymous_user', kind: name(),
+    defaultDoc: 'none (clients log in)',
+    doc: "Clients of this listener act as this [user] without logging in (astmanproxy's authrequired = no). Only for a listener limited by address: bound to a loopback address, or with permit lines none of which is every address; --check refuses it otherwise, and amiplex logs it at start.",
+  },
+  proxyKeyUser: {
+    key: 'proxy_key_user', kind: name(),
+    defaultDoc: 'none (ProxyKey is not accepted)',
+    doc: "astmanproxy's proxykey: a client not logged in that sends a ProxyKey header (on any action) logs in as this [user], the key being its secret (lockout and auth_fail_delay apply). Refused over plain TCP from an address that is not loopback unless proxy_key_plain = yes.",
+  },
+  proxyKeyPlain: {
+    key: 'proxy_key_plain', kind: boolean(), default: 'no',
+    doc: 'Accept ProxyKey over plain (not TLS) connections from other machines, where anyone on the way can read it.',
   },
   tlsClientCa: {
     key: 'tls_client_ca', kind: nonEmptyText(),

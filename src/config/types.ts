@@ -94,6 +94,12 @@ export interface ListenerConfig {
   readonly tlsClientCa?: string;
   readonly permit?: string[];
   readonly deny?: string[];
+  /** Clients act as this user without logging in (only on a listener limited by address). */
+  readonly anonymousUser?: string;
+  /** A ProxyKey header logs a client in as this user, the key as its secret. */
+  readonly proxyKeyUser?: string;
+  /** ProxyKey accepted over plain TCP from other machines. */
+  readonly proxyKeyPlain: boolean;
 }
 
 export interface ServerConfig {
@@ -129,6 +135,8 @@ export interface UserConfig {
   /** Server names this user may use, resolved and never empty; the first is its default. */
   readonly servers: string[];
   readonly serverHeader: boolean;
+  /** Server header on the answers from a PBX too (astmanproxy's habit). */
+  readonly serverHeaderAnswers: boolean;
   /** Output format for this user's raw TCP connections; absent: the listener's. */
   readonly format?: string;
   /** Address ACL of this user's logins. */

@@ -25,6 +25,8 @@ export interface AmiListenerOptions {
   readonly tls?: ListenerTlsOptions;
   /** What its clients send, and what they receive (see ClientOptions). */
   readonly client?: ClientOptions;
+  /** Its clients act as this user without logging in (a [listener]'s anonymous_user). */
+  readonly anonymousUser?: string;
 }
 
 export class AmiTcpListener {
@@ -36,6 +38,7 @@ export class AmiTcpListener {
   private readonly pending: PendingHandshakes;
   private boundPort: number | undefined;
   private readonly clientOptions: ClientOptions;
+  private readonly anonymousUser: string | undefined;
 
   constructor(
     private readonly hub: Hub,
@@ -44,7 +47,8 @@ export class AmiTcpListener {
     options: AmiListenerOptions = {},
   ) {
     this.name = options.name;
-    this.clientOptions = options.client ?? {};
+    this.clientOptions = { ...options.client, secure: options.tls !== undefined };
+    this.anonymousUser = options.anonymousUser;
     this.tls = options.tls !== undefined;
     this.gate = new ConnectionGate(hub, { listener: options.name }, () => this.label);
     this.pending = new PendingHandshakes(() => hub.endHandshake());
@@ -115,6 +119,8 @@ export class AmiTcpListener {
     const client = new AmiClientSession(socket, this.hub, this.format, this.clientOptions);
     client.listener = this.label;
     this.hub.addClient(client);
+    const anonymous = this.anonymousUser === undefined ? undefined : this.hub.findUser(this.anonymousUser);
+    if (anonymous !== undefined) client.enterAnonymous(anonymous);
   }
 
   private refusedTls(socket: net.Socket, reason: string): void {

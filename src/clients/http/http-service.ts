@@ -45,7 +45,18 @@ export interface HttpServiceOptions {
    * A `[listener NAME]` with `input = http`: its permit and deny (not [general]'s), and its
    * format for an action at `/`, `/action` or any path that chooses none.
    */
-  readonly listener?: { readonly name: string; readonly format: string };
+  readonly listener?: HttpListenerOptions;
+}
+
+/** What a `[listener NAME]` with `input = http` sets for its requests. */
+export interface HttpListenerOptions {
+  readonly name: string;
+  /** The format of an action at `/`, `/action` or a path that chooses none. */
+  readonly format: string;
+  /** Requests without credentials act as this user (anonymous_user). */
+  readonly anonymousUser?: string;
+  /** A ProxyKey parameter logs the request in as this user, the key as its secret. */
+  readonly proxyKey?: { readonly user: string; readonly plainAllowed: boolean };
 }
 
 /** The bound addresses of the HTTP and HTTPS listeners (real ports), each in file order. */
@@ -79,6 +90,8 @@ export class HttpService implements HttpContext {
   private readonly anyPathRoute: HttpRoute;
   /** Its [listener NAME], when it is one. */
   readonly listenerName: string | undefined;
+  /** Its [listener NAME]'s settings, when it is one. */
+  readonly listener: HttpListenerOptions | undefined;
   private unobserve: (() => void) | undefined;
   private unreload: (() => void) | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -117,6 +130,7 @@ export class HttpService implements HttpContext {
     this.formatInfos = hub.formats.names().map((name) => hub.formats.get(name)!);
     this.cors = new CorsPolicy(g.corsOrigins);
     this.listenerName = options.listener?.name;
+    this.listener = options.listener;
     this.anyPathRoute = options.listener ? { kind: 'action', fallback: options.listener.format } : { kind: 'action' };
     this.actions = new HttpActions(this);
     this.metrics = new MetricsEndpoint(options.metrics ?? new ProxyMetrics(hub), g.metricsPermit, this.log);
