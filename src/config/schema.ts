@@ -281,7 +281,7 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
   secretHash: {
     key: 'secret_hash', kind: secretHash(), sensitive: true,
     defaultDoc: 'none',
-    doc: 'The password as an scrypt hash printed by "amiplex hash-secret", instead of secret (plain logins only: MD5 needs the plain secret).',
+    doc: 'The password as an scrypt hash printed by "amiplex hash-secret", or a bcrypt hash ($2a$, $2b$, $2y$, as astmanproxy.users keeps them), instead of secret (plain logins only: MD5 needs the plain secret).',
   },
   servers: {
     key: 'servers', kind: list(name()),
