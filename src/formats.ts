@@ -8,6 +8,7 @@
  */
 import type { AmiMessage } from './ami/message.js';
 import { encodeBanner } from './ami/encoder.js';
+import { NamedRegistry } from './named-registry.js';
 import { astmanproxyCsvFormat } from '../formats/astmanproxy-csv.js';
 import { astmanproxyXmlFormat } from '../formats/astmanproxy-xml.js';
 import { csvFormat } from '../formats/csv.js';
@@ -40,22 +41,9 @@ export class DuplicateFormatError extends Error {
   }
 }
 
-export class FormatRegistry {
-  private readonly formats = new Map<string, FormatModule>();
-
-  register(format: FormatModule): this {
-    const key = format.name.toLowerCase();
-    if (this.formats.has(key)) throw new DuplicateFormatError(format.name);
-    this.formats.set(key, format);
-    return this;
-  }
-
-  get(name: string): FormatModule | undefined {
-    return this.formats.get(name.toLowerCase());
-  }
-
-  names(): string[] {
-    return [...this.formats.values()].map((f) => f.name);
+export class FormatRegistry extends NamedRegistry<FormatModule> {
+  constructor() {
+    super((name) => new DuplicateFormatError(name));
   }
 }
 

@@ -7,6 +7,7 @@
  * (formats/http.ts): a listener with `input = http` is an HTTP listener.
  */
 import type { AmiHeader, AmiMessage } from './ami/message.js';
+import { NamedRegistry } from './named-registry.js';
 import { httpInput } from '../formats/http.js';
 import { jsonInput } from '../formats/json-input.js';
 import { standardInput } from '../formats/standard-input.js';
@@ -48,28 +49,15 @@ export class DuplicateInputError extends Error {
   }
 }
 
-export class InputRegistry {
-  private readonly inputs = new Map<string, InputModule>();
-
-  register(input: InputModule): this {
-    const key = input.name.toLowerCase();
-    if (this.inputs.has(key)) throw new DuplicateInputError(input.name);
-    this.inputs.set(key, input);
-    return this;
-  }
-
-  get(name: string): InputModule | undefined {
-    return this.inputs.get(name.toLowerCase());
+export class InputRegistry extends NamedRegistry<InputModule> {
+  constructor() {
+    super((name) => new DuplicateInputError(name));
   }
 
   /** The stream input named `name`; undefined for an unknown or an HTTP one. */
   stream(name: string): StreamInputModule | undefined {
     const input = this.get(name);
     return input?.kind === 'stream' ? input : undefined;
-  }
-
-  names(): string[] {
-    return [...this.inputs.values()].map((i) => i.name);
   }
 }
 
