@@ -10,6 +10,7 @@ import { Hub, type ReloadSummary } from './hub.js';
 import { silentLogger, type Logger } from './log.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
 import { listenerTlsOptions, prepareServerTls } from './tls/server-tls.js';
+import type { Cluster } from './cluster/index.js';
 
 export interface RunningProxy {
   readonly hub: Hub;
@@ -23,6 +24,8 @@ export interface RunningProxy {
   readonly https: readonly HostPort[];
   /** What /metrics reports (a registry of this proxy's own). */
   readonly metrics: ProxyMetrics;
+  /** With a [cluster] section: this node's part of the cluster. */
+  readonly cluster: Cluster | undefined;
   /**
    * Graceful stop: stops accepting, refuses new actions while those in flight are answered
    * (for at most half of shutdown_timeout), logs off every PBX (what is still pending is
@@ -53,6 +56,8 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   const tlsOf = (clientCa: string | undefined) => listenerTlsOptions(config, serverTls!, clientCa);
   const generalTls = serverTls ? tlsOf(config.general.tlsClientCa) : undefined;
   const hub = new Hub(config, log, formats);
+  // Loaded only with a [cluster] section: a node on its own never loads NATS.
+  const cluster = config.cluster === undefined ? undefined : (await import('./cluster/index.js')).startCluster(hub, config, log);
   const metrics = new ProxyMetrics(hub);
   const plain = config.general.listen.map((address) => new AmiTcpListener(hub, address, formatNamed('standard')));
   const secure = (config.general.listenTls ?? []).map((address) => new AmiTcpListener(hub, address, formatNamed('standard'), { tls: generalTls! }));
@@ -76,7 +81,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     for (const listener of listeners) bound.set(listener, await listener.listen());
     if (http) httpBound = await http.listen();
   } catch (err) {
-    await Promise.all([...listeners.map((l) => l.close()), http?.close()]);
+    await Promise.all([...listeners.map((l) => l.close()), http?.close(), cluster?.close()]);
     throw err;
   }
   for (const listener of listeners) metrics.addListener('ami', listener.label);
@@ -92,6 +97,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
       ...(httpBound.https.length > 0 ? { https: httpBound.https } : {}),
       ...(serverTls ? { tls_cert: serverTls.certPath, fingerprint: serverTls.fingerprint } : {}),
       servers: config.servers.map((s) => s.name),
+      ...(cluster === undefined ? {} : { cluster: config.cluster!.name, node: cluster.node }),
     },
     'amiplex started',
   );
@@ -103,6 +109,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     http: httpBound.http,
     https: httpBound.https,
     metrics,
+    cluster,
     stop() {
       stopping ??= (async () => {
         log.info('amiplex stopping');
@@ -110,7 +117,10 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
         const closed = Promise.all(listeners.map((l) => l.close()));
         await hub.drain((hub.config.general.shutdownTimeout * 1000) / 2);
         const httpClosed = http?.close();
+        // Cluster: no more claims; the sessions log off; then the leases are released for the nodes that take them.
+        cluster?.quiesce();
         await hub.stop();
+        await cluster?.close();
         await Promise.all([closed, httpClosed]);
         log.info('amiplex stopped');
       })();
