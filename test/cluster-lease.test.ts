@@ -133,4 +133,26 @@ describe('a lease', () => {
     l.observe({ node: 'a', instance: 'inst-a' }, 4, 50);
     expect(l.step(60, OTHER)).toEqual({ kind: 'claim', revision: 4 });
   });
+
+  it('a claim that finds its own old record gone starts over with a create', () => {
+    const l = lease();
+    l.observe({ node: 'a', instance: 'inst-a' }, 4, 50);
+    expect(l.step(60, OTHER)).toEqual({ kind: 'claim', revision: 4 });
+    l.writeFailed(70, true, { record: undefined, revision: 0 }); // the key ran out meanwhile
+    expect(l.step(400, PREFERRED)).toEqual({ kind: 'claim', revision: 0 });
+  });
+
+  it('the answer to a write that outlived a drop changes nothing', () => {
+    const l = lease();
+    l.step(0, PREFERRED);
+    l.written(1, 0);
+    expect(l.step(1000, PREFERRED)?.kind).toBe('renew');
+    const stale = l.write;
+    expect(l.step(2250, PREFERRED)?.kind).toBe('drop');
+    expect(l.step(2600, PREFERRED)).toEqual({ kind: 'claim', revision: 1 }); // its own record, still there
+    l.writeFailed(2700, false, undefined, stale); // the old renewal times out now
+    expect(l.state).toBe('claiming');
+    l.written(5, 2600);
+    expect(l.holding(2800)).toBe(true);
+  });
 });

@@ -76,6 +76,8 @@ export class Lease {
   private inFlight = false;
   private retryAt = 0;
   private dirty = false;
+  /** Counts the writes sent: an answer to an older one (one that outlived a drop) changes nothing. */
+  private writes = 0;
 
   constructor(
     readonly key: string,
@@ -154,6 +156,7 @@ export class Lease {
         if (!this.dirty && now < this.lastWriteSent + this.timing.renewMs) return undefined;
         this.dirty = false;
         this.inFlight = true;
+        this.writes++;
         return { kind: 'renew', revision: this.revision };
       case 'handing-over':
         if (now >= this.validUntil) return this.lose('the lease ran out while it was being handed over');
@@ -171,6 +174,7 @@ export class Lease {
     const present = record !== undefined && (ours || record.node === '');
     this._state = 'claiming';
     this.inFlight = true;
+    this.writes++;
     return { kind: 'claim', revision: present ? this.seen!.revision : 0 };
   }
 
@@ -180,8 +184,14 @@ export class Lease {
     return { kind: 'drop', reason };
   }
 
-  /** A claim or renewal was stored as `revision`; `sent` is when it was sent. */
-  written(revision: number, sent: number): void {
+  /** The write the last claim or renew step asked for: pass it back to written() or writeFailed(). */
+  get write(): number {
+    return this.writes;
+  }
+
+  /** A claim or renewal (`write`) was stored as `revision`; `sent` is when it was sent. */
+  written(revision: number, sent: number, write = this.writes): void {
+    if (write !== this.writes) return;
     this.inFlight = false;
     if (this._state === 'idle') return; // dropped meanwhile: the next claim starts over
     if (this._state === 'claiming') this._state = 'held';
@@ -192,12 +202,13 @@ export class Lease {
   }
 
   /**
-   * A claim or renewal failed: `conflict` when the revision did not match (`current` is the
-   * record read afterwards, if any), else NATS did not answer. A renewal whose revision moved
+   * A claim or renewal (`write`) failed: `conflict` when the revision did not match (`current`
+   * is the key as read afterwards: record undefined when it is gone), else NATS did not answer. A renewal whose revision moved
    * because an earlier write of ours went through unacknowledged keeps the lease; any other
    * conflict loses it (a drop).
    */
-  writeFailed(now: number, conflict: boolean, current?: { record: HolderRecord | undefined; revision: number }): LeaseStep | undefined {
+  writeFailed(now: number, conflict: boolean, current?: { record: HolderRecord | undefined; revision: number }, write = this.writes): LeaseStep | undefined {
+    if (write !== this.writes) return undefined;
     this.inFlight = false;
     this.retryAt = now + this.timing.retryMs;
     if (current !== undefined) this.seen = { ...current, at: now };

@@ -287,21 +287,24 @@ export class Ownership {
     const prior = lease.holder;
     const key = isNode ? this.nodeLease.key : this.names.pbxKey(server);
     const sent = performance.now();
+    const attempt = lease.write;
     try {
       const value = this.record(isNode ? undefined : server);
       const rev = await this.bounded(revision === 0 ? kv.create(key, value) : kv.update(key, value, revision));
-      lease.written(rev, sent);
-      if (!lease.holding(performance.now())) return; // given up meanwhile
+      lease.written(rev, sent, attempt);
+      if (!lease.holding(performance.now()) || attempt !== lease.write) return; // given up meanwhile
     } catch (err) {
       const conflict = String((err as Error).message).includes('wrong last sequence');
       let current: { record: HolderRecord | undefined; revision: number } | undefined;
       if (conflict) {
-        const e = await this.bounded(kv.get(key)).catch(() => null);
-        current = e === null ? undefined : { record: e.operation === 'PUT' ? safeJson(e.string()) : undefined, revision: e.revision };
+        const e = await this.bounded(kv.get(key)).catch(() => undefined);
+        // Gone (run out): the next claim creates it anew.
+        if (e === null) current = { record: undefined, revision: 0 };
+        else if (e !== undefined) current = { record: e.operation === 'PUT' ? safeJson(e.string()) : undefined, revision: e.operation === 'PUT' ? e.revision : 0 };
       } else {
         this.log.warn({ key, err: String(err) }, `cluster: lease ${kind === 'renew' ? 'renewal' : 'claim'} failed; trying again`);
       }
-      this.act(server, lease.writeFailed(performance.now(), conflict, current));
+      this.act(server, lease.writeFailed(performance.now(), conflict, current, attempt));
       return;
     }
     if (isNode || kind !== 'claim') {
