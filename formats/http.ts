@@ -26,11 +26,15 @@
  */
 import { CLIENT_LIMITS, DECODE_ERROR_TEXT } from '../src/ami/decoder.js';
 import type { AmiHeader, AmiMessage } from '../src/ami/message.js';
+import { headerProblem, printable } from './input-lines.js';
 
 /** What an HTTP path serves. */
 export type HttpRoute =
-  /** one action; `format` fixed by the path, or chosen by the request when absent */
-  | { readonly kind: 'action'; readonly format?: string }
+  /**
+   * one action; `format` fixed by the path, or chosen by the request when absent (`format=`,
+   * then `fallback` — a listener's own format — then the Accept header)
+   */
+  | { readonly kind: 'action'; readonly format?: string; readonly fallback?: string }
   /** Server-Sent Events */
   | { readonly kind: 'events' }
   /** actions and events over one WebSocket (`/ws`, src/clients/websocket/) */
@@ -134,7 +138,8 @@ function isHex(c: number): boolean {
 export function formatFromAccept(accept: string | undefined, formats: readonly FormatInfo[]): string {
   if (accept === undefined || accept.trim() === '') return DEFAULT_FORMAT;
   const byType = new Map<string, string>();
-  for (const f of formats) byType.set(baseType(f.contentType), f.name);
+  // The first format registered for a MIME type answers for it (xml, not astmanproxy-xml, for text/xml).
+  for (const f of formats) if (!byType.has(baseType(f.contentType))) byType.set(baseType(f.contentType), f.name);
   let best: { name: string; q: number } | undefined;
   for (const entry of accept.split(',')) {
     const [typePart, ...params] = entry.split(';');
@@ -165,6 +170,20 @@ export interface HttpInput {
   /** A form-encoded POST body (as bytes or a byte string), else undefined. */
   readonly body?: Buffer | string;
   readonly accept?: string;
+  /** What the path serves, when the listener decided it (an `Action` at `/` or at any path); else routeOf(path). */
+  readonly route?: HttpRoute;
+}
+
+/**
+ * Whether a request's parameters name an action (`Action`, or astmanproxy's `ProxyAction`, any
+ * case): astmanproxy ran one at any path, `/` included, and so does amiplex where the path
+ * serves nothing else.
+ */
+export function hasActionParam(pairs: readonly AmiHeader[]): boolean {
+  return pairs.some(([n]) => {
+    const lower = n.toLowerCase();
+    return lower === 'action' || lower === 'proxyaction';
+  });
 }
 
 /** A request refused before it reaches a PBX, and why (400 or 404). */
@@ -200,7 +219,7 @@ export function chooseFormat(
   formats: readonly FormatInfo[],
 ): { ok: true; format: string } | { ok: false; message: string; format: string } {
   const fixed = route?.kind === 'action' ? route.format : undefined;
-  const fallback = fixed ?? formatFromAccept(accept, formats);
+  const fallback = fixed ?? (route?.kind === 'action' ? route.fallback : undefined) ?? formatFromAccept(accept, formats);
   if (formatParam === undefined) return { ok: true, format: fallback };
   const named = formats.find((f) => f.name.toLowerCase() === formatParam.toLowerCase());
   if (!named) {
@@ -232,27 +251,11 @@ export function parseTimeout(value: string): number | undefined {
   return Math.min(s, MAX_REQUEST_TIMEOUT_S);
 }
 
-// eslint-disable-next-line no-control-regex
-const BAD_NAME = /[^\x21-\x39\x3b-\x7e]/;
 const BAD_VALUE = /[\r\n\0]/;
-
-/**
- * Why a name and value (byte strings) cannot be one header of an action sent to a PBX, or
- * undefined when they can: an empty name, one holding anything but visible ASCII other than
- * `:`, a value holding CR, LF or NUL (it would split the action on the wire), a line over
- * Asterisk's 1024 bytes. `what` names the thing in the message (`Parameter`, `Header`).
- */
-export function headerProblem(n: string, v: string, what: string): string | undefined {
-  if (n === '') return `A ${what.toLowerCase()} has an empty name`;
-  if (BAD_NAME.test(n)) return `${what} name '${printable(n)}' is not a header name (visible ASCII, no colon)`;
-  if (BAD_VALUE.test(v)) return `${what} ${n} holds a CR, LF or NUL, which cannot be sent in an AMI header`;
-  if (n.length + 2 + v.length + 2 > CLIENT_LIMITS.maxLineBytes) return `${DECODE_ERROR_TEXT.LINE_TOO_LONG} (${what.toLowerCase()} ${n})`;
-  return undefined;
-}
 
 /** The action an HTTP request stands for (GET query, plus the form body of a POST). */
 export function parseActionRequest(input: HttpInput, formats: readonly FormatInfo[]): HttpAction | HttpRefusal {
-  const route = routeOf(input.path);
+  const route = input.route ?? routeOf(input.path);
   const body = input.body === undefined ? '' : typeof input.body === 'string' ? input.body : input.body.toString('latin1');
   const pairs = [...parseForm(input.query), ...parseForm(body)];
   const formatParam = ownParam(pairs, 'format');
@@ -284,15 +287,18 @@ export function parseActionRequest(input: HttpInput, formats: readonly FormatInf
   for (const pair of pairs) {
     const [n, v] = pair;
     if (n === 'format' || n === 'timeout') continue;
-    const problem = headerProblem(n, v, 'Parameter');
+    const problem = headerProblem(pair, 'parameter');
     if (problem !== undefined) return refuse(400, problem);
+    if (n.length + 2 + v.length + 2 > CLIENT_LIMITS.maxLineBytes) return refuse(400, `${DECODE_ERROR_TEXT.LINE_TOO_LONG} (parameter ${n})`);
     if (name === undefined && n.toLowerCase() === 'action') name = v;
     headers.push(pair);
   }
   if (headers.length > CLIENT_LIMITS.maxHeaders) return refuse(400, DECODE_ERROR_TEXT.TOO_MANY_HEADERS);
-  if (name === undefined || name.trim() === '') return refuse(400, 'Missing action in request');
+  // astmanproxy's ProxyAction (no Action header) is answered by amiplex: its name stays empty.
+  const proxyAction = name === undefined && headers.some(([n, v]) => n.toLowerCase() === 'proxyaction' && v.trim() !== '');
+  if (!proxyAction && (name === undefined || name.trim() === '')) return refuse(400, 'Missing action in request');
   const action: AmiMessage = { headers };
-  const ok: HttpAction = { ok: true, action, name, format };
+  const ok: HttpAction = { ok: true, action, name: name ?? '', format };
   return {
     ...ok,
     ...(actionId !== undefined && actionId !== '' ? { actionId } : {}),
@@ -338,15 +344,11 @@ export function parseEventsQuery(query: string, path: '/events' | '/ws' = '/even
   return lastEventId === undefined ? { ok: true, events, servers } : { ok: true, events, servers, lastEventId };
 }
 
-/** A byte string shown in a message: control characters escaped. */
-function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).slice(0, 64);
-}
 
-/** The http input format, as `formats/` lists it (input only: it is not an output FormatModule). */
+/** The http input format, as the input registry lists it (src/inputs.ts): a listener with `input = http` is an HTTP listener. */
 export const httpInput = Object.freeze({
   name: 'http',
+  kind: 'http' as const,
   routeOf,
   parseActionRequest,
   parseEventsQuery,

@@ -5,8 +5,8 @@
  *
  * Client → amiplex: one JSON object per frame, AMI header names as keys, in order; an array
  * is a repeated header (`"Variable": ["A=1", "B=2"]` → two `Variable:` lines, in order). Text
- * is UTF-8, carried to the PBX as its bytes. The same checks as an HTTP action's parameters
- * apply (header names, CR/LF/NUL, 1024-byte lines, 128 headers). Under the `amiws`
+ * is UTF-8, carried to the PBX as its bytes. The checks of every input format apply
+ * (input-lines.ts: header names, CR/LF/NUL), and Asterisk's 1024-byte lines and 128 headers. Under the `amiws`
  * subprotocol, numbers and booleans are taken as their JSON text, and `AMIServerID: n` picks
  * the n-th server of proxy.conf (as amiws's server ids), as `Server:` does.
  *
@@ -27,7 +27,7 @@
  */
 import { messageKind, toWire, type AmiHeader, type AmiMessage } from '../src/ami/message.js';
 import { CLIENT_LIMITS, DECODE_ERROR_TEXT } from '../src/ami/decoder.js';
-import { headerProblem } from './http.js';
+import { headerProblem } from './input-lines.js';
 
 export type Envelope = 'amiplex' | 'amiws';
 
@@ -82,7 +82,7 @@ export function parseClientFrame(text: string, envelope: Envelope, serverById: (
     }
     for (const t of texts) {
       const v = toWire(t);
-      const problem = headerProblem(name, v, 'Header');
+      const problem = headerProblem([name, v]) ?? (name.length + v.length + 4 > CLIENT_LIMITS.maxLineBytes ? `${DECODE_ERROR_TEXT.LINE_TOO_LONG} (header ${name})` : undefined);
       if (problem !== undefined) return { ok: false, message: problem };
       headers.push([name, v]);
     }

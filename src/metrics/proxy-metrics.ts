@@ -15,7 +15,7 @@ import type https from 'node:https';
 import type net from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { formatHostPort, type HostPort } from '../config/index.js';
-import type { Hub, ServerSlot } from '../hub.js';
+import { serverStatus, type Hub, type ServerSlot } from '../hub.js';
 
 export type ListenerKind = 'ami' | 'http';
 
@@ -52,7 +52,8 @@ function processMetrics(): Registry {
 export class ProxyMetrics {
   readonly registry = new Registry();
   private readonly listeners = new Map<string, ListenerEntry>();
-  private webSockets: () => Iterable<WebSocketView> = () => [];
+  /** Where the open WebSockets are found: one source per HTTP service. */
+  private readonly webSocketSources: Array<() => Iterable<WebSocketView>> = [];
   /** HTTP responses by status class: index 1 … 5 for 1xx … 5xx. */
   private readonly httpStatus = [0, 0, 0, 0, 0, 0];
 
@@ -87,9 +88,10 @@ export class ProxyMetrics {
       labelNames: ['server'],
       registers,
       collect() {
-        for (const slot of slots()) this.set({ server: slot.name }, slot.session.state === 'up' ? 1 : 0);
+        for (const slot of slots()) this.set({ server: slot.name }, serverStatus(slot).state === 'up' ? 1 : 0);
       },
     });
+    this.clusterMetrics(hub, registers);
     perServer('server_reconnects_total', 'AMI sessions to the PBX established after the first one.', (s) => s.session.status.reconnects);
     perServer('server_events_received_total', 'Events received from the PBX for the clients (answers to actions not included).', (s) => s.eventsIn);
     perServer('server_actions_sent_total', "Clients' actions forwarded to the PBX.", (s) => s.router.registered);
@@ -119,7 +121,7 @@ export class ProxyMetrics {
     hub.observeLatency((server, ms) => observers.get(server)?.(ms / 1000));
 
     const listeners = this.listeners;
-    const webSockets = () => this.webSockets();
+    const sources = this.webSocketSources;
     new Gauge({
       name: `${METRIC_PREFIX}clients`,
       help: 'Clients connected now, per listener: raw AMI connections, open HTTP connections, and of those the WebSockets.',
@@ -138,7 +140,7 @@ export class ProxyMetrics {
         for (const [label, n] of ami) this.set({ listener: label, kind: 'ami' }, n);
         const ws = new Map<string, number>();
         for (const [label, entry] of listeners) if (entry.kind === 'http') ws.set(label, 0);
-        for (const socket of webSockets()) ws.set(socket.listener, (ws.get(socket.listener) ?? 0) + 1);
+        for (const source of sources) for (const socket of source()) ws.set(socket.listener, (ws.get(socket.listener) ?? 0) + 1);
         for (const [label, n] of ws) this.set({ listener: label, kind: 'websocket' }, n);
       },
     });
@@ -178,9 +180,9 @@ export class ProxyMetrics {
     });
   }
 
-  /** Where the open WebSockets are found (the HTTP listeners' WebSocket service). */
+  /** Where open WebSockets are found (an HTTP service's WebSocket service). */
   watchWebSockets(sockets: () => Iterable<WebSocketView>): void {
-    this.webSockets = sockets;
+    this.webSocketSources.push(sockets);
   }
 
   /** A raw AMI listener, so it is reported (0 clients) before anyone connects. */
@@ -203,6 +205,65 @@ export class ProxyMetrics {
     server.once('listening', () => {
       const port = (server.address() as net.AddressInfo).port;
       this.listeners.set(formatHostPort({ host: address.host, port }), { kind: 'http', connections: () => open });
+    });
+  }
+
+  /** Cluster mode only (nothing is registered without [cluster]): NATS, the nodes, who holds what. */
+  private clusterMetrics(hub: Hub, registers: Registry[]): void {
+    if (hub.clusterNode === undefined) return;
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_nats_connected`,
+      help: 'Whether this node is connected to NATS (1) or not (0).',
+      registers,
+      collect() {
+        this.set(hub.clusterStatus()?.nats === 'connected' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_nodes`,
+      help: 'Live nodes of the cluster as this node sees them, itself included once registered.',
+      registers,
+      collect() {
+        this.set(hub.clusterStatus()?.nodes.length ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_node_config_mismatch`,
+      help: 'Per live node: 1 when its [server] sections differ from this node\'s.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const n of hub.clusterStatus()?.nodes ?? []) this.set({ node: n.name }, n.mismatch ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_server_holder`,
+      help: 'Per PBX: 1 on the node holding its AMI session (the label node), as this node sees it.',
+      labelNames: ['server', 'node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [server, node] of Object.entries(hub.clusterStatus()?.holders ?? {})) if (node !== '') this.set({ server, node }, 1);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}cluster_leases_taken_total`,
+      help: 'PBX leases this node took (at start, on take-over or hand-over).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(hub.clusterStatus()?.takeovers ?? 0);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}cluster_leases_lost_total`,
+      help: 'PBX leases this node lost (not renewed in time, or taken): each closed an AMI session at once.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(hub.clusterStatus()?.leasesLost ?? 0);
+      },
     });
   }
 

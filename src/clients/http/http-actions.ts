@@ -54,7 +54,7 @@ export class HttpActions {
     }
     if (name === 'login') return this.login(r);
     const now = Date.now();
-    const who = await identify(this.ctx, r.req, now);
+    const who = await identify(this.ctx, r.req, now, getHeader(r.parsed.action, 'ProxyKey'));
     if (!who.ok) return this.unauthorized(r, now, who.message, who.failed, who.username, who.reason, who.lockedOut);
     if (audit !== undefined) audit.user = who.user.name;
     const session = who.session;

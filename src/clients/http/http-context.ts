@@ -3,6 +3,8 @@
  * who a request is (HTTP Basic, or the `mansession_id` cookie of an `Action=Login` session).
  */
 import type http from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { isLoopbackHost } from '../../access/acl.js';
 import type { UserConfig } from '../../config/index.js';
 import type { Hub } from '../../hub.js';
 import type { Logger } from '../../log.js';
@@ -34,6 +36,11 @@ export interface HttpContext {
   readonly sessions: HttpSessionStore;
   /** Whether the listener is shutting down. */
   readonly closing: boolean;
+  /** A [listener NAME] with input = http: its anonymous_user and ProxyKey settings. */
+  readonly listener?: {
+    readonly anonymousUser?: string;
+    readonly proxyKey?: { readonly user: string; readonly plainAllowed: boolean };
+  };
 }
 
 export type Identity =
@@ -50,11 +57,22 @@ export type Identity =
   };
 
 /**
- * Who sends the request: HTTP Basic when the request has an Authorization header, else the
- * session of its `mansession_id` cookie.
+ * Who sends the request: HTTP Basic when the request has an Authorization header, else its
+ * `ProxyKey` (on a listener with proxy_key_user), else the session of its `mansession_id`
+ * cookie, else the listener's anonymous_user.
  */
-export async function identify(ctx: HttpContext, req: http.IncomingMessage, now: number): Promise<Identity> {
+export async function identify(ctx: HttpContext, req: http.IncomingMessage, now: number, proxyKey?: string): Promise<Identity> {
   const basic = parseBasic(req.headers.authorization);
+  const pk = ctx.listener?.proxyKey;
+  if (basic === undefined && proxyKey !== undefined && pk !== undefined) {
+    const secure = (req.socket as TLSSocket).encrypted === true;
+    if (!secure && !pk.plainAllowed && !isLoopbackHost(req.socket.remoteAddress ?? '')) {
+      return { ok: false, message: 'ProxyKey is not accepted over plain HTTP from this address: use HTTPS, or log in', failed: false };
+    }
+    const result = await ctx.hub.authenticate({ username: pk.user, secret: proxyKey, address: req.socket.remoteAddress });
+    if (!result.ok) return { ok: false, message: 'Authentication failed', failed: true, username: pk.user, reason: `ProxyKey: ${result.reason}`, lockedOut: result.lockedOut };
+    return { ok: true, user: result.user };
+  }
   if (basic !== undefined) {
     if (!basic.ok) {
       // Unreadable credentials are a failed login too: they count towards the lockout.
@@ -66,6 +84,10 @@ export async function identify(ctx: HttpContext, req: http.IncomingMessage, now:
     return { ok: true, user: result.user };
   }
   const id = sessionCookie(req.headers.cookie);
+  const anonymous = ctx.listener?.anonymousUser === undefined ? undefined : ctx.hub.findUser(ctx.listener.anonymousUser);
+  if (id === undefined && anonymous !== undefined && ctx.hub.auth.addressAllowed(anonymous, req.socket.remoteAddress)) {
+    return { ok: true, user: anonymous };
+  }
   if (id === undefined) {
     return { ok: false, message: 'Permission denied: log in with HTTP Basic, or with Action=Login and its mansession_id cookie', failed: false };
   }

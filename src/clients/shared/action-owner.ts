@@ -8,6 +8,16 @@ import type { FormatModule } from '../../formats.js';
 import type { Failure } from '../../router/action-router.js';
 import type { AnswerSlot } from './answer-order.js';
 
+let nextId = 1;
+
+/**
+ * The id of a new owner: one sequence for every kind, so an id names one owner of this process
+ * (a cluster's event stream names the sender an OriginateResponse must skip by it).
+ */
+export function nextOwnerId(): number {
+  return nextId++;
+}
+
 export interface ActionOwner {
   readonly id: number;
   /** The proxy user it acts as (set once logged in). */

@@ -5,6 +5,8 @@
  * is over the total.
  */
 export interface BufferedOutput {
+  /** Its owner id (see nextOwnerId). */
+  readonly id: number;
   /** Bytes accepted for the client and not yet handed to the kernel. */
   readonly buffered: number;
   /** Called periodically: disconnects the client when over client_buffer for too long; whether it did. */

@@ -72,10 +72,17 @@ export function sseFrame(id: number | undefined, encoded: Buffer): Buffer {
   return Buffer.concat([head, body, Buffer.from('\n\n', 'latin1')]);
 }
 
+/** How far ahead of this node a resuming client's Last-Event-ID may be, in cluster mode, to be waited for. */
+const AHEAD_MAX = 100_000;
+
 export class SseFeed {
   readonly streams = new Set<SseStream>();
   /** The feed's other readers (WebSockets). */
   readonly readers = new Set<FeedReader>();
+  /** Cluster mode: streams and readers that resumed from an id this node had not reached, and that id. */
+  private readonly ahead = new Map<SseStream | FeedReader, number>();
+  /** Whether the ids are the cluster stream's. */
+  private clustered = false;
   private readonly replay: EventReplay<FeedEntry>;
 
   constructor(
@@ -91,14 +98,34 @@ export class SseFeed {
     return this.replay.lastId;
   }
 
-  /** An event broadcast by the hub; `except`: the reader it already reached as an answer (an OriginateResponse to its sender). */
+  /**
+   * An event broadcast by the hub. Its id: its sequence in the cluster's stream when it has one
+   * (cluster mode: the same id on every node), else the next of this feed's own. `except`: the
+   * reader it already reached as an answer (an OriginateResponse to its sender).
+   */
   publish(server: string | undefined, out: Outbound, except?: unknown): void {
-    const entry = new FeedEntry(this.replay.lastId + 1, server, out, this.json);
-    this.replay.push(entry);
+    if (out.seq !== undefined) this.clustered = true;
+    const id = out.seq ?? this.replay.lastId + 1;
+    const entry = new FeedEntry(id, server, out, this.json);
+    this.replay.push(entry, id);
     let written = 0;
-    for (const stream of this.streams) if (stream.offer(entry)) written++;
+    if (this.ahead.size === 0) {
+      for (const stream of this.streams) if (stream.offer(entry)) written++;
+      for (const reader of this.readers) if (reader !== except) reader.offer(entry);
+    } else {
+      for (const stream of this.streams) if (this.due(stream, id) && stream.offer(entry)) written++;
+      for (const reader of this.readers) if (reader !== except && this.due(reader, id)) reader.offer(entry);
+    }
     this.counters.eventsStreamed += written;
-    for (const reader of this.readers) if (reader !== except) reader.offer(entry);
+  }
+
+  /** Whether event `id` is new to a stream or reader that resumed from an id this node had not reached yet. */
+  private due(who: SseStream | FeedReader, id: number): boolean {
+    const after = this.ahead.get(who);
+    if (after === undefined) return true;
+    if (id <= after) return false;
+    this.ahead.delete(who);
+    return true;
   }
 
   /**
@@ -106,28 +133,33 @@ export class SseFeed {
    * an `Event: ProxyEventsLost` notice first, without an id), then every new one.
    */
   open(stream: SseStream, lastEventId: number | undefined): void {
-    if (lastEventId !== undefined) {
-      const replayed = this.resume(lastEventId, {
-        offer: (entry) => stream.offer(entry),
-        lost: (notice) => stream.write(sseFrame(undefined, this.json.encode(notice))),
-      });
-      this.counters.eventsStreamed += replayed;
-    }
+    this.counters.eventsStreamed += this.start(stream, lastEventId, {
+      offer: (entry) => stream.offer(entry),
+      lost: (notice) => stream.write(sseFrame(undefined, this.json.encode(notice))),
+    });
     this.streams.add(stream);
   }
 
   /** Adds a reader, first given the events after `lastEventId` as a stream is (see open). */
   openReader(reader: FeedReader, lastEventId: number | undefined): void {
-    if (lastEventId !== undefined) this.resume(lastEventId, reader);
+    this.start(reader, lastEventId, reader);
     this.readers.add(reader);
   }
 
   closeReader(reader: FeedReader): void {
     this.readers.delete(reader);
+    this.ahead.delete(reader);
   }
 
-  /** The replay after `lastEventId`, the notice of a gap first; how many events the reader took. */
-  private resume(lastEventId: number, reader: FeedReader): number {
+  /** Where `who` starts after `lastEventId`: waiting for it (cluster mode), or the replay; how many events it took. */
+  private start(who: SseStream | FeedReader, lastEventId: number | undefined, reader: FeedReader): number {
+    if (lastEventId === undefined) return 0;
+    if (this.clustered && lastEventId > this.replay.lastId && lastEventId - this.replay.lastId <= AHEAD_MAX) {
+      // Cluster mode: the client comes from a node a little further along the same stream; it
+      // gets what follows its id as this node catches up.
+      this.ahead.set(who, lastEventId);
+      return 0;
+    }
     const { entries, missed, unknown } = this.replay.after(lastEventId);
     if (unknown || missed > 0) {
       reader.lost({
@@ -147,5 +179,7 @@ export class SseFeed {
 
   close(stream: SseStream): void {
     this.streams.delete(stream);
+    this.ahead.delete(stream);
   }
+
 }

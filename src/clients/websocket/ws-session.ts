@@ -28,7 +28,7 @@ import type { Hub } from '../../hub.js';
 import type { Logger } from '../../log.js';
 import { errorResponse, response, type Failure } from '../../router/action-router.js';
 import { errorFrame, messageFrame, parseClientFrame, type Envelope, type FrameServer } from '../../../formats/websocket.js';
-import type { ActionOwner } from '../shared/action-owner.js';
+import { nextOwnerId, type ActionOwner } from '../shared/action-owner.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
 import type { BufferedOutput } from '../shared/buffered-output.js';
 import { OutputQueue } from '../shared/output-queue.js';
@@ -78,10 +78,9 @@ export interface WsStats {
   bytesSent: number;
 }
 
-let nextSocketId = 1;
 
 export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput {
-  readonly id = nextSocketId++;
+  readonly id = nextOwnerId();
   readonly connectedAt = Date.now();
   readonly stats: WsStats = { eventsSent: 0, actions: 0, bytesSent: 0 };
   /** A pong came since the last ping. */
