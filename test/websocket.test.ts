@@ -321,6 +321,33 @@ describe('GET /ws: a socket is bounded like a TCP client', () => {
     expect(metrics.body).toMatch(/^amiplex_clients\{listener="127\.0\.0\.1:\d+",kind="websocket"\} 1$/m);
   });
 
+  it('its output counts in client_buffer_total with the others: over it, the socket with the most queued is closed', async () => {
+    const h = await startHttpFixture({
+      pbxes: [{ name: 'pbx1', sim: { rate: 0 } }],
+      general: { client_buffer: '16K', client_buffer_max: '1M', client_buffer_total: '1536K', slow_client_timeout: 60 },
+    });
+    // Two sockets that stop reading: each stays under client_buffer_max, together they go over the total.
+    const slow = [await connect(h), await connect(h)];
+    const tcp = await h.fx.loggedIn('alice', 'on');
+    for (const s of slow) s.ws.pause();
+    const counters = h.fx.proxy.hub.counters;
+    const sim = h.fx.pbx('pbx1').sim!;
+    sim.setRate(5000);
+    try {
+      await waitUntil(() => counters.webSocketsSlowClosed >= 1, 20_000, 'the budget to close a socket');
+    } finally {
+      sim.setRate(0);
+    }
+    for (const s of slow) s.ws.resume();
+    await waitUntil(() => slow.some((s) => s.closeCode !== undefined), 15_000, 'a socket to close');
+    const closed = slow.find((s) => s.closeCode !== undefined)!;
+    expect(closed.closeCode).toBe(1008);
+    expect(closed.closeReason).toBe('output of all clients over client_buffer_total (1572864 bytes); this one had the most queued');
+    // The raw client that kept reading is still there.
+    const pong = await tcp.action([['Action', 'Ping'], ['ActionID', 'still-here']]);
+    expect(pong.raw).toContain('Ping: Pong');
+  });
+
   it('a peer that stops answering pings is cut', async () => {
     const started = await startHttpProxyWith({ sseKeepAliveMs: 15_000, wsPingMs: 100 });
     try {
