@@ -25,7 +25,7 @@ import type { LockScope } from '../../access/login-guard.js';
 import type { PolicyResult } from '../../access/action-policy.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
 import type { Outbound } from '../shared/outbound.js';
-import { OutputQueue } from '../shared/output-queue.js';
+import { writableOutput, type OutputQueue } from '../shared/output-queue.js';
 import { PendingAudits } from '../../audit.js';
 import { redactForLog } from '../../ami/redact.js';
 import { SessionEventFilter } from '../../filters/session-event-filter.js';
@@ -160,23 +160,15 @@ export class AmiClientSession implements ActionOwner {
       },
     });
     const session = this;
-    this.output = new OutputQueue(
-      {
-        get isClosed() {
-          return session.isClosed;
-        },
-        get buffered() {
-          return socket.writableLength;
-        },
-        write: (bufs, bytes) => {
-          this.stats.bytesSent += bytes;
-          socket.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, bytes));
-        },
-        drop: (reason) => this.dropSlow(reason),
+    this.output = writableOutput(socket, {
+      get isClosed() {
+        return session.isClosed;
       },
-      () => host.settings(),
-      (bytes) => host.outputQueued(bytes),
-    );
+      drop: (reason) => this.dropSlow(reason),
+      limits: () => host.settings(),
+      lagging: (bytes) => host.outputQueued(bytes),
+      sent: (bytes) => void (this.stats.bytesSent += bytes),
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (!this.refusing) this.decoder.push(chunk);

@@ -6,6 +6,7 @@
  * it can slow no one else down. Output queued while over `client_buffer` is reported (the hub
  * adds it up against `client_buffer_total`).
  */
+import type { Writable } from 'node:stream';
 
 export interface OutputLimits {
   readonly clientBuffer: number;
@@ -93,4 +94,37 @@ export class OutputQueue {
     this.sink.drop(`output over client_buffer for more than ${slowClientTimeoutMs / 1000} s`);
     return true;
   }
+}
+
+/** What writableOutput needs of the client besides its connection. */
+export interface WritableClient {
+  readonly isClosed: boolean;
+  /** Over a limit: disconnect it (counted and logged once). */
+  drop(reason: string): void;
+  limits(): OutputLimits;
+  /** Output queued while over client_buffer (for client_buffer_total). */
+  lagging?(bytes: number): void;
+  /** Bytes handed to the connection. */
+  sent?(bytes: number): void;
+}
+
+/** The output queue of a client whose connection is a node stream (a socket, an HTTP response): one write per turn. */
+export function writableOutput(out: Writable, client: WritableClient): OutputQueue {
+  return new OutputQueue(
+    {
+      get isClosed() {
+        return client.isClosed;
+      },
+      get buffered() {
+        return out.writableLength;
+      },
+      write: (bufs, bytes) => {
+        client.sent?.(bytes);
+        out.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, bytes));
+      },
+      drop: (reason) => client.drop(reason),
+    },
+    () => client.limits(),
+    (bytes) => client.lagging?.(bytes),
+  );
 }

@@ -8,7 +8,7 @@ import type http from 'node:http';
 import type { UserConfig } from '../../config/index.js';
 import { accessOf } from '../../access/user-access.js';
 import type { EventView } from '../../filters/event-view.js';
-import { OutputQueue, type OutputLimits } from '../shared/output-queue.js';
+import { writableOutput, type OutputLimits, type OutputQueue } from '../shared/output-queue.js';
 import { socketRemote } from '../shared/socket-remote.js';
 
 export type SseLimits = OutputLimits;
@@ -69,19 +69,13 @@ export class SseStream {
     this.address = socket?.remoteAddress;
     this.remote = socketRemote(socket);
     const stream = this;
-    this.output = new OutputQueue(
-      {
-        get isClosed() {
-          return stream.isClosed;
-        },
-        get buffered() {
-          return res.writableLength;
-        },
-        write: (bufs, bytes) => void res.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, bytes)),
-        drop: (reason) => this.drop(reason),
+    this.output = writableOutput(res, {
+      get isClosed() {
+        return stream.isClosed;
       },
-      () => limits,
-    );
+      drop: (reason) => this.drop(reason),
+      limits: () => limits,
+    });
     res.on('drain', () => this.output.drained());
     res.on('close', () => this.onClose());
   }

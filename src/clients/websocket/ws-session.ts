@@ -31,7 +31,7 @@ import { errorFrame, messageFrame, parseClientFrame, type Envelope, type FrameSe
 import { nextOwnerId, type ActionOwner } from '../shared/action-owner.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
 import type { BufferedOutput } from '../shared/buffered-output.js';
-import { OutputQueue } from '../shared/output-queue.js';
+import { writableOutput, type OutputQueue } from '../shared/output-queue.js';
 import { textFrame } from './ws-wire.js';
 import type { FeedEntry, FeedReader } from '../sse/sse-feed.js';
 
@@ -114,24 +114,16 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
     this.audits = new PendingAudits(host.log, 'websocket');
     this.sessionFilter = new SessionEventFilter(user);
     const session = this;
-    this.output = new OutputQueue(
-      {
-        get isClosed() {
-          return session.isClosed;
-        },
-        get buffered() {
-          return socket.writableLength;
-        },
-        // Whole frames (ws-wire.ts): the turn's output in one write, as a raw TCP client's.
-        write: (frames, bytes) => {
-          this.stats.bytesSent += bytes;
-          socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
-        },
-        drop: (reason) => this.dropSlow(reason),
+    // Whole frames (ws-wire.ts): the turn's output in one write, as a raw TCP client's.
+    this.output = writableOutput(socket, {
+      get isClosed() {
+        return session.isClosed;
       },
-      () => host.hub.settings(),
-      (bytes) => host.hub.outputQueued(bytes),
-    );
+      drop: (reason) => this.dropSlow(reason),
+      limits: () => host.hub.settings(),
+      lagging: (bytes) => host.hub.outputQueued(bytes),
+      sent: (bytes) => void (this.stats.bytesSent += bytes),
+    });
     this.allowedServers = new Set(user.servers);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
     ws.on('pong', () => {
