@@ -340,12 +340,12 @@ export async function sseFanout(scope: Scope, n: number, rate: number, s: Settin
 
 // ---- shared ------------------------------------------------------------------------------------
 
-function cpuText(c: HttpCpu): string {
+export function cpuText(c: HttpCpu): string {
   return `CPU PBX ${Math.round(c.sim)}% amiplex ${Math.round(c.proxy)}% clients ${Math.round(c.clients)}% other ${Math.round(c.other)}%`;
 }
 
 /** CPU of every process over `windowMs`, and amiplex's stats (event-loop delay reset at the start). */
-async function measure(
+export async function measure(
   t: Target,
   windowMs: number,
   at: (edge: 0 | 1) => void = () => {},

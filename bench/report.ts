@@ -8,6 +8,7 @@ import type { RssResult } from './memory.js';
 import { fmtMs, machine, mb, median, percentile } from './numbers.js';
 import type { RttResult } from './round-trip.js';
 import type { Settings } from './setup.js';
+import type { WsFanoutResult } from './websocket.js';
 
 export interface ReportInput {
   readonly fan: readonly FanoutResult[];
@@ -16,6 +17,8 @@ export interface ReportInput {
   readonly rss: RssResult | undefined;
   readonly http: HttpActionsResult | undefined;
   readonly sse: SseResult | undefined;
+  /** Raw TCP, then WebSocket clients, the same number at the same steady rate. */
+  readonly websocket: readonly WsFanoutResult[];
   readonly settings: Settings;
   readonly quick: boolean;
   readonly elapsedS: number;
@@ -30,6 +33,8 @@ const TARGET_RATE = 10_000;
 const TARGET_ADDED_P99_MS = 2;
 const TARGET_RSS_MB = 100;
 const TARGET_HTTP_RPS = 10_000;
+/** Each WebSocket client must receive at least this share of the PBX's steady rate. */
+const TARGET_WS_SHARE = 0.99;
 /** A process this busy (% of one core) was probably the bottleneck. */
 const SATURATED_CPU = 95;
 
@@ -223,6 +228,29 @@ function sseSection(r: SseResult): string {
   );
 }
 
+function websocketSection(runs: readonly WsFanoutResult[]): string {
+  const first = runs[0];
+  if (!first) return '';
+  const rows = runs.map((r) => [
+    r.protocol === 'tcp' ? 'raw AMI over TCP' : 'WebSocket (/ws)',
+    `${num(r.perClient[0] ?? 0)} / ${num(median(r.perClient))}`,
+    num(r.pbxRate),
+    num(r.expected),
+    r.wrongClients === 0 ? '0' : `${num(r.dropped)}${r.extra > 0 ? ` +${r.extra} extra` : ''}, ${r.wrongClients} clients`,
+    fmtMs(r.latency.p50),
+    fmtMs(r.latency.p99),
+    fmtMs(r.latency.max),
+    `PBX ${Math.round(r.cpu.sim)} · amiplex ${Math.round(r.cpu.proxy)} · clients ${Math.round(r.cpu.clients)} · other ${Math.round(r.cpu.other)}`,
+    fmtMs(r.proxyLoopDelayMaxMs),
+  ]);
+  return (
+    `### WebSocket next to raw TCP: ${num(first.clients)} clients, PBX at a steady ${num(first.rate)} events/s\n\n` +
+    table(['clients', 'ev/s per client (min / median)', 'PBX ev/s', 'events between markers', 'dropped', 'latency p50 (ms)', 'latency p99 (ms)', 'latency max (ms)', 'CPU %', 'amiplex event-loop max delay (ms)'], rows) +
+    '\nOne run after the other, each with fresh processes. Latency: the PBX publishes a probe event every 20 ms carrying the time it ' +
+    'was sent; every client notes when it arrives (the processes share the machine\'s clock); the figures are over all clients\' probes in the window.\n'
+  );
+}
+
 function targetsSection(input: ReportInput): string {
   const rows: string[][] = [];
   const steady = input.steady.find((r) => r.via === 'amiplex' && r.clients === TARGET_CLIENTS && r.load.kind === 'steady' && r.load.rate === TARGET_RATE);
@@ -262,6 +290,17 @@ function targetsSection(input: ReportInput): string {
       h.perSecond >= TARGET_HTTP_RPS && h.errors === 0 ? 'met' : '**NOT met**',
     ]);
   }
+  const ws = input.websocket.find((r) => r.protocol === 'websocket');
+  if (ws) {
+    const tcp = input.websocket.find((r) => r.protocol === 'tcp');
+    const min = ws.perClient[0] ?? 0;
+    const ok = min >= ws.rate * TARGET_WS_SHARE && ws.wrongClients === 0;
+    rows.push([
+      `${num(ws.clients)} WebSocket clients each receiving ≥ ${num(ws.rate * TARGET_WS_SHARE)} events/s, nothing dropped`,
+      `slowest ${num(min)} ev/s, dropped ${ws.dropped}; p99 latency ${fmtMs(ws.latency.p99)} ms${tcp ? ` (raw TCP ${fmtMs(tcp.latency.p99)} ms)` : ''}`,
+      ok ? 'met' : '**NOT met**',
+    ]);
+  }
   if (rows.length === 0) return '';
   return '### Targets\n\n' + table(['target', 'measured', ''], rows, 3);
 }
@@ -287,6 +326,7 @@ export function renderReport(input: ReportInput): string {
   if (input.rss) parts.push(rssSection(input.rss));
   if (input.http) parts.push(httpSection(input.http));
   if (input.sse) parts.push(sseSection(input.sse));
+  if (input.websocket.length > 0) parts.push(websocketSection(input.websocket));
   const targets = targetsSection(input);
   if (targets) parts.push(targets);
   if (input.notes.length > 0) parts.push('### Notes\n\n' + input.notes.map((p) => `- ${p.replace(/\n/g, '\n  ')}`).join('\n') + '\n');

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: amiplex measured against the simulated PBX on this machine.
  *
- *   node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http] [--clients 1,10,100,1000]
+ *   node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,websocket] [--clients 1,10,100,1000]
  *                          [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]
  *                          [--profile DIR]
  *
@@ -20,6 +20,7 @@ import { httpActions, sseFanout, type HttpActionsResult, type SseResult } from '
 import { memory, type RssResult } from './memory.js';
 import { roundTrip, type RttResult } from './round-trip.js';
 import { Scope, type Settings, type Via } from './setup.js';
+import { protocolFanout, type Protocol, type WsFanoutResult } from './websocket.js';
 
 interface Args {
   quick: boolean;
@@ -33,7 +34,7 @@ interface Args {
   steadyRate: number | undefined;
 }
 
-const PARTS = ['fanout', 'steady', 'rtt', 'rss', 'http'];
+const PARTS = ['fanout', 'steady', 'rtt', 'rss', 'http', 'websocket'];
 
 /** A bad command line: reported in one line, without a stack. */
 class UsageError extends Error {}
@@ -76,7 +77,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--steady-rate') args.steadyRate = positive(a, value());
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http] [--clients 1,10,100,1000]\n' +
+        'usage: node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,websocket] [--clients 1,10,100,1000]\n' +
           '                              [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]\n' +
           '                              [--profile DIR]\n',
       );
@@ -149,6 +150,7 @@ async function main(): Promise<number> {
   let rss: RssResult | undefined;
   let httpResult: HttpActionsResult | undefined;
   let sse: SseResult | undefined;
+  const websocket: WsFanoutResult[] = [];
   const problems: string[] = [];
   try {
     // Round trips first: measured right after the floods, amiplex's p99 came out about twice as high
@@ -180,6 +182,11 @@ async function main(): Promise<number> {
       log(`SSE fan-out: ${settings.sseStreams} event streams, PBX at a steady ${settings.sseRate} events/s: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
       sse = await sseFanout(scope, settings.sseStreams, settings.sseRate, settings, log);
     }
+    if (args.only.has('websocket')) {
+      const { steadyClients: n, steadyRate: rate } = settings;
+      log(`WebSocket next to raw TCP: ${n} clients each, PBX at a steady ${rate} events/s with latency probes: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
+      for (const protocol of ['tcp', 'websocket'] as Protocol[]) websocket.push(await protocolFanout(scope, protocol, n, rate, settings, log));
+    }
   } catch (err) {
     problems.push(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
@@ -199,7 +206,8 @@ async function main(): Promise<number> {
   }
   if (httpResult) for (const e of httpResult.errorKinds) notes.push(`HTTP actions: ${e}`);
   if (sse) for (const note of sse.notes) notes.push(`SSE fan-out: ${note}`);
-  const report = renderReport({ fan, steady, rtt, rss, http: httpResult, sse, settings, quick: args.quick, elapsedS: (Date.now() - started) / 1000, notes, problems });
+  for (const r of websocket) for (const note of r.notes) notes.push(`${r.protocol === 'tcp' ? 'raw TCP' : 'WebSocket'} clients (WebSocket part): ${note}`);
+  const report = renderReport({ fan, steady, rtt, rss, http: httpResult, sse, websocket, settings, quick: args.quick, elapsedS: (Date.now() - started) / 1000, notes, problems });
   process.stdout.write(report);
   if (args.profileDir !== undefined) log(`CPU profiles written to ${args.profileDir}`);
   return problems.length === 0 ? 0 : 1;

@@ -7,16 +7,14 @@
 import type { AmiMessage } from '../../ami/message.js';
 import type { UserConfig } from '../../config/index.js';
 import type { Failure } from '../../router/action-router.js';
-import type { ActionOwner } from '../shared/action-owner.js';
+import { nextOwnerId, type ActionOwner } from '../shared/action-owner.js';
 import type { AnswerSlot } from '../shared/answer-order.js';
 
 export type CallDone = (parts: readonly AmiMessage[], failure: Failure | undefined) => void;
 
-/** Ids of HTTP calls, apart from raw TCP clients' (logs say `http` with them). */
-let nextCallId = 1;
 
 export class HttpActionCall implements ActionOwner {
-  readonly id = nextCallId++;
+  readonly id = nextOwnerId();
   readonly slot: AnswerSlot = { seq: 0 };
   /** The PBX the action went to, once the hub chose it. */
   server: string | undefined;

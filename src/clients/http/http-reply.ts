@@ -3,7 +3,9 @@
  * Every error amiplex answers over HTTP is an AMI-style `Response: Error` / `Message: …`, so a
  * client reads failures the way it reads answers.
  */
-import type http from 'node:http';
+import http, { ServerResponse } from 'node:http';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AmiMessage } from '../../ami/message.js';
 import type { FormatModule } from '../../formats.js';
 import { errorResponse, type Failure } from '../../router/action-router.js';
@@ -57,4 +59,22 @@ export function sendError(
   headers: HeaderMap = {},
 ): void {
   sendDocument(res, status, format, [errorResponse(actionId, message)], headers);
+}
+
+/**
+ * A response written straight on a connection node handed over as an upgrade (`upgrade`
+ * event): the same answers as any request (a WebSocket refused before its upgrade, or a request
+ * that asked for an upgrade amiplex does not offer), then the connection is closed.
+ */
+export function responseOnSocket(req: http.IncomingMessage, socket: Duplex): http.ServerResponse {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as net.Socket);
+  res.once('finish', () => {
+    res.detachSocket(socket as net.Socket);
+    socket.end();
+  });
+  // As node's server does for the responses of its connections: 'close' once the connection is gone.
+  socket.once('close', () => res.emit('close'));
+  return res;
 }
