@@ -1,6 +1,6 @@
 /**
- * The status page in a real browser (Debian's chromium through playwright-core, see
- * helpers/browser.ts) against amiplex in front of the simulated PBX generating calls: log in
+ * The status page in a real browser (the Chromium of the npm package @sparticuz/chromium,
+ * through playwright-core, see helpers/browser.ts) against amiplex in front of the simulated PBX generating calls: log in
  * with HTTP Basic, see the PBX card up and the clients, live events in the tail, filter and
  * pause it, place a click-to-call and see its OriginateResponse. Leaves a screenshot in
  * test/artifacts/status-page.png for a person to look at.
