@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { browserExecutable } from '../setup/browser-binary.mjs';
+import { testBrowser } from '../setup/browser-binary.mjs';
 
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -33,12 +33,13 @@ export interface TestBrowser {
 }
 
 export async function launchBrowser(options: BrowserOptions = {}): Promise<TestBrowser> {
-  const executablePath = await browserExecutable();
+  const { executablePath, env } = await testBrowser();
   const profile = mkdtempSync(path.join(os.tmpdir(), 'amiplex-chromium-'));
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
       executablePath,
+      env,
       headless: true,
       args: ARGS,
       viewport: { width: 1366, height: 768, ...options.viewport },

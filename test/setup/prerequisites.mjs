@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { browserExecutable } from './browser-binary.mjs';
+import { testBrowser } from './browser-binary.mjs';
 
 /** Commands the tests run, and the Debian package of each. */
 export const COMMANDS = [
@@ -89,7 +89,7 @@ async function survey() {
   const commands = COMMANDS.filter((c) => !onPath(c.command));
   let libraries = [];
   if (onPath('ldd')) {
-    const ldd = spawnSync('ldd', [await browserExecutable()], { encoding: 'utf8' });
+    const ldd = spawnSync('ldd', [(await testBrowser()).executablePath], { encoding: 'utf8' });
     libraries = missingLibraries(`${ldd.stdout}`);
   }
   return { commands, libraries };
