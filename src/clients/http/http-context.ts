@@ -9,7 +9,7 @@ import type { Logger } from '../../log.js';
 import { parseBasic, sessionCookie } from './http-auth.js';
 import type { HttpSession, HttpSessionStore } from './http-sessions.js';
 import { socketRemote } from '../shared/socket-remote.js';
-import { remainingFailDelay } from '../../access/authenticator.js';
+import { remainingFailDelay, type LoginResult } from '../../access/authenticator.js';
 import type { LockScope } from '../../access/login-guard.js';
 
 export interface HttpSettings {
@@ -51,9 +51,10 @@ export type Identity =
 
 /**
  * Who sends the request: HTTP Basic when the request has an Authorization header, else the
- * session of its `mansession_id` cookie.
+ * session of its `mansession_id` cookie. Answered at once unless a secret_hash must be checked
+ * by scrypt (the first request with that secret): a promise then.
  */
-export async function identify(ctx: HttpContext, req: http.IncomingMessage, now: number): Promise<Identity> {
+export function identify(ctx: HttpContext, req: http.IncomingMessage, now: number): Identity | Promise<Identity> {
   const basic = parseBasic(req.headers.authorization);
   if (basic !== undefined) {
     if (!basic.ok) {
@@ -61,9 +62,8 @@ export async function identify(ctx: HttpContext, req: http.IncomingMessage, now:
       const result = ctx.hub.auth.malformed(req.socket.remoteAddress, basic.message);
       return { ok: false, message: basic.message, failed: true, reason: result.ok ? basic.message : result.reason, lockedOut: result.ok ? undefined : result.lockedOut };
     }
-    const result = await ctx.hub.authenticate({ username: basic.username, secret: basic.secret, address: req.socket.remoteAddress });
-    if (!result.ok) return { ok: false, message: 'Authentication failed', failed: true, username: basic.username, reason: result.reason, lockedOut: result.lockedOut };
-    return { ok: true, user: result.user };
+    const result = ctx.hub.auth.check({ username: basic.username, secret: basic.secret, address: req.socket.remoteAddress });
+    return result instanceof Promise ? result.then((r) => basicIdentity(r, basic.username)) : basicIdentity(result, basic.username);
   }
   const id = sessionCookie(req.headers.cookie);
   if (id === undefined) {
@@ -76,6 +76,11 @@ export async function identify(ctx: HttpContext, req: http.IncomingMessage, now:
     return { ok: false, message: "Permission denied: this address is not allowed by the user's permit/deny", failed: false };
   }
   return { ok: true, user: session.user, session };
+}
+
+function basicIdentity(result: LoginResult, username: string): Identity {
+  if (!result.ok) return { ok: false, message: 'Authentication failed', failed: true, username, reason: result.reason, lockedOut: result.lockedOut };
+  return { ok: true, user: result.user };
 }
 
 /**
