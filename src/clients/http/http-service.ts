@@ -248,10 +248,10 @@ export class HttpService implements HttpContext {
     const query = q < 0 ? '' : url.slice(q + 1);
     const route = routeOf(path);
     const accept = req.headers.accept;
-    // The format of an early refusal: from the path and Accept (the query, unless it is too long to read).
     const tooLong = Buffer.byteLength(url, 'latin1') > this.settings.maxUrl;
-    const format = this.formatOf(route, tooLong ? undefined : query, accept);
-    const refuse = (status: number, message: string, headers: HeaderMap = {}) => this.refuse(req, res, status, format, message, headers);
+    // The format of an early refusal, worked out only for one: from the path and Accept (the query, unless it is too long to read).
+    const refuse = (status: number, message: string, headers: HeaderMap = {}) =>
+      this.refuse(req, res, status, this.formatOf(route, tooLong ? undefined : query, accept), message, headers);
 
     if (this.closingNow) return refuse(503, 'amiplex is shutting down', { Connection: 'close' });
     if (path === METRICS_PATH) return this.metrics.serve(req, res);
