@@ -9,8 +9,9 @@ import type { LockScope } from './access/login-guard.js';
 import type { PolicyResult } from './access/action-policy.js';
 import { accessOf, carryOverAccess } from './access/user-access.js';
 import { eventClassBits } from './ami/event-classes.js';
+import { isProxyMessage, proxyMessage } from './ami/origin.js';
 import { redactionSet, redactText } from './ami/redact.js';
-import { actionIdOf, getHeader, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
+import { actionIdOf, appendHeader, getHeader, headerIndex, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
 import { GENERAL_SCHEMA, type ProxyConfig, type ServerConfig, type UserConfig } from './config/index.js';
 import type { ActionOwner } from './clients/shared/action-owner.js';
 import type { AmiClientSession, ClientSettings, SessionHost } from './clients/ami/ami-client-session.js';
@@ -19,6 +20,8 @@ import { Outbound } from './clients/shared/outbound.js';
 import { builtinFormats, type FormatModule, type FormatRegistry } from './formats.js';
 import type { Logger } from './log.js';
 import { proxyAction } from './proxy-actions.js';
+import { astmanproxyAction, policyView, proxyActionName, proxyResponse } from './astmanproxy-actions.js';
+import { builtinInputs, type InputRegistry } from './inputs.js';
 import { ActionRouter, errorResponse, type Failure, type Reply } from './router/action-router.js';
 import { UpstreamSession, type UpstreamState, type UpstreamStatus } from './upstream/upstream-session.js';
 
@@ -90,6 +93,8 @@ export class Hub implements SessionHost {
     aclRefusedConnections: 0,
   };
   readonly startedAt = Date.now();
+  /** Input formats, by name (ListIOHandlers names them). */
+  readonly inputs: InputRegistry = builtinInputs();
   private readonly observers = new Set<EventObserver>();
   private readonly latencyObservers = new Set<LatencyObserver>();
   readonly auth: Authenticator;
@@ -369,6 +374,12 @@ export class Hub implements SessionHost {
       this.refused(client, action, reason);
       client.answer(slot, errorResponse(actionId, why), true, failure);
     };
+    // astmanproxy's ProxyAction, subject to the user's policy as the action Proxy<Name>.
+    const proxyName = proxyActionName(action);
+    if (proxyName !== undefined) {
+      if (!this.policy(client, policyView(proxyName, action)).ok) return client.answer(slot, proxyResponse('Error', actionId, ['Message', 'Permission denied']), true, 'forbidden');
+      return astmanproxyAction(this, client, action, proxyName, slot);
+    }
     // Asterisk's own words for an action a user may not send; the reason goes to the log only.
     const allowed = this.policy(client, action);
     if (!allowed.ok) return client.answer(slot, errorResponse(actionId, 'Permission denied'), true, 'forbidden');
@@ -385,7 +396,8 @@ export class Hub implements SessionHost {
     if (server.router.size >= server.config.maxPending) return refuse('overloaded', `Too many actions in flight on server ${server.name}`);
     client.assignServer(slot, server.name);
     const timeoutMs = (server.config.actionTimeout ?? this.config.general.actionTimeout) * 1000;
-    const { message } = server.router.register({ client, slot }, withoutHeaders(action, 'Server'), timeoutMs, Date.now());
+    // amiplex's own headers are not the PBX's business (a ProxyKey is a secret).
+    const { message } = server.router.register({ client, slot }, withoutHeaders(withoutHeaders(action, 'Server'), 'ProxyKey'), timeoutMs, Date.now());
     server.session.send(message);
     this.counters.actionsForwarded++;
   }
@@ -411,7 +423,7 @@ export class Hub implements SessionHost {
 
   private fromUpstream(slot: ServerSlot, msg: AmiMessage): void {
     const result = slot.router.route(msg, Date.now());
-    this.deliver(result.replies);
+    this.deliver(result.replies, slot.name);
     if (result.broadcast) {
       slot.eventsIn++;
       this.counters.eventsIn++;
@@ -439,11 +451,14 @@ export class Hub implements SessionHost {
     for (const observe of this.observers) observe(server ?? '', event, out);
   }
 
-  private deliver(replies: readonly Reply<Ticket>[]): void {
-    for (const { client: ticket, message, final, event, failure } of replies) {
+  /** Answers to their owners; `server`: the PBX they came from, for users who want it named on each (server_header_answers). */
+  private deliver(replies: readonly Reply<Ticket>[], server?: string): void {
+    for (const { client: ticket, message: received, final, event, failure } of replies) {
+      const owner = ticket.client;
+      const message = server !== undefined && owner.user?.serverHeaderAnswers === true ? withServer(received, server) : received;
       // An answer still reaches a client that went away: nothing is written, but its audit line is.
-      if (!event) ticket.client.answer(ticket.slot, message, final, failure);
-      else if (!ticket.client.isClosed) ticket.client.send(message);
+      if (!event) owner.answer(ticket.slot, message, final, failure);
+      else if (!owner.isClosed) owner.send(message);
     }
   }
 
@@ -507,8 +522,14 @@ export class Hub implements SessionHost {
   }
 }
 
+/** A PBX's message with `Server: NAME` at its end, unless amiplex wrote it or it names a server already. */
+function withServer(msg: AmiMessage, server: string): AmiMessage {
+  if (isProxyMessage(msg) || headerIndex(msg, 'Server') >= 0) return msg;
+  return appendHeader(msg, 'Server', server);
+}
+
 function proxyEvent(name: string, slot: ServerSlot, extra: AmiHeader[]): AmiMessage {
-  return { headers: [['Event', name], ['Privilege', 'system,all'], ['Server', slot.name], ...extra] };
+  return proxyMessage({ headers: [['Event', name], ['Privilege', 'system,all'], ['Server', slot.name], ...extra] });
 }
 
 export interface ReloadSummary {

@@ -67,7 +67,7 @@ describe('parseConfig: defaults', () => {
         keepalive: 15, keepaliveTimeout: 10, connectTimeout: 10, reconnectMin: 0.5, reconnectMax: 30, maxPending: 10000,
         tls: false, tlsVerify: true,
       }],
-      users: [{ name: 'u', secret: 'p', servers: ['pbx1'], serverHeader: true, status: false }],
+      users: [{ name: 'u', secret: 'p', servers: ['pbx1'], serverHeader: true, serverHeaderAnswers: false, status: false }],
       listeners: [],
       file: FILE,
     } satisfies ProxyConfig);
@@ -150,7 +150,7 @@ describe('parseConfig: defaults', () => {
       authType: 'md5', keepalive: 0, keepaliveTimeout: 3, connectTimeout: 4, reconnectMin: 1, reconnectMax: 1,
       actionTimeout: 90, maxPending: 5, tls: false, tlsVerify: true,
     }]);
-    expect(cfg.users).toEqual([{ name: 'Alice', secret: 'ToP', servers: ['Main-PBX'], serverHeader: false, status: false }]);
+    expect(cfg.users).toEqual([{ name: 'Alice', secret: 'ToP', servers: ['Main-PBX'], serverHeader: false, serverHeaderAnswers: false, status: false }]);
   });
 
   it('freezes the whole result', () => {
@@ -476,7 +476,7 @@ describe('loadConfig', () => {
     const path = new URL('minimal.conf', FIXTURES).pathname;
     const cfg = loadConfig(path);
     expect(cfg.file).toBe(path);
-    expect(cfg.users[0]).toEqual({ name: 'admin', secret: 'Admin', servers: ['pbx'], serverHeader: true, status: false });
+    expect(cfg.users[0]).toEqual({ name: 'admin', secret: 'Admin', servers: ['pbx'], serverHeader: true, serverHeaderAnswers: false, status: false });
   });
 
   it('a missing file is a ConfigError', () => {
@@ -583,7 +583,7 @@ describe('proxy.conf.example', () => {
 describe('[listener] sections and formats', () => {
   it('reads a listener with its format, and a user format', () => {
     const cfg = parseConfig(lines('[listener mon]', 'listen = 127.0.0.1:0', 'format = json', '[user u]', 'secret = p', 'format = xml') + SERVER, FILE);
-    expect(cfg.listeners).toEqual([{ name: 'mon', listen: { host: '127.0.0.1', port: 0 }, format: 'json', tls: false }]);
+    expect(cfg.listeners).toEqual([{ name: 'mon', listen: { host: '127.0.0.1', port: 0 }, input: 'standard', format: 'json', autofilter: 'off', tls: false, proxyKeyPlain: false }]);
     expect(cfg.users[0]!.format).toBe('xml');
   });
 
@@ -595,7 +595,7 @@ describe('[listener] sections and formats', () => {
   it('rejects an unknown format, and an address given both in [general] and a [listener]', () => {
     expect(report(lines('[general]', 'listen = 127.0.0.1:5000', '[listener b]', 'listen = 127.0.0.1:5000', 'format = yaml') + SERVER)).toEqual([
       '4 DUPLICATE_LISTEN: listen address 127.0.0.1:5000 given twice (first at line 2)',
-      '5 BAD_VALUE: bad value "yaml" for format: expected one of standard, xml, csv, json',
+      '5 BAD_VALUE: bad value "yaml" for format: expected one of standard, xml, csv, json, astmanproxy-xml, astmanproxy-csv',
     ]);
   });
 });

@@ -13,9 +13,13 @@ import {
 import { AUTH_TYPES, LOG_LEVELS } from './types.js';
 import type { GeneralConfig, ListenerConfig, ServerConfig, UserConfig } from './types.js';
 import { builtinFormats } from '../formats.js';
+import { builtinInputs } from '../inputs.js';
+import { AUTOFILTER_MODES } from '../astmanproxy-actions.js';
 
 /** Every format amiplex ships: registering one in builtinFormats() is all it takes for proxy.conf to accept it. */
 const FORMAT_NAMES = builtinFormats().names();
+/** Every input format amiplex ships (builtinInputs()). */
+const INPUT_NAMES = builtinInputs().names();
 
 export interface KeySpec<T> {
   /** The key as written in proxy.conf: lower case, words joined by `_`. */
@@ -277,7 +281,7 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
   secretHash: {
     key: 'secret_hash', kind: secretHash(), sensitive: true,
     defaultDoc: 'none',
-    doc: 'The password as an scrypt hash printed by "amiplex hash-secret", instead of secret (plain logins only: MD5 needs the plain secret).',
+    doc: 'The password as an scrypt hash printed by "amiplex hash-secret", or a bcrypt hash ($2a$, $2b$, $2y$, as astmanproxy.users keeps them), instead of secret (plain logins only: MD5 needs the plain secret).',
   },
   servers: {
     key: 'servers', kind: list(name()),
@@ -287,6 +291,10 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
   serverHeader: {
     key: 'server_header', kind: boolean(), default: 'yes',
     doc: 'Add a "Server: NAME" header to every event this user receives.',
+  },
+  serverHeaderAnswers: {
+    key: 'server_header_answers', kind: boolean(), default: 'no',
+    doc: 'Add a "Server: NAME" header to every message of a PBX\'s answer this user receives too (responses, list items, events carrying its ActionID), as astmanproxy did.',
   },
   format: {
     key: 'format', kind: oneOf(FORMAT_NAMES),
@@ -357,15 +365,37 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
 export const LISTENER_SCHEMA: SectionSchema<ListenerConfig> = deepFreeze({
   listen: {
     key: 'listen', kind: hostPort(), required: true,
-    doc: 'Address of this raw AMI (TCP) listener. Port 0 picks any free port.',
+    doc: 'Address of this listener. Port 0 picks any free port.',
+  },
+  input: {
+    key: 'input', kind: oneOf(INPUT_NAMES), default: 'standard',
+    doc: `What its clients send: ${INPUT_NAMES.join(', ')}. standard is raw AMI; xml astmanproxy's <AsteriskManagerInput> blocks; json one JSON object per line; http makes it an HTTP listener (as http = in [general]) with this section's format, permit, deny and TLS.`,
   },
   format: {
     key: 'format', kind: oneOf(FORMAT_NAMES), default: 'standard',
-    doc: `Output format of the clients of this listener: ${FORMAT_NAMES.join(', ')} (their input stays raw AMI).`,
+    doc: `Output format of the clients of this listener: ${FORMAT_NAMES.join(', ')}. With input = http, the format of an action at /, /action or any other path that does not choose one.`,
+  },
+  autofilter: {
+    key: 'autofilter', kind: oneOf(AUTOFILTER_MODES), default: 'off',
+    doc: "astmanproxy's autofilter for raw clients: on (or unique) sends a client only the answers and events that carry its own ActionIDs, no other events; off sends events as usual. A client changes its own with ProxyAction: SetAutoFilter.",
   },
   tls: {
     key: 'tls', kind: boolean(), default: 'no',
-    doc: 'Raw AMI over TLS, with the [general] tls_cert and tls_key.',
+    doc: 'Raw AMI over TLS (HTTPS with input = http), with the [general] tls_cert and tls_key.',
+  },
+  anonymousUser: {
+    key: 'anonymous_user', kind: name(),
+    defaultDoc: 'none (clients log in)',
+    doc: "Clients of this listener act as this [user] without logging in (astmanproxy's authrequired = no). Only for a listener limited by address: bound to a loopback address, or with permit lines none of which is every address; --check refuses it otherwise, and amiplex logs it at start.",
+  },
+  proxyKeyUser: {
+    key: 'proxy_key_user', kind: name(),
+    defaultDoc: 'none (ProxyKey is not accepted)',
+    doc: "astmanproxy's proxykey: a client not logged in that sends a ProxyKey header (on any action) logs in as this [user], the key being its secret (lockout and auth_fail_delay apply). Refused over plain TCP from an address that is not loopback unless proxy_key_plain = yes.",
+  },
+  proxyKeyPlain: {
+    key: 'proxy_key_plain', kind: boolean(), default: 'no',
+    doc: 'Accept ProxyKey over plain (not TLS) connections from other machines, where anyone on the way can read it.',
   },
   tlsClientCa: {
     key: 'tls_client_ca', kind: nonEmptyText(),

@@ -81,15 +81,25 @@ export interface EventFilterSpec {
 export interface ListenerConfig {
   readonly name: string;
   readonly listen: HostPort;
+  /** The name of a registered input format (see src/inputs.ts); `http` makes it an HTTP listener. */
+  readonly input: string;
   /** Output format of its clients (unless their user or ProxySetFormat says otherwise). */
   /** The name of a registered output format (see src/formats.ts). */
   readonly format: string;
+  /** astmanproxy's autofilter for its raw clients. */
+  readonly autofilter: 'off' | 'on' | 'unique';
   /** Raw AMI over TLS (certificate: [general] tls_cert / tls_key). */
   readonly tls: boolean;
   /** When set, clients must present a certificate signed by this CA (needs tls = yes). */
   readonly tlsClientCa?: string;
   readonly permit?: string[];
   readonly deny?: string[];
+  /** Clients act as this user without logging in (only on a listener limited by address). */
+  readonly anonymousUser?: string;
+  /** A ProxyKey header logs a client in as this user, the key as its secret. */
+  readonly proxyKeyUser?: string;
+  /** ProxyKey accepted over plain TCP from other machines. */
+  readonly proxyKeyPlain: boolean;
 }
 
 export interface ServerConfig {
@@ -125,6 +135,8 @@ export interface UserConfig {
   /** Server names this user may use, resolved and never empty; the first is its default. */
   readonly servers: string[];
   readonly serverHeader: boolean;
+  /** Server header on the answers from a PBX too (astmanproxy's habit). */
+  readonly serverHeaderAnswers: boolean;
   /** Output format for this user's raw TCP connections; absent: the listener's. */
   readonly format?: string;
   /** Address ACL of this user's logins. */

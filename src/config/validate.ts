@@ -9,6 +9,7 @@ import type { IniEntry } from './ini.js';
 import type { ReadSection } from './sections.js';
 import { defaultSection, readSections, sectionLabel } from './sections.js';
 import { didYouMean } from './suggest.js';
+import { isLoopbackHost, limitsAddresses } from '../access/acl.js';
 import type { GeneralConfig, HostPort, ListenerConfig, ProxyConfig, ServerConfig, UserConfig } from './types.js';
 
 export type ValidateResult =
@@ -37,10 +38,12 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
   for (const s of servers) checkOrder(s, 'reconnectMin', 'reconnect_min', 'reconnectMax', 'reconnect_max', report);
   const serverNames = servers.map((s) => s.name!);
   const resolved = users.map((u) => resolveServers(u, serverNames, report));
+  const userNames = users.map((u) => u.name!);
   for (const l of listeners) {
     if (l.fields['tlsClientCa'] !== undefined && l.fields['tls'] !== true) {
       report(lineOf(l, 'tlsClientCa'), 'CONFLICT', `tls_client_ca needs tls = yes in ${sectionLabel(l.type, l.name)}`);
     }
+    checkListenerUsers(l, userNames, report);
   }
 
   if (issues.length > 0) return { ok: false, issues };
@@ -105,6 +108,26 @@ function checkListen(general: ReadSection, listeners: readonly ReadSection[], re
     if (seen === undefined) first.set(id, line);
     else report(line, 'DUPLICATE_LISTEN', `listen address ${formatHostPort(hp)} given twice (first at line ${seen})`);
   }
+}
+
+/**
+ * anonymous_user and proxy_key_user name a [user]; an anonymous listener must be limited by
+ * address (loopback, or permit lines none of which is every address): never anonymous by accident.
+ */
+function checkListenerUsers(l: ReadSection, userNames: readonly string[], report: Report): void {
+  const label = sectionLabel(l.type, l.name);
+  for (const [field, key] of [['anonymousUser', 'anonymous_user'], ['proxyKeyUser', 'proxy_key_user']] as const) {
+    const user = l.fields[field] as string | undefined;
+    if (user === undefined) continue;
+    if (!userNames.some((n) => n.toLowerCase() === user.toLowerCase())) {
+      report(lineOf(l, field), 'UNKNOWN_USER', `${key} of ${label} names unknown user "${user}"${didYouMean(user, userNames)}`);
+    }
+  }
+  const listen = l.fields['listen'] as HostPort | undefined;
+  if (l.fields['anonymousUser'] === undefined || listen === undefined) return;
+  if (isLoopbackHost(listen.host) || limitsAddresses(l.fields['permit'] as string[] | undefined)) return;
+  report(lineOf(l, 'anonymousUser'), 'CONFLICT',
+    `anonymous_user in ${label} lets anyone who can reach ${formatHostPort(listen)} act as "${String(l.fields['anonymousUser'])}" without a login: listen on a loopback address, or limit the listener with permit lines (none of them every address)`);
 }
 
 /** A user's `servers`, each checked against the [server] sections; absent: all of them. */

@@ -5,7 +5,7 @@
  * sensitive) the value itself.
  */
 import { checkNetwork } from '../access/acl.js';
-import { scryptParamsAcceptable } from '../access/secret-hash.js';
+import { bcryptHashShape, MAX_BCRYPT_COST, scryptParamsAcceptable } from '../access/secret-hash.js';
 import { EVENT_CLASSES } from '../ami/event-classes.js';
 import { toWire } from '../ami/message.js';
 import { parseEventFilter } from '../filters/event-filter.js';
@@ -220,8 +220,12 @@ export function device(): ValueKind<string> {
 /** A secret_hash as `amiplex hash-secret` prints it: `scrypt$N$r$p$SALT$HASH` (base64). */
 export function secretHash(): ValueKind<string> {
   const kind: ValueKind<string> = {
-    expected: 'a hash printed by "amiplex hash-secret" (scrypt$N$r$p$SALT$HASH)',
+    expected: 'a hash printed by "amiplex hash-secret" (scrypt$N$r$p$SALT$HASH), or a bcrypt hash ($2a$, $2b$ or $2y$, as astmanproxy.users keeps them)',
     parse(t) {
+      if (t.startsWith('$2')) {
+        const b = bcryptHashShape(t);
+        return b === 'ok' ? ok(t) : b === 'cost' ? fail(`bcrypt cost out of range: at most ${MAX_BCRYPT_COST} (2^${MAX_BCRYPT_COST} rounds per check)`) : expect(kind);
+      }
       const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]{22,}=*$/.exec(t);
       if (m === null) return expect(kind);
       if (!scryptParamsAcceptable(Number(m[1]), Number(m[2]), Number(m[3]))) {

@@ -11,9 +11,9 @@
  */
 import type net from 'node:net';
 import { randomInt } from 'node:crypto';
-import { AmiDecoder } from '../../ami/decoder.js';
 import { ALL_CLASSES, EVENT_CLASSES, eventMaskFromValue } from '../../ami/event-classes.js';
-import { actionIdOf, getHeader, sameText, type AmiMessage } from '../../ami/message.js';
+import { actionIdOf, getHeader, sameText, withoutHeaders, type AmiMessage } from '../../ami/message.js';
+import { isLoopbackHost } from '../../access/acl.js';
 import { errorResponse, eventMessage, response, type Failure } from '../../router/action-router.js';
 import type { UserConfig } from '../../config/index.js';
 import { bannerFor, type FormatModule } from '../../formats.js';
@@ -31,6 +31,9 @@ import type { EventFilterRule, EventFilterSet } from '../../filters/event-filter
 import type { EventPredicate } from '../../filters/user-event-filter.js';
 import { filterAction } from '../../filters/session-filters.js';
 import { socketRemote } from '../shared/socket-remote.js';
+import type { InputDecoder, StreamInputModule } from '../../inputs.js';
+import { standardInput } from '../../../formats/standard-input.js';
+import { proxyActionName, type AutoFilterMode } from '../../astmanproxy-actions.js';
 
 export interface ClientSettings {
   readonly authTimeoutMs: number;
@@ -52,6 +55,8 @@ export interface SessionHost {
   bannerVersion(): string;
   /** Checks a login (lockout, user, address ACL, secret). */
   authenticate(req: LoginRequest): Promise<LoginResult>;
+  /** A proxy user by name, as configured now. */
+  findUser(name: string): UserConfig | undefined;
   /** The format a proxy.conf name stands for. */
   format(name: string): FormatModule | undefined;
   /** Seconds since amiplex started, for FullyBooted. */
@@ -79,6 +84,18 @@ export interface ClientStats {
   bytesSent: number;
 }
 
+/** What a connection's listener chose for it. */
+export interface ClientOptions {
+  /** How it reads what the client sends (default: raw AMI). */
+  readonly input?: StreamInputModule;
+  /** astmanproxy's autofilter: on or unique, no events but those carrying its ActionIDs (default off). */
+  readonly autoFilter?: AutoFilterMode;
+  /** astmanproxy's ProxyKey: a client not logged in that sends one logs in as this user, the key as its secret. */
+  readonly proxyKey?: { readonly user: string; readonly plainAllowed: boolean };
+  /** Whether the connection is TLS (a ProxyKey is accepted over it from anywhere). */
+  readonly secure?: boolean;
+}
+
 /** Actions a client may send before it has logged in, as in Asterisk. */
 const BEFORE_LOGIN = new Set(['login', 'challenge', 'logoff']);
 const DEFAULT_WAITEVENT_S = 60;
@@ -97,8 +114,17 @@ export class AmiClientSession implements ActionOwner {
   overSince: number | undefined;
   /** The listener it connected to (its [listener] name or listen address), set by that listener. */
   listener: string | undefined;
+  /** How it reads what the client sends. */
+  readonly input: StreamInputModule;
+  /** Acting as its listener's anonymous_user, not logged in (a Login changes that). */
+  anonymous = false;
+  /** The ActionID of the last action it sent to a PBX (astmanproxy's ListSessions shows it). */
+  lastActionId: string | undefined;
+  /** astmanproxy's autofilter (its listener's, or ProxyAction: SetAutoFilter). */
+  autoFilter: AutoFilterMode;
 
-  private readonly decoder: AmiDecoder;
+  private readonly decoder: InputDecoder;
+  private readonly options: ClientOptions;
   private readonly answers = new AnswerOrder<AmiMessage>();
   private allowedServers = new Set<string>();
   private challenge: string | undefined;
@@ -126,20 +152,21 @@ export class AmiClientSession implements ActionOwner {
     private readonly socket: net.Socket,
     private readonly host: SessionHost,
     public format: FormatModule,
+    options: ClientOptions = {},
   ) {
     this.remote = socketRemote(socket);
     this.log = host.log.child({ client: this.id, remote: this.remote });
-    this.decoder = new AmiDecoder(
-      { side: 'from-client' },
-      {
-        message: (msg) => this.onAction(msg),
-        blank: () => this.answerNow(errorResponse(undefined, 'Missing action in request')),
-        error: (code, text, headers) => {
-          this.log.warn({ code }, 'malformed input from client');
-          this.answerNow(errorResponse(actionIdOf({ headers }), text));
-        },
+    this.input = options.input ?? standardInput;
+    this.options = options;
+    this.autoFilter = options.autoFilter ?? 'off';
+    this.decoder = this.input.decoder({
+      message: (msg) => this.onAction(msg),
+      blank: () => this.answerNow(errorResponse(undefined, 'Missing action in request')),
+      error: (code, text, headers) => {
+        this.log.warn({ code, input: this.input.name }, 'malformed input from client');
+        this.answerNow(errorResponse(actionIdOf({ headers }), text));
       },
-    );
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (!this.refusing) this.decoder.push(chunk);
@@ -190,7 +217,7 @@ export class AmiClientSession implements ActionOwner {
   /** Whether a broadcast event passes this client's event mask, its user's filters and its session's Filter actions. */
   wants(event: Outbound): boolean {
     const bits = event.classBits;
-    return this.eventFilter !== undefined && (this.eventMask & bits) === bits && this.eventFilter(event);
+    return this.eventFilter !== undefined && this.autoFilter === 'off' && (this.eventMask & bits) === bits && this.eventFilter(event);
   }
 
   private compileFilter(): void {
@@ -250,6 +277,11 @@ export class AmiClientSession implements ActionOwner {
     this.answers.setLane(slot, server);
     const audit = this.audits.get(slot.seq);
     if (audit !== undefined) audit.server = server;
+  }
+
+  /** ProxyAction: SetAutoFilter: on or unique, the client receives no events but those carrying its ActionIDs. */
+  setAutoFilter(mode: AutoFilterMode): void {
+    this.autoFilter = mode;
   }
 
   /** ProxySetFormat: everything written from now on (its own response included) is in `format`. */
@@ -315,15 +347,78 @@ export class AmiClientSession implements ActionOwner {
     this.socket.destroy();
   }
 
+  /**
+   * The listener's anonymous_user (astmanproxy's authrequired = no): the client acts as it from
+   * the start, without a login. Called once the hub has counted the connection.
+   */
+  enterAnonymous(user: UserConfig): void {
+    if (this.isClosed) return;
+    this.anonymous = true;
+    this.enter(user);
+    this.log.info({ user: user.name, listener: this.listener }, 'client acts as the anonymous user of its listener');
+  }
+
+  /** The client acts as `user` from now on: its filters, servers and format. */
+  private enter(user: UserConfig): void {
+    const first = this.user === undefined;
+    this.user = user;
+    this.compileFilter();
+    if (first) this.host.clientLoggedIn(this);
+    this.allowedServers = new Set(user.servers);
+    // The user's format applies from its login response on.
+    if (user.format !== undefined) this.format = this.host.format(user.format) ?? this.format;
+    clearTimeout(this.authTimer);
+  }
+
+  /**
+   * astmanproxy's ProxyKey: logs in as the listener's proxy_key_user with the key as secret (a
+   * failure is a failed login: delay, then close), then handles the rest of the message as
+   * sent (answering the login alone when nothing else is in it). Refused over plain TCP from
+   * another machine unless proxy_key_plain = yes.
+   */
+  private proxyKeyLogin(msg: AmiMessage, key: string): void {
+    const pk = this.options.proxyKey!;
+    const actionId = actionIdOf(msg);
+    if (!this.options.secure && !pk.plainAllowed && !isLoopbackHost(this.socket.remoteAddress ?? '')) {
+      this.log.warn('ProxyKey refused: plain TCP from another machine (proxy_key_plain = no)');
+      this.answerNow(errorResponse(actionId, 'ProxyKey is not accepted over plain TCP from this address: use TLS, or log in'));
+      return;
+    }
+    const rest = withoutHeaders(msg, 'ProxyKey');
+    this.held = [];
+    this.socket.pause();
+    const startedAt = Date.now();
+    const decided = (result: LoginResult) => {
+      const held = this.held ?? [];
+      this.held = undefined;
+      if (this.isClosed) return;
+      if (!result.ok) return this.refuseLogin(actionId, pk.user, this.answers.open(), result.reason, result.lockedOut, startedAt);
+      this.socket.resume();
+      this.anonymous = false;
+      this.enter(result.user);
+      this.log.info({ user: result.user.name }, 'client logged in by ProxyKey');
+      if (getHeader(rest, 'Action') !== undefined || proxyActionName(rest) !== undefined) this.onAction(rest);
+      else this.answerNow(response('Success', actionId, ['Message', 'Authentication accepted']));
+      for (const m of held) this.onAction(m);
+    };
+    this.host.authenticate({ username: pk.user, secret: key, address: this.socket.remoteAddress }).then(decided, (err: unknown) =>
+      decided({ ok: false, reason: `login check failed: ${String(err)}`, lockedOut: undefined }),
+    );
+  }
+
   private onAction(msg: AmiMessage): void {
     if (this.ending || this.refusing || this.loggedOff) return;
     if (this.held) {
       this.held.push(msg);
       return;
     }
+    const proxyKey = this.options.proxyKey !== undefined && (!this.user || this.anonymous) ? getHeader(msg, 'ProxyKey') : undefined;
+    if (proxyKey !== undefined) return this.proxyKeyLogin(msg, proxyKey);
     const action = getHeader(msg, 'Action');
     const actionId = actionIdOf(msg);
-    const name = (action ?? '').toLowerCase();
+    // astmanproxy's ProxyAction: Logoff is a Logoff; the others are answered by the hub, once logged in.
+    const proxyAction = action === undefined ? proxyActionName(msg) : undefined;
+    const name = proxyAction === undefined ? (action ?? '').toLowerCase() : proxyAction.toLowerCase() === 'logoff' ? 'logoff' : 'proxyaction';
     const slot = this.answers.open(name === 'logoff');
     const settings = this.host.settings();
     if (settings.audit) {
@@ -370,13 +465,14 @@ export class AmiClientSession implements ActionOwner {
           reply(errorResponse(actionId, `Too many actions in flight (max_pending_actions = ${max})`));
           return;
         }
+        if (name !== 'proxyaction' && actionId !== undefined) this.lastActionId = actionId;
         this.host.handleAction(this, msg, slot);
       }
     }
   }
 
   private login(msg: AmiMessage, actionId: string | undefined, slot: AnswerSlot): void {
-    if (this.user) {
+    if (this.user && !this.anonymous) {
       this.answer(slot, response('Success', actionId, ['Message', 'Already authenticated']), true);
       return;
     }
@@ -407,13 +503,8 @@ export class AmiClientSession implements ActionOwner {
     }
     this.socket.resume();
     const user = result.user;
-    this.user = user;
-    this.compileFilter();
-    this.host.clientLoggedIn(this);
-    this.allowedServers = new Set(user.servers);
-    // The user's format applies from its login response on.
-    if (user.format !== undefined) this.format = this.host.format(user.format) ?? this.format;
-    clearTimeout(this.authTimer);
+    this.anonymous = false;
+    this.enter(user);
     const events = getHeader(msg, 'Events');
     if (events !== undefined) this.eventMask = eventMaskFromValue(events) ?? this.eventMask;
     this.log.info({ user: user.name }, 'client logged in');

@@ -55,7 +55,7 @@ export class HttpActions {
     }
     if (name === 'login') return this.login(r);
     const now = Date.now();
-    const found = identify(this.ctx, r.req, now);
+    const found = identify(this.ctx, r.req, now, getHeader(r.parsed.action, 'ProxyKey'));
     // No turn of the microtask queue when the check was answered at once (it nearly always is).
     const who = found instanceof Promise ? await found : found;
     if (!who.ok) return this.unauthorized(r, now, who.message, who.failed, who.username, who.reason, who.lockedOut);

@@ -20,7 +20,7 @@ import type { Hub } from '../../hub.js';
 import type { Logger } from '../../log.js';
 import { MetricsEndpoint, METRICS_PATH } from '../../metrics/metrics-endpoint.js';
 import { ProxyMetrics } from '../../metrics/proxy-metrics.js';
-import { chooseFormat, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../../formats/http.js';
+import { chooseFormat, hasActionParam, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../../formats/http.js';
 import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../../tls/server-tls.js';
 import { closedByGate, ConnectionGate, PendingHandshakes } from '../shared/connection-gate.js';
 import { BASIC_CHALLENGE } from './http-auth.js';
@@ -41,6 +41,22 @@ export interface HttpServiceOptions {
   readonly metrics?: ProxyMetrics;
   /** HTTPS listeners (`https =` lines): the same service over TLS. */
   readonly https?: { readonly addresses: readonly HostPort[]; readonly tls: ListenerTlsOptions };
+  /**
+   * A `[listener NAME]` with `input = http`: its permit and deny (not [general]'s), and its
+   * format for an action at `/`, `/action` or any path that chooses none.
+   */
+  readonly listener?: HttpListenerOptions;
+}
+
+/** What a `[listener NAME]` with `input = http` sets for its requests. */
+export interface HttpListenerOptions {
+  readonly name: string;
+  /** The format of an action at `/`, `/action` or a path that chooses none. */
+  readonly format: string;
+  /** Requests without credentials act as this user (anonymous_user). */
+  readonly anonymousUser?: string;
+  /** A ProxyKey parameter logs the request in as this user, the key as its secret. */
+  readonly proxyKey?: { readonly user: string; readonly plainAllowed: boolean };
 }
 
 /** The bound addresses of the HTTP and HTTPS listeners (real ports), each in file order. */
@@ -70,6 +86,12 @@ export class HttpService implements HttpContext {
   private readonly formatInfos: FormatInfo[];
   private readonly standard: FormatModule;
   private readonly metrics: MetricsEndpoint;
+  /** What an Action at `/` or at a path that serves nothing else runs as: /action, in the listener's format if it has one. */
+  private readonly anyPathRoute: HttpRoute;
+  /** Its [listener NAME], when it is one. */
+  readonly listenerName: string | undefined;
+  /** Its [listener NAME]'s settings, when it is one. */
+  readonly listener: HttpListenerOptions | undefined;
   private unobserve: (() => void) | undefined;
   private unreload: (() => void) | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -107,6 +129,9 @@ export class HttpService implements HttpContext {
     this.feed = new SseFeed(json, this.settings.sseReplay, hub.counters);
     this.formatInfos = hub.formats.names().map((name) => hub.formats.get(name)!);
     this.cors = new CorsPolicy(g.corsOrigins);
+    this.listenerName = options.listener?.name;
+    this.listener = options.listener;
+    this.anyPathRoute = options.listener ? { kind: 'action', fallback: options.listener.format } : { kind: 'action' };
     this.actions = new HttpActions(this);
     this.metrics = new MetricsEndpoint(options.metrics ?? new ProxyMetrics(hub), g.metricsPermit, this.log);
     this.statusPage = new StatusPage(this, this.feed);
@@ -121,7 +146,7 @@ export class HttpService implements HttpContext {
       // [general] permit/deny on the bare connection, before TLS or HTTP reads a byte of it:
       // a refused address is closed without an answer, as Asterisk does.
       // Named in the log as /metrics names it: its address, with the bound port.
-      const gate = new ConnectionGate(hub, {}, () => formatHostPort({ host: address.host, port: (server.address() as net.AddressInfo | null)?.port ?? address.port }));
+      const gate = new ConnectionGate(hub, { listener: options.listener?.name }, () => formatHostPort({ host: address.host, port: (server.address() as net.AddressInfo | null)?.port ?? address.port }));
       server.prependListener('connection', (socket: net.Socket) => {
         if (gate.admit(socket) && secure) this.pending.add(socket);
       });
@@ -246,8 +271,12 @@ export class HttpService implements HttpContext {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q + 1);
-    const route = routeOf(path);
     const accept = req.headers.accept;
+    // astmanproxy ran an action at any path, `/` included: so does a request with an Action there.
+    const actionAnywhere = (routeOf(path) === undefined || path === '/') && hasActionParam(parseForm(query));
+    const pathRoute = routeOf(path);
+    // On a [listener] of its own, /action and /asterisk/ answer in its format unless the request chooses.
+    const route = actionAnywhere || (pathRoute?.kind === 'action' && pathRoute.format === undefined) ? this.anyPathRoute : pathRoute;
     const tooLong = Buffer.byteLength(url, 'latin1') > this.settings.maxUrl;
     // The format of an early refusal, worked out only for one: from the path and Accept (the query, unless it is too long to read).
     const refuse = (status: number, message: string, headers: HeaderMap = {}) =>
@@ -259,7 +288,9 @@ export class HttpService implements HttpContext {
     if (cors.kind === 'refused') return refuse(403, `Origin ${cors.origin} is not allowed (cors_origins)`);
     const headers: HeaderMap = cors.kind === 'allowed' ? { ...cors.headers } : {};
     if (tooLong) return refuse(414, `Request URL over http_max_url (${this.settings.maxUrl} bytes)`, headers);
-    if (!route) return refuse(404, `No such path: ${path.slice(0, 200)} (actions: /rawman, /mxml, /json, /csv, /action; events: /events; status page: /)`, headers);
+    // A POST to such a path may carry its Action in its body: read it to know.
+    if ((!route || route.kind === 'page') && req.method === 'POST') return this.readBody(req, res, path, query, headers, refuse, route);
+    if (!route) return refuse(404, `No such path: ${path.slice(0, 200)} (actions: /rawman, /mxml, /json, /csv, /action, or any path with an Action; events: /events; status page: /)`, headers);
 
     const page = route.kind === 'page' || route.kind === 'status' || route.kind === 'asset';
     const methods = route.kind === 'events' ? 'GET, OPTIONS' : page ? 'GET, HEAD, OPTIONS' : ALLOWED_METHODS;
@@ -274,8 +305,24 @@ export class HttpService implements HttpContext {
     }
     if (page) return void this.statusPage.serve(req, res, route, headers).catch((err: unknown) => this.failed(res, err));
     if (route.kind === 'events') return void this.events(req, res, query, headers).catch((err: unknown) => this.failed(res, err));
-    if (req.method === 'GET') return this.action(req, res, path, query, undefined, headers);
+    if (req.method === 'GET') return this.action(req, res, path, query, undefined, headers, route);
+    this.readBody(req, res, path, query, headers, refuse, route);
+  }
 
+  /**
+   * Reads a form POST's body, then runs its action. At `/` or a path that serves nothing else,
+   * only a body with an Action makes it one: else the path answers as it would have (405 at
+   * `/`, 404 elsewhere).
+   */
+  private readBody(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+    query: string,
+    headers: HeaderMap,
+    refuse: (status: number, message: string, headers?: HeaderMap) => void,
+    route: HttpRoute | undefined,
+  ): void {
     const type = req.headers['content-type'];
     const baseType = type === undefined ? undefined : (type.split(';')[0] ?? '').trim().toLowerCase();
     if (baseType !== undefined && baseType !== FORM_TYPE) {
@@ -300,13 +347,20 @@ export class HttpService implements HttpContext {
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!over) this.guard(req, res, () => this.action(req, res, path, query, Buffer.concat(chunks), headers));
+      if (over) return;
+      const body = Buffer.concat(chunks);
+      this.guard(req, res, () => {
+        if (route?.kind === 'action') return this.action(req, res, path, query, body, headers, route);
+        if (hasActionParam(parseForm(body.toString('latin1')))) return this.action(req, res, path, query, body, headers, this.anyPathRoute);
+        if (route?.kind === 'page') return refuse(405, 'Method POST is not allowed here (GET, HEAD, OPTIONS)', { ...headers, Allow: 'GET, HEAD, OPTIONS' });
+        refuse(404, `No such path: ${path.slice(0, 200)} (actions: /rawman, /mxml, /json, /csv, /action, or any path with an Action; events: /events; status page: /)`, headers);
+      });
     });
     req.on('error', (err) => this.log.debug({ http: remoteOf(req), err: err.message }, 'http request error'));
   }
 
-  private action(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string, body: Buffer | undefined, headers: HeaderMap): void {
-    const parsed = parseActionRequest({ path, query, ...(body ? { body } : {}), ...(req.headers.accept ? { accept: req.headers.accept } : {}) }, this.formatInfos);
+  private action(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string, body: Buffer | undefined, headers: HeaderMap, route: HttpRoute): void {
+    const parsed = parseActionRequest({ path, query, route, ...(body ? { body } : {}), ...(req.headers.accept ? { accept: req.headers.accept } : {}) }, this.formatInfos);
     const format = this.hub.formats.get(parsed.format) ?? this.standard;
     if (!parsed.ok) {
       return this.refuse(req, res, parsed.status, format, parsed.message, headers, parsed.actionId);

@@ -36,8 +36,8 @@ function record(secret: string, into: Buffer): boolean {
  * One user's secret check, kept by the authenticator until a reload replaces the user, so that
  * each check after the first (every HTTP Basic request is one) is a single constant-time
  * comparison: against the plain `secret` as a record (or its digest, when long), or against the
- * digest of the secret that last passed scrypt for a `secret_hash`. A secret that does not
- * match that digest still goes through the full check: scrypt.
+ * digest of the secret that last passed the hash's check for a `secret_hash` (scrypt, or bcrypt
+ * from astmanproxy). A secret that does not match that digest still goes through that full check.
  */
 export class SecretCheck {
   private readonly plain: Buffer | undefined;
@@ -51,7 +51,7 @@ export class SecretCheck {
     else this.verified = secretDigest(wire);
   }
 
-  /** Whether `secret` (a byte string) is the user's secret: at once when no scrypt is needed. */
+  /** Whether `secret` (a byte string) is the user's secret: at once when no scrypt or bcrypt is needed. */
   matches(secret: string): boolean | Promise<boolean> {
     // Too long for a record: not this secret, which fits one.
     if (this.plain !== undefined) return record(secret, given) && timingSafeEqual(given, this.plain);
