@@ -10,6 +10,7 @@ import { Hub, type ReloadSummary } from './hub.js';
 import { silentLogger, type Logger } from './log.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
 import { listenerTlsOptions, prepareServerTls } from './tls/server-tls.js';
+import type { Cluster } from './cluster/index.js';
 
 export interface RunningProxy {
   readonly hub: Hub;
@@ -25,6 +26,8 @@ export interface RunningProxy {
   readonly httpListeners: readonly HostPort[];
   /** What /metrics reports (a registry of this proxy's own). */
   readonly metrics: ProxyMetrics;
+  /** With a [cluster] section: this node's part of the cluster. */
+  readonly cluster: Cluster | undefined;
   /**
    * Graceful stop: stops accepting, refuses new actions while those in flight are answered
    * (for at most half of shutdown_timeout), logs off every PBX (what is still pending is
@@ -55,6 +58,8 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   const tlsOf = (clientCa: string | undefined) => listenerTlsOptions(config, serverTls!, clientCa);
   const generalTls = serverTls ? tlsOf(config.general.tlsClientCa) : undefined;
   const hub = new Hub(config, log, formats);
+  // Loaded only with a [cluster] section: a node on its own never loads NATS.
+  const cluster = config.cluster === undefined ? undefined : (await import('./cluster/index.js')).startCluster(hub, config, log);
   const metrics = new ProxyMetrics(hub);
   const plain = config.general.listen.map((address) => new AmiTcpListener(hub, address, formatNamed('standard')));
   const secure = (config.general.listenTls ?? []).map((address) => new AmiTcpListener(hub, address, formatNamed('standard'), { tls: generalTls! }));
@@ -117,7 +122,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
       namedHttpBound.push(...b.http, ...b.https);
     }
   } catch (err) {
-    await Promise.all([...listeners.map((l) => l.close()), http?.close(), ...httpNamed.map((h) => h.close())]);
+    await Promise.all([...listeners.map((l) => l.close()), http?.close(), ...httpNamed.map((h) => h.close()), cluster?.close()]);
     throw err;
   }
   for (const listener of listeners) metrics.addListener('ami', listener.label);
@@ -134,6 +139,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
       ...(httpNamed.length > 0 ? { http_listeners: httpNamed.map((h, i) => ({ name: h.listenerName, address: namedHttpBound[i] })) } : {}),
       ...(serverTls ? { tls_cert: serverTls.certPath, fingerprint: serverTls.fingerprint } : {}),
       servers: config.servers.map((s) => s.name),
+      ...(cluster === undefined ? {} : { cluster: config.cluster!.name, node: cluster.node }),
     },
     'amiplex started',
   );
@@ -146,6 +152,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     https: httpBound.https,
     httpListeners: namedHttpBound,
     metrics,
+    cluster,
     stop() {
       stopping ??= (async () => {
         log.info('amiplex stopping');
@@ -153,7 +160,10 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
         const closed = Promise.all(listeners.map((l) => l.close()));
         await hub.drain((hub.config.general.shutdownTimeout * 1000) / 2);
         const httpClosed = Promise.all([http?.close(), ...httpNamed.map((h) => h.close())]);
+        // Cluster: no more claims; the sessions log off; then the leases are released for the nodes that take them.
+        cluster?.quiesce();
         await hub.stop();
+        await cluster?.close();
         await Promise.all([closed, httpClosed]);
         log.info('amiplex stopped');
       })();

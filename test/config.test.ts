@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConfigIssue, ProxyConfig } from '../src/config/index.js';
 import {
-  ConfigError, GENERAL_SCHEMA, loadConfig, parseConfig, SECTION_TYPES, SERVER_SCHEMA, USER_SCHEMA,
+  CLUSTER_SCHEMA, ConfigError, GENERAL_SCHEMA, loadConfig, parseConfig, SECTION_TYPES, SERVER_SCHEMA, USER_SCHEMA,
 } from '../src/config/index.js';
 
 const FILE = 'proxy.conf';
@@ -517,10 +517,11 @@ describe('schema tables', () => {
   const types = Object.entries(SECTION_TYPES);
 
   it('every section type is listed and every table is wired to it', () => {
-    expect(Object.keys(SECTION_TYPES)).toEqual(['general', 'server', 'user', 'listener']);
+    expect(Object.keys(SECTION_TYPES)).toEqual(['general', 'server', 'user', 'listener', 'cluster']);
     expect(SECTION_TYPES.general.keys.map((k) => k.field)).toEqual(Object.keys(GENERAL_SCHEMA));
     expect(SECTION_TYPES.server.keys.map((k) => k.field)).toEqual(Object.keys(SERVER_SCHEMA));
     expect(SECTION_TYPES.user.keys.map((k) => k.field)).toEqual(Object.keys(USER_SCHEMA));
+    expect(SECTION_TYPES.cluster.keys.map((k) => k.field)).toEqual(Object.keys(CLUSTER_SCHEMA));
   });
 
   it.each(types)('[%s]: keys are unique lower-case names, each with a doc line', (_, def) => {
@@ -558,9 +559,9 @@ describe('proxy.conf.example', () => {
     expect(cfg.servers[1]!.secret).toBe('also;change-me');
   });
 
-  /** The text of the first section of a type, header included. */
+  /** The text of the first section of a type, header included (an optional section may be shown commented out, `;[cluster]`). */
   function firstSection(type: string): string {
-    const parts = text.split(/^(?=\[)/m);
+    const parts = text.split(/^(?=;?\[)/m).map((p) => p.replace(/^;/, ''));
     const part = parts.find((p) => p.startsWith(`[${type}]`) || p.startsWith(`[${type} `));
     if (part === undefined) throw new Error(`no [${type}] in the example`);
     return part;

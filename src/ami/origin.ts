@@ -5,7 +5,7 @@
  * own messages); the message model itself stays as it is. A message built by amiplex is marked
  * where it is made (router helpers, proxy actions); a copy made later is unmarked.
  */
-import type { AmiMessage } from './message.js';
+import { appendHeader, headerIndex, type AmiMessage } from './message.js';
 
 const fromProxy = new WeakSet<AmiMessage>();
 
@@ -18,4 +18,13 @@ export function proxyMessage<T extends AmiMessage>(msg: T): T {
 /** Whether amiplex wrote this message itself (not a PBX). */
 export function isProxyMessage(msg: AmiMessage): boolean {
   return fromProxy.has(msg);
+}
+
+/**
+ * A PBX's answer as its owner gets it: with `Server: NAME` at its end when the owner's user asks
+ * for it on answers (server_header_answers), unless amiplex wrote it or it names a server already.
+ */
+export function answerFrom(owner: { readonly user?: { readonly serverHeaderAnswers?: boolean } | undefined }, msg: AmiMessage, server: string): AmiMessage {
+  if (owner.user?.serverHeaderAnswers !== true || isProxyMessage(msg) || headerIndex(msg, 'Server') >= 0) return msg;
+  return appendHeader(msg, 'Server', server);
 }

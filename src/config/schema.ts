@@ -8,10 +8,10 @@ import { deepFreeze } from './freeze.js';
 import type { ValueKind } from './values.js';
 import {
   boolean, byteSize, device, duration, eventFilter, host, hostPort, integer, list, name, namePattern, network,
-  nonEmptyText, oneOf, permissionClass, secretHash,
+  natsUrl, nonEmptyText, oneOf, permissionClass, secretHash, subjectToken,
 } from './values.js';
 import { AUTH_TYPES, LOG_LEVELS } from './types.js';
-import type { GeneralConfig, ListenerConfig, ServerConfig, UserConfig } from './types.js';
+import type { ClusterConfig, GeneralConfig, ListenerConfig, ServerConfig, UserConfig } from './types.js';
 import { builtinFormats } from '../formats.js';
 import { builtinInputs } from '../inputs.js';
 import { AUTOFILTER_MODES } from '../astmanproxy-actions.js';
@@ -414,6 +414,61 @@ export const LISTENER_SCHEMA: SectionSchema<ListenerConfig> = deepFreeze({
   },
 });
 
+export const CLUSTER_SCHEMA: SectionSchema<ClusterConfig> = deepFreeze({
+  nats: {
+    key: 'nats', kind: natsUrl(), repeatable: true, required: true,
+    doc: 'A NATS server of the cluster (JetStream on), nats://HOST:PORT or tls://HOST:PORT; repeat for several: amiplex connects to one and moves to another when it goes away.',
+  },
+  node: {
+    key: 'node', kind: subjectToken(),
+    defaultDoc: 'the host name (characters other than letters, digits, "_" and "-" become "-")',
+    doc: "This node's name, unique in the cluster: it names the node on the status page, in ProxyListServers (Node:) and in the leases of the PBXes it holds.",
+  },
+  name: {
+    key: 'name', kind: subjectToken(), default: 'amiplex',
+    doc: "The cluster's name: every NATS subject, stream and bucket amiplex uses starts with it, so several clusters can share one NATS.",
+  },
+  leaseTtl: {
+    key: 'lease_ttl', kind: duration({ positive: true, max: 3600 }), default: '10',
+    doc: 'Seconds a PBX lease lives without renewal (at least 1): the holder renews it every third of this, and drops its AMI session when it could not for three quarters of it; a dead node\'s PBXes are taken over after at most this long plus a login.',
+  },
+  user: {
+    key: 'user', kind: nonEmptyText(),
+    defaultDoc: 'none',
+    doc: 'NATS user name (with password).',
+  },
+  password: {
+    key: 'password', kind: nonEmptyText(), sensitive: true,
+    defaultDoc: 'none',
+    doc: 'NATS password of user.',
+  },
+  token: {
+    key: 'token', kind: nonEmptyText(), sensitive: true,
+    defaultDoc: 'none',
+    doc: 'NATS authentication token, instead of user and password.',
+  },
+  creds: {
+    key: 'creds', kind: nonEmptyText(),
+    defaultDoc: 'none',
+    doc: 'NATS credentials file (a user JWT and its NKey seed, as nsc writes it), relative to the folder of proxy.conf.',
+  },
+  tlsCa: {
+    key: 'tls_ca', kind: nonEmptyText(),
+    defaultDoc: "Node's bundled CA certificates",
+    doc: 'PEM CA file the NATS server certificate must chain to (tls:// servers), relative to the folder of proxy.conf.',
+  },
+  tlsCert: {
+    key: 'tls_cert', kind: nonEmptyText(),
+    defaultDoc: 'none (no client certificate)',
+    doc: 'PEM client certificate for NATS servers that require one (with tls_key), relative to the folder of proxy.conf.',
+  },
+  tlsKey: {
+    key: 'tls_key', kind: nonEmptyText(),
+    defaultDoc: 'none',
+    doc: 'PEM private key of tls_cert, relative to the folder of proxy.conf.',
+  },
+});
+
 export interface SectionType {
   /** Whether the header carries a name: `[server NAME]`. */
   readonly named: boolean;
@@ -450,6 +505,10 @@ export const SECTION_TYPES = Object.freeze({
   listener: Object.freeze({
     named: true, once: false, keys: keysOf(LISTENER_SCHEMA),
     doc: 'A raw AMI listener with settings of its own (output format).',
+  }),
+  cluster: Object.freeze({
+    named: false, once: true, keys: keysOf(CLUSTER_SCHEMA),
+    doc: 'Several amiplex nodes sharing their PBXes through NATS; optional, at most once.',
   }),
 }) satisfies Readonly<Record<string, SectionType>>;
 

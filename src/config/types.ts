@@ -164,6 +164,32 @@ export interface UserConfig {
   readonly status: boolean;
 }
 
+/**
+ * `[cluster]`: several amiplex nodes share their PBXes through NATS (see docs/cluster.md).
+ * Absent: one process on its own, and no NATS code runs.
+ */
+export interface ClusterConfig {
+  /** The NATS servers (`nats://host:port` or `tls://host:port`), in file order. */
+  readonly nats: string[];
+  /** This node's name; absent: the host name (see src/cluster/node-name.ts). */
+  readonly node?: string;
+  /** The cluster's name: it prefixes every subject, stream and bucket, so clusters can share one NATS. */
+  readonly name: string;
+  /** Seconds a PBX lease lives without renewal. */
+  readonly leaseTtl: number;
+  /** NATS user and password. */
+  readonly user?: string;
+  readonly password?: string;
+  /** NATS token. */
+  readonly token?: string;
+  /** NATS credentials file (JWT and NKey seed), relative to the folder of proxy.conf. */
+  readonly creds?: string;
+  /** TLS to NATS: CA file, and a client certificate and key (mutual TLS); relative to the folder of proxy.conf. */
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+}
+
 export interface ProxyConfig {
   readonly general: GeneralConfig;
   /** In file order; the first is the overall default. */
@@ -171,6 +197,8 @@ export interface ProxyConfig {
   readonly users: UserConfig[];
   /** `[listener NAME]` sections, in file order (`[general] listen` ones are in general.listen). */
   readonly listeners: ListenerConfig[];
+  /** `[cluster]`, when given. */
+  readonly cluster?: ClusterConfig;
   /** The file the configuration was read from, as given. */
   readonly file: string;
 }

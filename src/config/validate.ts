@@ -10,7 +10,7 @@ import type { ReadSection } from './sections.js';
 import { defaultSection, readSections, sectionLabel } from './sections.js';
 import { didYouMean } from './suggest.js';
 import { isLoopbackHost, limitsAddresses } from '../access/acl.js';
-import type { GeneralConfig, HostPort, ListenerConfig, ProxyConfig, ServerConfig, UserConfig } from './types.js';
+import type { ClusterConfig, GeneralConfig, HostPort, ListenerConfig, ProxyConfig, ServerConfig, UserConfig } from './types.js';
 
 export type ValidateResult =
   | { readonly ok: true; readonly config: ProxyConfig }
@@ -27,6 +27,7 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
   const servers = sections.filter((s) => s.type === 'server');
   const users = sections.filter((s) => s.type === 'user');
   const listeners = sections.filter((s) => s.type === 'listener');
+  const cluster = sections.find((s) => s.type === 'cluster');
 
   const anyServerHeader = entries.some((e) => e.type === 'section' && e.header.split(/\s+/)[0] === 'server');
   if (servers.length === 0 && !anyServerHeader) {
@@ -46,6 +47,8 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
     checkListenerUsers(l, userNames, report);
   }
 
+  if (cluster !== undefined) checkCluster(cluster, report);
+
   if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
@@ -54,6 +57,7 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
       servers: servers.map((s) => ({ name: s.name!, ...s.fields }) as unknown as ServerConfig),
       users: users.map((u, i) => ({ name: u.name!, ...u.fields, servers: resolved[i]! }) as unknown as UserConfig),
       listeners: listeners.map((l) => ({ name: l.name!, ...l.fields }) as unknown as ListenerConfig),
+      ...(cluster === undefined ? {} : { cluster: cluster.fields as unknown as ClusterConfig }),
       file,
     },
   };
@@ -128,6 +132,18 @@ function checkListenerUsers(l: ReadSection, userNames: readonly string[], report
   if (isLoopbackHost(listen.host) || limitsAddresses(l.fields['permit'] as string[] | undefined)) return;
   report(lineOf(l, 'anonymousUser'), 'CONFLICT',
     `anonymous_user in ${label} lets anyone who can reach ${formatHostPort(listen)} act as "${String(l.fields['anonymousUser'])}" without a login: listen on a loopback address, or limit the listener with permit lines (none of them every address)`);
+}
+
+/** The [cluster] keys that go together: user with password, tls_cert with tls_key, one way to authenticate. */
+function checkCluster(c: ReadSection, report: Report): void {
+  const has = (field: string) => c.lines.has(field);
+  const label = sectionLabel(c.type, c.name);
+  if (has('user') !== has('password')) report(lineOf(c, 'user', 'password'), 'CONFLICT', `user and password go together in ${label}`);
+  if (has('tlsCert') !== has('tlsKey')) report(lineOf(c, 'tlsCert', 'tlsKey'), 'CONFLICT', `tls_cert and tls_key go together in ${label}`);
+  const ways = [['user', 'user'], ['token', 'token'], ['creds', 'creds']].filter(([f]) => has(f!)).map(([, k]) => k!);
+  if (ways.length > 1) report(lineOf(c, 'user', 'token', 'creds'), 'CONFLICT', `${label} takes only one of ${ways.join(', ')}`);
+  const ttl = c.fields['leaseTtl'];
+  if (typeof ttl === 'number' && ttl < 1) report(lineOf(c, 'leaseTtl'), 'BAD_VALUE', `lease_ttl must be at least 1 second in ${label}`);
 }
 
 /** A user's `servers`, each checked against the [server] sections; absent: all of them. */

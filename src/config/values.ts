@@ -147,6 +147,34 @@ export function host(): ValueKind<string> {
   return { expected: 'a host name or IP address', parse: parseHost };
 }
 
+/** A NATS server: `nats://HOST:PORT` or `tls://HOST:PORT` (port 4222 when left out), or bare `HOST:PORT`. */
+export function natsUrl(): ValueKind<string> {
+  const kind: ValueKind<string> = {
+    expected: 'nats://HOST:PORT or tls://HOST:PORT (port 4222 when left out), such as nats://10.0.0.7:4222',
+    parse(t) {
+      const m = /^(?:(nats|tls):\/\/)?(.+?)(?::(\d+))?$/.exec(t);
+      if (m === null) return expect(kind);
+      const [, scheme, hostText, portText] = m;
+      const h = parseHost(hostText!);
+      if (!h.ok) return fail(h.reason);
+      const port = portText === undefined ? 4222 : Number(portText);
+      if (port < 1 || port > 65535) return fail('port must be from 1 to 65535');
+      const host = h.value.includes(':') ? `[${h.value}]` : h.value;
+      return ok(`${scheme ?? 'nats'}://${host}:${port}`);
+    },
+  };
+  return kind;
+}
+
+/** A name that can stand as one token of a NATS subject: letters, digits, `_` and `-` (no dots). */
+export function subjectToken(): ValueKind<string> {
+  const kind: ValueKind<string> = {
+    expected: 'a name of letters, digits, "_" and "-"',
+    parse: (t) => (/^[A-Za-z0-9_-]+$/.test(t) ? ok(t) : expect(kind)),
+  };
+  return kind;
+}
+
 /** Comma-separated items, blanks around each trimmed; empty items and repeats are errors. */
 export function list(item: ValueKind<string>): ValueKind<string[]> {
   return {

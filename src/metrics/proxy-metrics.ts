@@ -15,7 +15,7 @@ import type https from 'node:https';
 import type net from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { formatHostPort, type HostPort } from '../config/index.js';
-import type { Hub, ServerSlot } from '../hub.js';
+import { serverStatus, type Hub, type ServerSlot } from '../hub.js';
 
 export type ListenerKind = 'ami' | 'http';
 
@@ -81,9 +81,10 @@ export class ProxyMetrics {
       labelNames: ['server'],
       registers,
       collect() {
-        for (const slot of slots()) this.set({ server: slot.name }, slot.session.state === 'up' ? 1 : 0);
+        for (const slot of slots()) this.set({ server: slot.name }, serverStatus(slot).state === 'up' ? 1 : 0);
       },
     });
+    this.clusterMetrics(hub, registers);
     perServer('server_reconnects_total', 'AMI sessions to the PBX established after the first one.', (s) => s.session.status.reconnects);
     perServer('server_events_received_total', 'Events received from the PBX for the clients (answers to actions not included).', (s) => s.eventsIn);
     perServer('server_actions_sent_total', "Clients' actions forwarded to the PBX.", (s) => s.router.registered);
@@ -184,6 +185,65 @@ export class ProxyMetrics {
     server.once('listening', () => {
       const port = (server.address() as net.AddressInfo).port;
       this.listeners.set(formatHostPort({ host: address.host, port }), { kind: 'http', connections: () => open });
+    });
+  }
+
+  /** Cluster mode only (nothing is registered without [cluster]): NATS, the nodes, who holds what. */
+  private clusterMetrics(hub: Hub, registers: Registry[]): void {
+    if (hub.clusterNode === undefined) return;
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_nats_connected`,
+      help: 'Whether this node is connected to NATS (1) or not (0).',
+      registers,
+      collect() {
+        this.set(hub.clusterStatus()?.nats === 'connected' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_nodes`,
+      help: 'Live nodes of the cluster as this node sees them, itself included once registered.',
+      registers,
+      collect() {
+        this.set(hub.clusterStatus()?.nodes.length ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_node_config_mismatch`,
+      help: 'Per live node: 1 when its [server] sections differ from this node\'s.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const n of hub.clusterStatus()?.nodes ?? []) this.set({ node: n.name }, n.mismatch ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_server_holder`,
+      help: 'Per PBX: 1 on the node holding its AMI session (the label node), as this node sees it.',
+      labelNames: ['server', 'node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [server, node] of Object.entries(hub.clusterStatus()?.holders ?? {})) if (node !== '') this.set({ server, node }, 1);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}cluster_leases_taken_total`,
+      help: 'PBX leases this node took (at start, on take-over or hand-over).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(hub.clusterStatus()?.takeovers ?? 0);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}cluster_leases_lost_total`,
+      help: 'PBX leases this node lost (not renewed in time, or taken): each closed an AMI session at once.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(hub.clusterStatus()?.leasesLost ?? 0);
+      },
     });
   }
 

@@ -14,6 +14,7 @@
 import type { UserConfig } from '../config/index.js';
 import type { HubCounters } from '../hub.js';
 import type { UpstreamStatus } from '../upstream/upstream-session.js';
+import type { ClusterStatus } from '../cluster/cluster-status.js';
 
 /** A PBX as the hub holds it (a ServerSlot). */
 export interface ServerView {
@@ -22,6 +23,8 @@ export interface ServerView {
   readonly eventsIn: number;
   readonly session: { readonly status: UpstreamStatus };
   readonly router: { readonly size: number };
+  /** Cluster mode, held by another node (or none): its status as the holder reports it. */
+  readonly remote?: { readonly node: string | undefined; readonly status: UpstreamStatus; readonly upSince: number | undefined } | undefined;
 }
 
 /** A raw AMI client (an AmiClientSession). */
@@ -62,6 +65,8 @@ export interface StatusInput {
   rate(key: string): number | undefined;
   /** Most clients listed (default MAX_CLIENTS). */
   readonly maxClients?: number;
+  /** Cluster mode: nodes, holders and NATS. */
+  readonly cluster?: ClusterStatus | undefined;
 }
 
 export interface ServerReport {
@@ -83,6 +88,8 @@ export interface ServerReport {
   readonly reconnects: number;
   readonly pendingActions: number;
   readonly lastError: string | null;
+  /** Cluster mode only: the node holding the PBX ('' while none does). */
+  readonly node?: string;
 }
 
 export interface ClientReport {
@@ -119,6 +126,8 @@ export interface StatusReport {
     readonly httpSessions: number;
   };
   readonly servers: readonly ServerReport[];
+  /** Cluster mode only: nodes, holders and NATS. */
+  readonly cluster?: ClusterStatus;
   /** Raw AMI clients by id, then event streams by id. */
   readonly clients: readonly ClientReport[];
   /** Clients not listed (over maxClients). */
@@ -148,7 +157,8 @@ export function statusReport(input: StatusInput): StatusReport {
   };
   const servers: ServerReport[] = [];
   for (const slot of input.servers) {
-    const s = slot.session.status;
+    const s = slot.remote?.status ?? slot.session.status;
+    const upSince = slot.remote === undefined ? slot.upSince : slot.remote.upSince;
     servers.push({
       name: slot.name,
       state: s.state,
@@ -157,13 +167,14 @@ export function statusReport(input: StatusInput): StatusReport {
       port: s.port,
       address: `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`,
       stateSince: new Date(s.since).toISOString(),
-      upSince: slot.upSince === undefined ? null : new Date(slot.upSince).toISOString(),
-      uptimeS: slot.upSince === undefined ? null : seconds(slot.upSince),
+      upSince: upSince === undefined ? null : new Date(upSince).toISOString(),
+      uptimeS: upSince === undefined ? null : seconds(upSince),
       eventsIn: slot.eventsIn,
       eventsPerSecond: rate(serverRateKey(slot.name)),
       reconnects: s.reconnects,
       pendingActions: slot.router.size,
       lastError: s.lastError ?? null,
+      ...(input.cluster === undefined ? {} : { node: slot.remote === undefined ? input.cluster.node : (slot.remote.node ?? '') }),
     });
   }
   const clients: ClientReport[] = [];
@@ -219,6 +230,7 @@ export function statusReport(input: StatusInput): StatusReport {
       httpSessions: input.httpSessions,
     },
     servers,
+    ...(input.cluster === undefined ? {} : { cluster: input.cluster }),
     clients: listed,
     clientsOmitted: omitted,
   };

@@ -110,6 +110,7 @@ export class StatusPage {
       counters: hub.counters,
       httpSessions: this.ctx.sessions.size,
       rate: (key) => this.rates.rate(key),
+      cluster: hub.clusterStatus(),
     });
   }
 

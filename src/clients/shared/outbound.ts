@@ -23,6 +23,8 @@ export class Outbound implements EventView {
     readonly server: string | undefined,
     /** Its event classes (see event-classes.ts). */
     readonly classBits: number,
+    /** In cluster mode: its sequence number in the cluster's event stream, the same on every node (the SSE event id). */
+    readonly seq?: number,
   ) {}
 
   /** The value of its Event header ('' when it has none). */

@@ -50,8 +50,15 @@ export function sseFrame(id: number | undefined, encoded: Buffer): Buffer {
   return Buffer.concat([head, body, Buffer.from('\n\n', 'latin1')]);
 }
 
+/** How far ahead of this node a resuming client's Last-Event-ID may be, in cluster mode, to be waited for. */
+const AHEAD_MAX = 100_000;
+
 export class SseFeed {
   readonly streams = new Set<SseStream>();
+  /** Cluster mode: streams that resumed from an id this node had not reached, and that id. */
+  private readonly ahead = new Map<SseStream, number>();
+  /** Whether the ids are the cluster stream's. */
+  private clustered = false;
   private readonly replay: EventReplay<FeedEntry>;
 
   constructor(
@@ -67,13 +74,31 @@ export class SseFeed {
     return this.replay.lastId;
   }
 
-  /** An event broadcast by the hub. */
+  /**
+   * An event broadcast by the hub. Its id: its sequence in the cluster's stream when it has one
+   * (cluster mode: the same id on every node), else the next of this feed's own.
+   */
   publish(server: string | undefined, out: Outbound): void {
-    const entry = new FeedEntry(this.replay.lastId + 1, server, out, this.json);
-    this.replay.push(entry);
+    if (out.seq !== undefined) this.clustered = true;
+    const id = out.seq ?? this.replay.lastId + 1;
+    const entry = new FeedEntry(id, server, out, this.json);
+    this.replay.push(entry, id);
     let written = 0;
-    for (const stream of this.streams) if (stream.offer(entry)) written++;
+    if (this.ahead.size === 0) {
+      for (const stream of this.streams) if (stream.offer(entry)) written++;
+    } else {
+      for (const stream of this.streams) if (this.due(stream, id) && stream.offer(entry)) written++;
+    }
     this.counters.eventsStreamed += written;
+  }
+
+  /** Whether event `id` is new to a stream that resumed from an id this node had not reached yet. */
+  private due(stream: SseStream, id: number): boolean {
+    const after = this.ahead.get(stream);
+    if (after === undefined) return true;
+    if (id <= after) return false;
+    this.ahead.delete(stream);
+    return true;
   }
 
   /**
@@ -81,7 +106,11 @@ export class SseFeed {
    * an `Event: ProxyEventsLost` notice first, without an id), then every new one.
    */
   open(stream: SseStream, lastEventId: number | undefined): void {
-    if (lastEventId !== undefined) {
+    if (lastEventId !== undefined && this.clustered && lastEventId > this.replay.lastId && lastEventId - this.replay.lastId <= AHEAD_MAX) {
+      // Cluster mode: the client comes from a node a little further along the same stream; it
+      // gets what follows its id as this node catches up.
+      this.ahead.set(stream, lastEventId);
+    } else if (lastEventId !== undefined) {
       const { entries, missed, unknown } = this.replay.after(lastEventId);
       if (unknown || missed > 0) {
         const notice: AmiMessage = {
@@ -102,5 +131,7 @@ export class SseFeed {
 
   close(stream: SseStream): void {
     this.streams.delete(stream);
+    this.ahead.delete(stream);
   }
+
 }
