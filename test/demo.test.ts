@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { CLI } from './helpers/cli-process.js';
+import { CLI, endChild } from './helpers/cli-process.js';
 import { AmiTestClient, eventNamed, header, isEvent } from './helpers/ami-test-client.js';
 import { httpRequest } from './helpers/http-fixture.js';
 
@@ -21,21 +21,9 @@ const cleanups: Array<() => void | Promise<void>> = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await Promise.all(
-    [...children].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          children.delete(child);
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-          child.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
+  const ending = [...children];
+  children.clear();
+  await Promise.all(ending.map(endChild));
 });
 
 /** Starts `amiplex` with no config in an empty folder and returns once it printed its status page line. */

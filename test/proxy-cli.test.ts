@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { endChild } from './helpers/cli-process.js';
 
 const CLI = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
 
@@ -17,21 +18,9 @@ const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 
 afterEach(async () => {
-  await Promise.all(
-    [...children].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          children.delete(child);
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-          child.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
+  const ending = [...children];
+  children.clear();
+  await Promise.all(ending.map(endChild));
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
