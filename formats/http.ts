@@ -257,7 +257,8 @@ const BAD_VALUE = /[\r\n\0]/;
 export function parseActionRequest(input: HttpInput, formats: readonly FormatInfo[]): HttpAction | HttpRefusal {
   const route = input.route ?? routeOf(input.path);
   const body = input.body === undefined ? '' : typeof input.body === 'string' ? input.body : input.body.toString('latin1');
-  const pairs = [...parseForm(input.query), ...parseForm(body)];
+  const pairs = parseForm(input.query);
+  if (body !== '') pairs.push(...parseForm(body));
   const formatParam = ownParam(pairs, 'format');
   const chosen = chooseFormat(route, formatParam.value, input.accept, formats);
   const format = chosen.format;

@@ -1,6 +1,6 @@
 /**
- * The status page in a real browser (Debian's chromium through playwright-core, see
- * helpers/browser.ts) against amiplex in front of the simulated PBX generating calls: log in
+ * The status page in a real browser (the Chromium of the npm package @sparticuz/chromium,
+ * through playwright-core, see helpers/browser.ts) against amiplex in front of the simulated PBX generating calls: log in
  * with HTTP Basic, see the PBX card up and the clients, live events in the tail, filter and
  * pause it, place a click-to-call and see its OriginateResponse (the tail and the call share
  * the page's one WebSocket). Leaves a screenshot in
@@ -132,6 +132,8 @@ describe('the status page in a browser', () => {
   it('a user with a forced context and no devices types a device; a call that fails shows its OriginateResponse too', { timeout: 60_000 }, async () => {
     const h = await startHttpFixture({ pbxes: [{ name: 'pbx1' }], users: [DESK] });
     const { page, problems } = await open(DESK, `http://${h.host}:${h.port}/`);
+    // The form as status.json configured it (the text field is also visible before that: wait for the servers it lists).
+    await page.locator('#call-server option', { hasText: 'pbx1' }).waitFor({ state: 'attached', timeout: 5000 });
     await page.locator('#call-device-text').waitFor({ state: 'visible', timeout: 5000 });
     expect(await page.locator('#call-device-select').isVisible()).toBe(false);
     expect(await page.locator('#call-context-label').isVisible()).toBe(false);

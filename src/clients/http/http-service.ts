@@ -312,10 +312,10 @@ export class HttpService implements HttpContext {
     const pathRoute = routeOf(path);
     // On a [listener] of its own, /action and /asterisk/ answer in its format unless the request chooses.
     const route = actionAnywhere || (pathRoute?.kind === 'action' && pathRoute.format === undefined) ? this.anyPathRoute : pathRoute;
-    // The format of an early refusal: from the path and Accept (the query, unless it is too long to read).
     const tooLong = Buffer.byteLength(url, 'latin1') > this.settings.maxUrl;
-    const format = this.formatOf(route, tooLong ? undefined : query, accept);
-    const refuse = (status: number, message: string, headers: HeaderMap = {}) => this.refuse(req, res, status, format, message, headers);
+    // The format of an early refusal, worked out only for one: from the path and Accept (the query, unless it is too long to read).
+    const refuse = (status: number, message: string, headers: HeaderMap = {}) =>
+      this.refuse(req, res, status, this.formatOf(route, tooLong ? undefined : query, accept), message, headers);
 
     if (this.closingNow) return refuse(503, 'amiplex is shutting down', { Connection: 'close' });
     if (path === METRICS_PATH) return this.metrics.serve(req, res);
