@@ -75,6 +75,19 @@ export function markerLine(tag: string): string {
   return `BenchMark: ${tag}\r\n`;
 }
 
+/** The line of a latency probe event that carries when it was sent (wall clock, ms). */
+export function probeLine(sentAt: string): string {
+  return `${PROBE_KEY}: ${sentAt}\r\n`;
+}
+
+/** The header of a probe's send time: clients find it as `SentAt: ` (raw) or `"SentAt":"` (json). */
+export const PROBE_KEY = 'BenchSentAt';
+
+/** The wall clock in ms, comparable across the benchmark's processes. */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** The proxy user the benchmark's clients log in as. */
 export const BENCH_USER = { username: 'bench', secret: 'bench' } as const;
 /** The simulated PBX's default full-permission user. */

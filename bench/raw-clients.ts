@@ -13,7 +13,7 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { markerLine } from './protocol.js';
+import { markerLine, PROBE_KEY, wallMs } from './protocol.js';
 
 const TERM = Buffer.from('\r\n\r\n', 'latin1');
 const CR = 13;
@@ -101,6 +101,8 @@ export class CountingClient {
   countAtMarker: number | undefined;
   closed = false;
   closeReason: string | undefined;
+  /** While set: the latency (ms) of every probe event received (see bench/sim-child.ts), as it came. */
+  latencies: number[] | undefined;
 
   /** Fast mode: the bytes after the last terminator of the previous chunk, at most 3. */
   private readonly tail = Buffer.alloc(3);
@@ -110,7 +112,11 @@ export class CountingClient {
   private pending: Buffer = Buffer.alloc(0);
 
   private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => (this.watch ? this.onWatch(chunk) : this.onFast(chunk)));
+    socket.on('data', (chunk: Buffer) => {
+      if (this.latencies) scanProbes(chunk, RAW_PROBE, 0x0d, this.latencies);
+      if (this.watch) this.onWatch(chunk);
+      else this.onFast(chunk);
+    });
     socket.on('error', (err) => {
       this.closeReason ??= err.message;
     });
@@ -209,6 +215,26 @@ export class CountingClient {
       }
     }
     this.pending = Buffer.from(buf.subarray(from)); // the unfinished message, copied off the chunk
+  }
+}
+
+const RAW_PROBE = Buffer.from(`\r\n${PROBE_KEY}: `, 'latin1');
+
+/**
+ * Adds the latency of every probe in `chunk` to `into`: the send time follows `needle` up to
+ * `end` (a probe split by a chunk boundary is not measured: probes are a sample).
+ */
+export function scanProbes(chunk: Buffer, needle: Buffer, end: number, into: number[]): void {
+  let at = chunk.indexOf(needle);
+  if (at < 0) return;
+  const now = wallMs();
+  while (at >= 0) {
+    const from = at + needle.length;
+    const stop = chunk.indexOf(end, from);
+    if (stop < 0) return;
+    const sent = Number(chunk.toString('latin1', from, stop));
+    if (Number.isFinite(sent)) into.push(now - sent);
+    at = chunk.indexOf(needle, stop);
   }
 }
 

@@ -9,9 +9,12 @@
 import { SimulatedPbx } from '../src/sim/index.js';
 import { PERM } from '../src/sim/permissions.js';
 import { cpuReading, serve } from './ipc.js';
-import { markerLine, type SimChildStats, type SimStart } from './protocol.js';
+import { markerLine, probeLine, wallMs, type SimChildStats, type SimStart } from './protocol.js';
 
 let pbx: SimulatedPbx | undefined;
+let probeTimer: NodeJS.Timeout | undefined;
+/** How often a latency probe is published while probes are on. */
+const PROBE_MS = 20;
 
 function running(): SimulatedPbx {
   if (!pbx) throw new Error('the PBX is not started');
@@ -30,6 +33,20 @@ serve({
   },
   rate(eventsPerSecond: number): void {
     running().setRate(eventsPerSecond);
+  },
+  /**
+   * Latency probes on or off: every PROBE_MS a UserEvent `BenchProbe` whose `SentAt` is the wall
+   * clock in ms (performance.timeOrigin + now(), which other processes on the machine share).
+   * They are events like any other (counted between markers).
+   */
+  probes(on: boolean): void {
+    clearInterval(probeTimer);
+    if (!on) return;
+    const p = running();
+    probeTimer = setInterval(() => {
+      const at = wallMs().toFixed(3);
+      p.publish([{ cat: PERM.user, text: `Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: BenchProbe\r\n${probeLine(at)}\r\n` }]);
+    }, PROBE_MS);
   },
   mark(tag: string): number {
     const p = running();

@@ -26,13 +26,19 @@
  */
 import { CLIENT_LIMITS, DECODE_ERROR_TEXT } from '../src/ami/decoder.js';
 import type { AmiHeader, AmiMessage } from '../src/ami/message.js';
+import { headerProblem, printable } from './input-lines.js';
 
 /** What an HTTP path serves. */
 export type HttpRoute =
-  /** one action; `format` fixed by the path, or chosen by the request when absent */
-  | { readonly kind: 'action'; readonly format?: string }
+  /**
+   * one action; `format` fixed by the path, or chosen by the request when absent (`format=`,
+   * then `fallback` — a listener's own format — then the Accept header)
+   */
+  | { readonly kind: 'action'; readonly format?: string; readonly fallback?: string }
   /** Server-Sent Events */
   | { readonly kind: 'events' }
+  /** actions and events over one WebSocket (`/ws`, src/clients/websocket/) */
+  | { readonly kind: 'websocket' }
   /** the status page (`/`) */
   | { readonly kind: 'page' }
   /** the status page's data (`/status.json`) */
@@ -66,6 +72,9 @@ const ROUTES: ReadonlyMap<string, HttpRoute> = new Map<string, HttpRoute>([
   ['/json', { kind: 'action', format: 'json' }],
   ['/csv', { kind: 'action', format: 'csv' }],
   ['/events', { kind: 'events' }],
+  ['/ws', { kind: 'websocket' }],
+  // the browser module for WebSocket apps, at a short address of its own
+  ['/amiplex.js', { kind: 'asset', name: 'amiplex.js' }],
 ]);
 
 /** MIME types some clients ask for that mean a format registered under another type. */
@@ -129,7 +138,8 @@ function isHex(c: number): boolean {
 export function formatFromAccept(accept: string | undefined, formats: readonly FormatInfo[]): string {
   if (accept === undefined || accept.trim() === '') return DEFAULT_FORMAT;
   const byType = new Map<string, string>();
-  for (const f of formats) byType.set(baseType(f.contentType), f.name);
+  // The first format registered for a MIME type answers for it (xml, not astmanproxy-xml, for text/xml).
+  for (const f of formats) if (!byType.has(baseType(f.contentType))) byType.set(baseType(f.contentType), f.name);
   let best: { name: string; q: number } | undefined;
   for (const entry of accept.split(',')) {
     const [typePart, ...params] = entry.split(';');
@@ -160,6 +170,20 @@ export interface HttpInput {
   /** A form-encoded POST body (as bytes or a byte string), else undefined. */
   readonly body?: Buffer | string;
   readonly accept?: string;
+  /** What the path serves, when the listener decided it (an `Action` at `/` or at any path); else routeOf(path). */
+  readonly route?: HttpRoute;
+}
+
+/**
+ * Whether a request's parameters name an action (`Action`, or astmanproxy's `ProxyAction`, any
+ * case): astmanproxy ran one at any path, `/` included, and so does amiplex where the path
+ * serves nothing else.
+ */
+export function hasActionParam(pairs: readonly AmiHeader[]): boolean {
+  return pairs.some(([n]) => {
+    const lower = n.toLowerCase();
+    return lower === 'action' || lower === 'proxyaction';
+  });
 }
 
 /** A request refused before it reaches a PBX, and why (400 or 404). */
@@ -195,7 +219,7 @@ export function chooseFormat(
   formats: readonly FormatInfo[],
 ): { ok: true; format: string } | { ok: false; message: string; format: string } {
   const fixed = route?.kind === 'action' ? route.format : undefined;
-  const fallback = fixed ?? formatFromAccept(accept, formats);
+  const fallback = fixed ?? (route?.kind === 'action' ? route.fallback : undefined) ?? formatFromAccept(accept, formats);
   if (formatParam === undefined) return { ok: true, format: fallback };
   const named = formats.find((f) => f.name.toLowerCase() === formatParam.toLowerCase());
   if (!named) {
@@ -227,15 +251,14 @@ export function parseTimeout(value: string): number | undefined {
   return Math.min(s, MAX_REQUEST_TIMEOUT_S);
 }
 
-// eslint-disable-next-line no-control-regex
-const BAD_NAME = /[^\x21-\x39\x3b-\x7e]/;
 const BAD_VALUE = /[\r\n\0]/;
 
 /** The action an HTTP request stands for (GET query, plus the form body of a POST). */
 export function parseActionRequest(input: HttpInput, formats: readonly FormatInfo[]): HttpAction | HttpRefusal {
-  const route = routeOf(input.path);
+  const route = input.route ?? routeOf(input.path);
   const body = input.body === undefined ? '' : typeof input.body === 'string' ? input.body : input.body.toString('latin1');
-  const pairs = [...parseForm(input.query), ...parseForm(body)];
+  const pairs = parseForm(input.query);
+  if (body !== '') pairs.push(...parseForm(body));
   const formatParam = ownParam(pairs, 'format');
   const chosen = chooseFormat(route, formatParam.value, input.accept, formats);
   const format = chosen.format;
@@ -265,17 +288,18 @@ export function parseActionRequest(input: HttpInput, formats: readonly FormatInf
   for (const pair of pairs) {
     const [n, v] = pair;
     if (n === 'format' || n === 'timeout') continue;
-    if (n === '') return refuse(400, 'A parameter has an empty name');
-    if (BAD_NAME.test(n)) return refuse(400, `Parameter name '${printable(n)}' is not a header name (visible ASCII, no colon)`);
-    if (BAD_VALUE.test(v)) return refuse(400, `Parameter ${n} holds a CR, LF or NUL, which cannot be sent in an AMI header`);
+    const problem = headerProblem(pair, 'parameter');
+    if (problem !== undefined) return refuse(400, problem);
     if (n.length + 2 + v.length + 2 > CLIENT_LIMITS.maxLineBytes) return refuse(400, `${DECODE_ERROR_TEXT.LINE_TOO_LONG} (parameter ${n})`);
     if (name === undefined && n.toLowerCase() === 'action') name = v;
     headers.push(pair);
   }
   if (headers.length > CLIENT_LIMITS.maxHeaders) return refuse(400, DECODE_ERROR_TEXT.TOO_MANY_HEADERS);
-  if (name === undefined || name.trim() === '') return refuse(400, 'Missing action in request');
+  // astmanproxy's ProxyAction (no Action header) is answered by amiplex: its name stays empty.
+  const proxyAction = name === undefined && headers.some(([n, v]) => n.toLowerCase() === 'proxyaction' && v.trim() !== '');
+  if (!proxyAction && (name === undefined || name.trim() === '')) return refuse(400, 'Missing action in request');
   const action: AmiMessage = { headers };
-  const ok: HttpAction = { ok: true, action, name, format };
+  const ok: HttpAction = { ok: true, action, name: name ?? '', format };
   return {
     ...ok,
     ...(actionId !== undefined && actionId !== '' ? { actionId } : {}),
@@ -290,14 +314,18 @@ export interface EventsQuery {
   readonly events: ReadonlySet<string>;
   /** Servers wanted, as given; empty: every server the user may use. */
   readonly servers: readonly string[];
-  /** `lastEventId=` (for clients that cannot send the Last-Event-ID header). */
+  /** `lastEventId=` (for clients that cannot send the Last-Event-ID header), or `since=` of `/ws`. */
   readonly lastEventId?: string;
 }
 
-/** The query of `GET /events`: `event=` and `server=` (each repeatable), `lastEventId=`; anything else is refused. */
-export function parseEventsQuery(query: string): EventsQuery | { ok: false; message: string } {
+/**
+ * The query of `GET /events`: `event=` and `server=` (each repeatable), `lastEventId=`; anything
+ * else is refused. `GET /ws` reads the same query, with `since=` in place of `lastEventId=`.
+ */
+export function parseEventsQuery(query: string, path: '/events' | '/ws' = '/events'): EventsQuery | { ok: false; message: string } {
   const events = new Set<string>();
   const servers: string[] = [];
+  const resume = path === '/ws' ? 'since' : 'lasteventid';
   let lastEventId: string | undefined;
   for (const [n, v] of parseForm(query)) {
     switch (n.toLowerCase()) {
@@ -307,25 +335,21 @@ export function parseEventsQuery(query: string): EventsQuery | { ok: false; mess
       case 'server':
         for (const s of v.split(',')) if (s.trim() !== '') servers.push(s.trim());
         break;
-      case 'lasteventid':
+      case resume:
         lastEventId = v;
         break;
       default:
-        return { ok: false, message: `Unknown parameter for /events: ${printable(n)} (known: event, server, lastEventId)` };
+        return { ok: false, message: `Unknown parameter for ${path}: ${printable(n)} (known: event, server, ${path === '/ws' ? 'since' : 'lastEventId'})` };
     }
   }
   return lastEventId === undefined ? { ok: true, events, servers } : { ok: true, events, servers, lastEventId };
 }
 
-/** A byte string shown in a message: control characters escaped. */
-function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).slice(0, 64);
-}
 
-/** The http input format, as `formats/` lists it (input only: it is not an output FormatModule). */
+/** The http input format, as the input registry lists it (src/inputs.ts): a listener with `input = http` is an HTTP listener. */
 export const httpInput = Object.freeze({
   name: 'http',
+  kind: 'http' as const,
   routeOf,
   parseActionRequest,
   parseEventsQuery,

@@ -19,7 +19,31 @@ export const BANNER_NAME = 'Asterisk Call Manager';
  * has a legacy body.
  */
 export function textPairs(msg: AmiMessage): Array<[name: string, value: string]> {
-  const pairs: Array<[string, string]> = msg.headers.map(([name, value]) => [fromWire(name), fromWire(value)]);
+  const pairs = headerPairs(msg);
   if (msg.follows !== undefined) pairs.push([FOLLOWS_NAME, fromWire(msg.follows)]);
   return pairs;
+}
+
+// eslint-disable-next-line no-control-regex
+const NOT_XML_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** JavaScript text with every character XML 1.0 cannot carry replaced by U+FFFD. */
+export function xmlChars(text: string): string {
+  return text.replace(NOT_XML_CHAR, '\ufffd');
+}
+
+/**
+ * The message as text pairs the way astmanproxy's formats list it: its headers, and a legacy
+ * `Response: Follows` body as one `Output` pair per line, as Asterisk 14 and later write it.
+ */
+export function outputPairs(msg: AmiMessage): Array<[name: string, value: string]> {
+  const pairs = headerPairs(msg);
+  if (msg.follows !== undefined) {
+    for (const line of fromWire(msg.follows).split(/\r?\n/)) if (line !== '') pairs.push(['Output', line]);
+  }
+  return pairs;
+}
+
+function headerPairs(msg: AmiMessage): Array<[name: string, value: string]> {
+  return msg.headers.map(([name, value]) => [fromWire(name), fromWire(value)]);
 }

@@ -26,7 +26,7 @@ import { XMLBuilder, type XmlBuilderOptions } from 'fast-xml-parser';
 
 import { fromWire, type AmiMessage } from '../src/ami/message.js';
 import type { FormatModule } from '../src/formats.js';
-import { BANNER_NAME } from './text.js';
+import { BANNER_NAME, xmlChars } from './text.js';
 
 /** `entities` is the builder's documented default list plus TAB, LF and CR (missing from its typings). */
 const builderOptions: XmlBuilderOptions & { entities: Array<{ regex: RegExp; val: string }> } = {
@@ -47,14 +47,6 @@ const builderOptions: XmlBuilderOptions & { entities: Array<{ regex: RegExp; val
   ],
 };
 const builder = new XMLBuilder(builderOptions);
-
-// eslint-disable-next-line no-control-regex
-const NOT_XML_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/** JavaScript text with every character XML 1.0 cannot carry replaced by U+FFFD. */
-function xmlChars(text: string): string {
-  return text.replace(NOT_XML_CHAR, '\ufffd');
-}
 
 const NOT_NAME_BYTE = /[^A-Za-z0-9]/g;
 const names = new Map<string, string>();

@@ -7,6 +7,7 @@
  *   amiplex simulate --listen HOST:PORT ...     run the simulated PBX alone
  *   amiplex hash-secret < secret.txt            print a secret_hash line for proxy.conf
  *   amiplex gen-cert [--config FILE] [--force]  write a self-signed certificate to tls_cert / tls_key
+ *   amiplex import-astmanproxy CONF [USERS]     print the proxy.conf equivalent to an astmanproxy's files
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -15,6 +16,7 @@ import { startProxy, type RunningProxy } from './daemon.js';
 import { startDemo } from './demo.js';
 import { genCertCommand } from './gen-cert-command.js';
 import { hashSecretCommand } from './hash-secret-command.js';
+import { importAstmanproxyCommand } from './import-astmanproxy-command.js';
 import { checkTlsFiles } from './tls/tls-check.js';
 import { chooseLogFormat, createLogger, LOG_FORMAT_ENV, type Logger, type LogLevel } from './log.js';
 import { DEFAULT_USERS, SimulatedPbx, type SimUser } from './sim/index.js';
@@ -213,6 +215,14 @@ export function buildProgram(): Command {
     .option('--cn <name>', "the certificate's common name, also one of its DNS names (default: this host's name)")
     .action((opts: { config?: string; force?: boolean; days: number; cn?: string }) => {
       process.exitCode = genCertCommand(opts, process.stdout, process.stderr);
+    });
+  program
+    .command('import-astmanproxy')
+    .description("print a proxy.conf equivalent to an astmanproxy.conf (and astmanproxy.users); warnings, each with its FILE:LINE, on standard error")
+    .argument('<astmanproxy.conf>', "astmanproxy's configuration file")
+    .argument('[astmanproxy.users]', "astmanproxy's users file")
+    .action((conf: string, users: string | undefined) => {
+      process.exitCode = importAstmanproxyCommand(conf, users, process.stdout, process.stderr);
     });
   return program;
 }

@@ -8,6 +8,9 @@
  */
 import type { AmiMessage } from './ami/message.js';
 import { encodeBanner } from './ami/encoder.js';
+import { NamedRegistry } from './named-registry.js';
+import { astmanproxyCsvFormat } from '../formats/astmanproxy-csv.js';
+import { astmanproxyXmlFormat } from '../formats/astmanproxy-xml.js';
 import { csvFormat } from '../formats/csv.js';
 import { jsonFormat } from '../formats/json.js';
 import { standardFormat } from '../formats/standard.js';
@@ -38,26 +41,19 @@ export class DuplicateFormatError extends Error {
   }
 }
 
-export class FormatRegistry {
-  private readonly formats = new Map<string, FormatModule>();
-
-  register(format: FormatModule): this {
-    const key = format.name.toLowerCase();
-    if (this.formats.has(key)) throw new DuplicateFormatError(format.name);
-    this.formats.set(key, format);
-    return this;
-  }
-
-  get(name: string): FormatModule | undefined {
-    return this.formats.get(name.toLowerCase());
-  }
-
-  names(): string[] {
-    return [...this.formats.values()].map((f) => f.name);
+export class FormatRegistry extends NamedRegistry<FormatModule> {
+  constructor() {
+    super((name) => new DuplicateFormatError(name));
   }
 }
 
 /** The registry with every format amiplex ships. */
 export function builtinFormats(): FormatRegistry {
-  return new FormatRegistry().register(standardFormat).register(xmlFormat).register(csvFormat).register(jsonFormat);
+  return new FormatRegistry()
+    .register(standardFormat)
+    .register(xmlFormat)
+    .register(csvFormat)
+    .register(jsonFormat)
+    .register(astmanproxyXmlFormat)
+    .register(astmanproxyCsvFormat);
 }

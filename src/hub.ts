@@ -9,19 +9,24 @@ import type { LockScope } from './access/login-guard.js';
 import type { PolicyResult } from './access/action-policy.js';
 import { accessOf, carryOverAccess } from './access/user-access.js';
 import { eventClassBits } from './ami/event-classes.js';
+import { answerFrom, proxyMessage } from './ami/origin.js';
 import { redactionSet, redactText } from './ami/redact.js';
 import { actionIdOf, getHeader, toWire, withoutHeaders, type AmiHeader, type AmiMessage } from './ami/message.js';
 import { GENERAL_SCHEMA, type ProxyConfig, type ServerConfig, type UserConfig } from './config/index.js';
 import type { ActionOwner } from './clients/shared/action-owner.js';
 import type { AmiClientSession, ClientSettings, SessionHost } from './clients/ami/ami-client-session.js';
 import type { AnswerSlot } from './clients/shared/answer-order.js';
+import type { BufferedOutput } from './clients/shared/buffered-output.js';
 import { Outbound } from './clients/shared/outbound.js';
 import { OutputBudget } from './clients/shared/output-budget.js';
 import { builtinFormats, type FormatModule, type FormatRegistry } from './formats.js';
 import type { Logger } from './log.js';
 import { proxyAction } from './proxy-actions.js';
+import { astmanproxyAction, policyView, proxyActionName, proxyResponse } from './astmanproxy-actions.js';
+import { builtinInputs, type InputRegistry } from './inputs.js';
 import { ActionRouter, errorResponse, type Failure, type Reply } from './router/action-router.js';
 import { UpstreamSession, type UpstreamState, type UpstreamStatus } from './upstream/upstream-session.js';
+import type { ClusterStatus } from './cluster/cluster-status.js';
 
 /** One PBX: its session and the router of its actions. */
 export interface ServerSlot {
@@ -29,8 +34,11 @@ export interface ServerSlot {
   readonly name: string;
   /** Replaced by a reload that leaves the server's settings as they were. */
   config: ServerConfig;
-  readonly session: UpstreamSession;
+  /** Replaced in cluster mode each time this node takes the PBX's lease. */
+  session: UpstreamSession;
   readonly router: ActionRouter<Ticket>;
+  /** Cluster mode, while another node (or none) holds the PBX: what the cluster knows of it. */
+  remote: RemoteServer | undefined;
   /** When its current session came up (ms since the epoch). */
   upSince: number | undefined;
   eventsIn: number;
@@ -41,6 +49,12 @@ export interface HubCounters {
   eventsDelivered: number;
   /** Events written to HTTP event streams (SSE), one per event and stream. */
   eventsStreamed: number;
+  /** Events written to WebSockets, one per event and socket. */
+  webSocketEvents: number;
+  /** WebSockets opened (upgrades accepted). */
+  webSocketsOpened: number;
+  /** WebSockets closed (1008) for not reading their output; also counted in slowClientsDropped. */
+  webSocketsSlowClosed: number;
   /** Events meant for a client that was closing (or whose output was discarded). */
   eventsDropped: number;
   actionsForwarded: number;
@@ -57,6 +71,9 @@ export interface HubCounters {
   aclRefusedConnections: number;
 }
 
+/** A client other than a raw AMI session whose output the hub budgets (a WebSocket): it sends actions too. */
+export type TrackedOutput = BufferedOutput & ActionOwner;
+
 /** Whom an action forwarded to a PBX belongs to: its owner, and its place in that owner's answer order. */
 export interface Ticket {
   readonly client: ActionOwner;
@@ -66,12 +83,42 @@ export interface Ticket {
 /**
  * What listeners and embedders may observe: a hook per broadcast event (the demo's live tail,
  * the HTTP listener's event streams). `out` is the event as the fan-out shares it: its encodings
- * (once per format) are shared with every raw TCP client.
+ * (once per format) are shared with every raw TCP client. `except`: the owner the event already
+ * reached as part of an answer (an OriginateResponse, with its ActionID, to its sender).
  */
-export type EventObserver = (server: string, event: AmiMessage, out: Outbound) => void;
+export type EventObserver = (server: string, event: AmiMessage, out: Outbound, except?: ActionOwner) => void;
 
 /** A hook per action a PBX answered: its server, and the ms from sending it to its final answer (/metrics). */
 export type LatencyObserver = (server: string, ms: number) => void;
+
+/** A PBX this node does not hold, in cluster mode (see src/cluster/). */
+export interface RemoteServer {
+  /** The node holding it; undefined while none does. */
+  readonly node: string | undefined;
+  /** Its session as the holder last reported it. */
+  readonly status: UpstreamStatus;
+  readonly upSince: number | undefined;
+}
+
+/**
+ * The cluster's side of the hub (src/cluster/): set only with a [cluster] section. Events of the
+ * PBXes this node holds go to the cluster's stream (every node, this one included, delivers them
+ * from there through deliverClusterEvent); actions for PBXes held elsewhere go to their holder.
+ */
+export interface ClusterLink {
+  readonly node: string;
+  publish(server: string, event: AmiMessage, except: ActionOwner | undefined): void;
+  forward(server: ServerSlot, ticket: Ticket, action: AmiMessage, timeoutMs: number): void;
+  /** The session of a PBX this node holds changed state. */
+  sessionState(server: ServerSlot, status: UpstreamStatus): void;
+  /** Nodes, holders and NATS, for the status page and /metrics. */
+  status(): ClusterStatus;
+}
+
+/** The status of a PBX: its session's here, or the holder's in cluster mode. */
+export function serverStatus(slot: ServerSlot): UpstreamStatus {
+  return slot.remote?.status ?? slot.session.status;
+}
 
 const SWEEP_MS = 250;
 const DEFAULT_AMI_VERSION = '11.0.0';
@@ -83,6 +130,9 @@ export class Hub implements SessionHost {
     eventsIn: 0,
     eventsDelivered: 0,
     eventsStreamed: 0,
+    webSocketEvents: 0,
+    webSocketsOpened: 0,
+    webSocketsSlowClosed: 0,
     eventsDropped: 0,
     actionsForwarded: 0,
     failedLogins: 0,
@@ -94,6 +144,8 @@ export class Hub implements SessionHost {
     aclRefusedConnections: 0,
   };
   readonly startedAt = Date.now();
+  /** Input formats, by name (ListIOHandlers names them). */
+  readonly inputs: InputRegistry = builtinInputs();
   private readonly observers = new Set<EventObserver>();
   private readonly latencyObservers = new Set<LatencyObserver>();
   readonly auth: Authenticator;
@@ -112,8 +164,12 @@ export class Hub implements SessionHost {
   /** TLS handshakes under way on the raw AMI listeners: they count against authlimit too. */
   private handshakes = 0;
   private lastAuthLimitLog = 0;
-  /** client_buffer_total: what every client (raw AMI, event streams …) has queued, together. */
+  /** client_buffer_total: what every client (raw AMI, event streams, WebSockets) has queued, together. */
   readonly outputBudget = new OutputBudget(() => this.config.general.clientBufferTotal);
+  /** Clients other than raw AMI sessions that the sweep checks for slowness (WebSockets). */
+  private readonly outputs = new Set<TrackedOutput>();
+  /** Set by attachCluster: the PBX sessions then run only while this node holds their lease. */
+  private cluster: ClusterLink | undefined;
 
   constructor(
     config: ProxyConfig,
@@ -137,6 +193,7 @@ export class Hub implements SessionHost {
       config: server,
       upSince: undefined,
       eventsIn: 0,
+      remote: this.cluster === undefined ? undefined : notHeld(server),
       router: new ActionRouter({
         idPrefix: `amiplex-${this.instance}-`,
         server: server.name,
@@ -144,22 +201,122 @@ export class Hub implements SessionHost {
           for (const observe of this.latencyObservers) observe(server.name, ms);
         },
       }),
-      session: new UpstreamSession(
-        server,
-        {
-          message: (msg) => this.fromUpstream(slot, msg),
-          state: (status, previous) => this.upstreamState(slot, status, previous),
-          protocolError: (text, headers) => this.upstreamProtocolError(slot, text, headers),
-        },
-        this.log,
-        { idPrefix: `amiplex-${this.instance}-own-`, configFile: this.current.file },
-      ),
+      session: undefined as unknown as UpstreamSession,
     };
+    slot.session = this.createSession(slot);
     return slot;
   }
 
+  private createSession(slot: ServerSlot): UpstreamSession {
+    const cluster = this.cluster;
+    return new UpstreamSession(
+      slot.config,
+      {
+        // Cluster mode: what the PBX broadcasts goes to the cluster's stream, not straight to the clients.
+        message: cluster === undefined ? (msg) => this.fromUpstream(slot, msg) : (msg) => this.fromUpstreamClustered(slot, msg, cluster),
+        state: (status, previous) => this.upstreamState(slot, status, previous),
+        protocolError: (text, headers) => this.upstreamProtocolError(slot, text, headers),
+      },
+      this.log,
+      { idPrefix: `amiplex-${this.instance}-own-`, configFile: this.current.file },
+    );
+  }
+
+  /**
+   * Cluster mode (before start): PBX sessions run only while this node holds their lease
+   * (holdServer / releaseServer), events come from the cluster's stream.
+   */
+  attachCluster(link: ClusterLink): void {
+    this.cluster = link;
+    for (const slot of this.servers.values()) slot.remote ??= notHeld(slot.config);
+  }
+
+  /** Cluster mode: nodes, holders and NATS; undefined without a [cluster] section. */
+  clusterStatus(): ClusterStatus | undefined {
+    return this.cluster?.status();
+  }
+
+  /** Cluster mode: this node's name; undefined without a [cluster] section. */
+  get clusterNode(): string | undefined {
+    return this.cluster?.node;
+  }
+
+  /** Cluster mode: the node holding a PBX ('' while none does); undefined without a [cluster] section. */
+  holderOf(slot: ServerSlot): string | undefined {
+    if (this.cluster === undefined) return undefined;
+    return slot.remote === undefined ? this.cluster.node : (slot.remote.node ?? '');
+  }
+
+  /** Cluster mode: this node took the PBX's lease: a fresh session logs in. */
+  holdServer(name: string): void {
+    const slot = this.servers.get(name);
+    if (slot === undefined || slot.remote === undefined || this.draining) return;
+    slot.remote = undefined;
+    slot.session = this.createSession(slot);
+    slot.session.start();
+  }
+
+  /**
+   * Cluster mode: this node holds the PBX no more. `logoff`: a clean Logoff (handover); else the
+   * connection is closed at once (the lease may be running out). Pending actions get an error
+   * naming `reason`. Resolves once the connection is closed.
+   */
+  async releaseServer(name: string, reason: string, logoff: boolean): Promise<void> {
+    const slot = this.servers.get(name);
+    if (slot === undefined || slot.remote !== undefined) return;
+    this.removing.set(slot, reason);
+    try {
+      await slot.session.stop(logoff);
+    } finally {
+      this.removing.delete(slot);
+      slot.remote = notHeld(slot.config);
+    }
+  }
+
+  /** Cluster mode: what is known of a PBX another node holds (or none). */
+  setRemote(name: string, remote: RemoteServer): void {
+    const slot = this.servers.get(name);
+    if (slot !== undefined && slot.remote !== undefined) slot.remote = remote;
+  }
+
+  /**
+   * Cluster mode: an event from the cluster's stream, to every client whose filters admit it;
+   * `seq` is its place in the stream (the event id of SSE), `except` the id of a raw client of
+   * this node that already received it as a reply.
+   */
+  deliverClusterEvent(server: string, event: AmiMessage, seq: number, except: number | undefined): void {
+    const slot = this.servers.get(server);
+    if (slot !== undefined && !isProxyEvent(event)) {
+      slot.eventsIn++;
+      this.counters.eventsIn++;
+    }
+    let skip: AmiClientSession | TrackedOutput | undefined;
+    if (except !== undefined) {
+      for (const client of this.clients) if (client.id === except) skip = client;
+      for (const output of this.outputs) if (output.id === except) skip = output;
+    }
+    this.fanOut(new Outbound(event, server, eventClassBits(event), seq), skip);
+  }
+
+  /**
+   * Cluster mode, on the holder: an action another node forwarded for a PBX this node holds.
+   * Returns why it cannot be sent (the asking node answers its client with it), or undefined.
+   */
+  forwarded(name: string, ticket: Ticket, action: AmiMessage, timeoutMs: number): string | undefined {
+    const server = this.servers.get(name);
+    if (server === undefined) return `Unknown server: ${name}`;
+    if (this.draining) return 'amiplex is shutting down';
+    if (server.remote !== undefined) return `Server ${name} is not held by node ${this.cluster?.node ?? ''} any more`;
+    if (server.session.state !== 'up') return `Server ${server.name} is not connected (${server.session.state})`;
+    if (server.router.size >= server.config.maxPending) return `Too many actions in flight on server ${server.name}`;
+    const { message } = server.router.register(ticket, action, timeoutMs, Date.now(), this.config.general.eventlistTimeout * 1000);
+    server.session.send(message);
+    this.counters.actionsForwarded++;
+    return undefined;
+  }
+
   start(): void {
-    for (const slot of this.servers.values()) slot.session.start();
+    if (this.cluster === undefined) for (const slot of this.servers.values()) slot.session.start();
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_MS);
     this.sweepTimer.unref();
   }
@@ -238,6 +395,12 @@ export class Hub implements SessionHost {
     return true;
   }
 
+  /** Output of a client that is not a raw AMI session, bounded and budgeted as theirs is, until the function returned is called. */
+  trackOutput(output: TrackedOutput): () => void {
+    this.outputs.add(output);
+    return () => this.outputs.delete(output);
+  }
+
   /** A client logged in: it no longer counts against authlimit. */
   clientLoggedIn(_client: AmiClientSession): void {
     this.unauthenticated--;
@@ -283,7 +446,7 @@ export class Hub implements SessionHost {
       this.removing.set(slot, reason);
       this.servers.delete(name);
       leaving.push(slot);
-      if (slot.session.state === 'up') this.broadcast(slot.name, proxyEvent('ProxyServerDown', slot, [['Reason', toWire(reason)]]));
+      if (slot.session.state === 'up') this.serverEvent(slot, proxyEvent('ProxyServerDown', slot, [['Reason', toWire(reason)]]));
     }
     for (const client of this.clients) {
       if (!client.user) continue;
@@ -306,7 +469,8 @@ export class Hub implements SessionHost {
       if (!summary.serversRestarted.includes(server.name)) summary.serversAdded.push(server.name);
       const slot = this.createSlot(server);
       this.servers.set(server.name, slot);
-      slot.session.start();
+      // Cluster mode: the session starts when this node takes the new PBX's lease.
+      if (this.cluster === undefined) slot.session.start();
     }
     // Keep the order of proxy.conf (the first server is the default).
     const ordered = config.servers.map((s) => this.servers.get(s.name)!);
@@ -376,6 +540,12 @@ export class Hub implements SessionHost {
       this.refused(client, action, reason);
       client.answer(slot, errorResponse(actionId, why), true, failure);
     };
+    // astmanproxy's ProxyAction, subject to the user's policy as the action Proxy<Name>.
+    const proxyName = proxyActionName(action);
+    if (proxyName !== undefined) {
+      if (!this.policy(client, policyView(proxyName, action)).ok) return client.answer(slot, proxyResponse('Error', actionId, ['Message', 'Permission denied']), true, 'forbidden');
+      return astmanproxyAction(this, client, action, proxyName, slot);
+    }
     // Asterisk's own words for an action a user may not send; the reason goes to the log only.
     const allowed = this.policy(client, action);
     if (!allowed.ok) return client.answer(slot, errorResponse(actionId, 'Permission denied'), true, 'forbidden');
@@ -388,12 +558,22 @@ export class Hub implements SessionHost {
     const server = name === undefined ? undefined : this.servers.get(name);
     if (!server) return refuse('bad-request', `Unknown server: ${name ?? '(none)'}`);
     if (!client.mayUseServer(server.name)) return refuse('forbidden', `Permission denied for server ${server.name}`);
+    const timeoutMs = (server.config.actionTimeout ?? this.config.general.actionTimeout) * 1000;
+    // amiplex's own headers are not the PBX's business (a ProxyKey is a secret).
+    const upstream = withoutHeaders(withoutHeaders(action, 'Server'), 'ProxyKey');
+    if (server.remote !== undefined) {
+      const { node, status } = server.remote;
+      if (node === undefined) return refuse('unavailable', `Server ${server.name} is not connected (no node holds it)`);
+      if (status.state !== 'up') return refuse('unavailable', `Server ${server.name} is not connected (${status.state} on node ${node})`);
+      client.assignServer(slot, server.name);
+      this.cluster!.forward(server, { client, slot }, upstream, timeoutMs);
+      this.counters.actionsForwarded++;
+      return;
+    }
     if (server.session.state !== 'up') return refuse('unavailable', `Server ${server.name} is not connected (${server.session.state})`);
     if (server.router.size >= server.config.maxPending) return refuse('overloaded', `Too many actions in flight on server ${server.name}`);
     client.assignServer(slot, server.name);
-    const timeoutMs = (server.config.actionTimeout ?? this.config.general.actionTimeout) * 1000;
-    const listTimeoutMs = this.config.general.eventlistTimeout * 1000;
-    const { message } = server.router.register({ client, slot }, withoutHeaders(action, 'Server'), timeoutMs, Date.now(), listTimeoutMs);
+    const { message } = server.router.register({ client, slot }, upstream, timeoutMs, Date.now(), this.config.general.eventlistTimeout * 1000);
     server.session.send(message);
     this.counters.actionsForwarded++;
   }
@@ -419,7 +599,7 @@ export class Hub implements SessionHost {
 
   private fromUpstream(slot: ServerSlot, msg: AmiMessage): void {
     const result = slot.router.route(msg, Date.now());
-    this.deliver(result.replies);
+    this.deliver(result.replies, slot.name);
     if (result.broadcast) {
       slot.eventsIn++;
       this.counters.eventsIn++;
@@ -429,9 +609,29 @@ export class Hub implements SessionHost {
     }
   }
 
+  /** Cluster mode, a PBX this node holds: answers go to their owners here or on other nodes, events to the stream. */
+  private fromUpstreamClustered(slot: ServerSlot, msg: AmiMessage, cluster: ClusterLink): void {
+    const result = slot.router.route(msg, Date.now());
+    // Owners on other nodes are named there (their user is known there): see ActionForwarder.
+    this.deliver(result.replies, slot.name);
+    if (result.broadcast) cluster.publish(slot.name, result.broadcast, result.except?.client);
+    else if (result.dropped) this.log.debug({ server: slot.name, reason: result.dropped }, 'upstream message not delivered');
+  }
+
+  /** An event about one PBX (ProxyServerUp/Down): in cluster mode through the stream, so every node tells its clients in turn. */
+  private serverEvent(slot: ServerSlot, event: AmiMessage): void {
+    if (this.cluster !== undefined) this.cluster.publish(slot.name, event, undefined);
+    else this.broadcast(slot.name, event);
+  }
+
   /** An event to every logged-in client whose event mask and servers admit it. */
   broadcast(server: string | undefined, event: AmiMessage, except?: ActionOwner): void {
-    const out = new Outbound(event, server, eventClassBits(event));
+    this.fanOut(new Outbound(event, server, eventClassBits(event)), except);
+  }
+
+  private fanOut(out: Outbound, except: ActionOwner | undefined): void {
+    const event = out.message;
+    const server = out.server;
     let delivered = 0;
     for (const client of this.clients) {
       if (client === except || !client.wants(out)) continue;
@@ -444,21 +644,25 @@ export class Hub implements SessionHost {
       delivered++;
     }
     this.counters.eventsDelivered += delivered;
-    for (const observe of this.observers) observe(server ?? '', event, out);
+    for (const observe of this.observers) observe(server ?? '', event, out, except);
   }
 
-  private deliver(replies: readonly Reply<Ticket>[]): void {
-    for (const { client: ticket, message, final, event, failure } of replies) {
+  /** Answers to their owners; `server`: the PBX they came from, for users who want it named on each (server_header_answers). */
+  private deliver(replies: readonly Reply<Ticket>[], server?: string): void {
+    for (const { client: ticket, message: received, final, event, failure } of replies) {
+      const owner = ticket.client;
+      const message = server !== undefined ? answerFrom(owner, received, server) : received;
       // An answer still reaches a client that went away: nothing is written, but its audit line is.
-      if (!event) ticket.client.answer(ticket.slot, message, final, failure);
-      else if (!ticket.client.isClosed) ticket.client.send(message);
+      if (!event) owner.answer(ticket.slot, message, final, failure);
+      else if (!owner.isClosed) owner.send(message, server);
     }
   }
 
   private upstreamState(slot: ServerSlot, status: UpstreamStatus, previous: UpstreamState): void {
+    this.cluster?.sessionState(slot, status);
     if (status.state === 'up') {
       slot.upSince = status.since;
-      this.broadcast(slot.name, proxyEvent('ProxyServerUp', slot, [['AMIVersion', status.amiVersion ?? '']]));
+      this.serverEvent(slot, proxyEvent('ProxyServerUp', slot, [['AMIVersion', status.amiVersion ?? '']]));
       return;
     }
     if (previous !== 'up') return;
@@ -467,7 +671,7 @@ export class Hub implements SessionHost {
     const reason = removed ?? (status.state === 'stopped' ? 'amiplex is shutting down' : (status.lastError ?? 'connection lost'));
     this.deliver(slot.router.failAll(`Server ${slot.name} disconnected: ${toWire(reason)}`));
     // A reload announced its removal when it began.
-    if (removed === undefined) this.broadcast(slot.name, proxyEvent('ProxyServerDown', slot, [['Reason', toWire(reason)]]));
+    if (removed === undefined || this.cluster !== undefined) this.serverEvent(slot, proxyEvent('ProxyServerDown', slot, [['Reason', toWire(reason)]]));
   }
 
   private upstreamProtocolError(slot: ServerSlot, text: string, headers: readonly AmiHeader[]): void {
@@ -481,12 +685,28 @@ export class Hub implements SessionHost {
   private sweep(now: number): void {
     for (const slot of this.servers.values()) this.deliver(slot.router.expire(now));
     for (const client of this.clients) client.checkSlow(now);
+    for (const output of this.outputs) output.checkSlow(now);
     this.outputBudget.recount();
   }
 }
 
+/** A PBX no node is known to hold yet. */
+function notHeld(server: ServerConfig): RemoteServer {
+  return {
+    node: undefined,
+    upSince: undefined,
+    status: { name: server.name, host: server.host, port: server.port, state: 'down', since: Date.now(), amiVersion: undefined, lastError: undefined, reconnects: 0 },
+  };
+}
+
+/** ProxyServerUp / ProxyServerDown: amiplex's own, not counted as events from the PBX. */
+function isProxyEvent(event: AmiMessage): boolean {
+  const name = event.headers[0]?.[1];
+  return name === 'ProxyServerUp' || name === 'ProxyServerDown';
+}
+
 function proxyEvent(name: string, slot: ServerSlot, extra: AmiHeader[]): AmiMessage {
-  return { headers: [['Event', name], ['Privilege', 'system,all'], ['Server', slot.name], ...extra] };
+  return proxyMessage({ headers: [['Event', name], ['Privilege', 'system,all'], ['Server', slot.name], ...extra] });
 }
 
 export interface ReloadSummary {
@@ -526,5 +746,6 @@ function restartOnlyChanges(before: ProxyConfig, after: ProxyConfig): string[] {
   // A [listener]'s permit/deny apply live too; anything else of the sections needs a restart.
   const shape = (c: ProxyConfig) => JSON.stringify(c.listeners.map(({ permit: _p, deny: _d, ...rest }) => rest));
   if (shape(before) !== shape(after)) changed.push('[listener] sections');
+  if (JSON.stringify(before.cluster) !== JSON.stringify(after.cluster)) changed.push('[cluster]');
   return changed;
 }

@@ -5,7 +5,7 @@
 import { actionIdOf, getHeader, type AmiMessage } from './ami/message.js';
 import type { ActionOwner } from './clients/shared/action-owner.js';
 import type { AnswerSlot } from './clients/shared/answer-order.js';
-import type { Hub } from './hub.js';
+import { serverStatus, type Hub } from './hub.js';
 import { errorResponse, eventMessage, response } from './router/action-router.js';
 
 /** Answers one Proxy* action: the messages of its answer, in order (the last one ends it). */
@@ -34,7 +34,9 @@ function listServers(hub: Hub, client: ActionOwner, _action: AmiMessage, actionI
   const answer = [response('Success', actionId, ['EventList', 'start'], ['Message', 'Server list will follow'])];
   for (const slot of hub.servers.values()) {
     if (!client.mayUseServer(slot.name)) continue;
-    const status = slot.session.status;
+    const status = serverStatus(slot);
+    const upSince = slot.remote === undefined ? slot.upSince : slot.remote.upSince;
+    const node = hub.holderOf(slot);
     const item = eventMessage(
       'ProxyServer',
       actionId,
@@ -44,12 +46,14 @@ function listServers(hub: Hub, client: ActionOwner, _action: AmiMessage, actionI
       ['State', status.state],
       ['StateSince', new Date(status.since).toISOString()],
       ['AMIVersion', status.amiVersion ?? ''],
-      ['ConnectedSince', slot.upSince === undefined ? '' : new Date(slot.upSince).toISOString()],
+      ['ConnectedSince', upSince === undefined ? '' : new Date(upSince).toISOString()],
       ['Reconnects', String(status.reconnects)],
       ['EventsReceived', String(slot.eventsIn)],
       ['PendingActions', String(slot.router.size)],
       ['LastError', status.lastError ?? ''],
       ['Default', client.defaultServer === slot.name ? 'Yes' : 'No'],
+      // Cluster mode only: the node that holds the PBX's session ('' while none does).
+      ...(node === undefined ? [] : ([['Node', node]] as const)),
     );
     answer.push(item);
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConfigIssue, ProxyConfig } from '../src/config/index.js';
 import {
-  ConfigError, GENERAL_SCHEMA, loadConfig, parseConfig, SECTION_TYPES, SERVER_SCHEMA, USER_SCHEMA,
+  CLUSTER_SCHEMA, ConfigError, GENERAL_SCHEMA, loadConfig, parseConfig, SECTION_TYPES, SERVER_SCHEMA, USER_SCHEMA,
 } from '../src/config/index.js';
 
 const FILE = 'proxy.conf';
@@ -70,7 +70,7 @@ describe('parseConfig: defaults', () => {
         keepalive: 15, keepaliveTimeout: 10, connectTimeout: 10, reconnectMin: 0.5, reconnectMax: 30, maxPending: 10000,
         tls: false, tlsVerify: true,
       }],
-      users: [{ name: 'u', secret: 'p', servers: ['pbx1'], serverHeader: true, status: false }],
+      users: [{ name: 'u', secret: 'p', servers: ['pbx1'], serverHeader: true, serverHeaderAnswers: false, status: false }],
       listeners: [],
       file: FILE,
     } satisfies ProxyConfig);
@@ -156,7 +156,7 @@ describe('parseConfig: defaults', () => {
       authType: 'md5', keepalive: 0, keepaliveTimeout: 3, connectTimeout: 4, reconnectMin: 1, reconnectMax: 1,
       actionTimeout: 90, maxPending: 5, tls: false, tlsVerify: true,
     }]);
-    expect(cfg.users).toEqual([{ name: 'Alice', secret: 'ToP', servers: ['Main-PBX'], serverHeader: false, status: false }]);
+    expect(cfg.users).toEqual([{ name: 'Alice', secret: 'ToP', servers: ['Main-PBX'], serverHeader: false, serverHeaderAnswers: false, status: false }]);
   });
 
   it('freezes the whole result', () => {
@@ -482,7 +482,7 @@ describe('loadConfig', () => {
     const path = new URL('minimal.conf', FIXTURES).pathname;
     const cfg = loadConfig(path);
     expect(cfg.file).toBe(path);
-    expect(cfg.users[0]).toEqual({ name: 'admin', secret: 'Admin', servers: ['pbx'], serverHeader: true, status: false });
+    expect(cfg.users[0]).toEqual({ name: 'admin', secret: 'Admin', servers: ['pbx'], serverHeader: true, serverHeaderAnswers: false, status: false });
   });
 
   it('a missing file is a ConfigError', () => {
@@ -523,10 +523,11 @@ describe('schema tables', () => {
   const types = Object.entries(SECTION_TYPES);
 
   it('every section type is listed and every table is wired to it', () => {
-    expect(Object.keys(SECTION_TYPES)).toEqual(['general', 'server', 'user', 'listener']);
+    expect(Object.keys(SECTION_TYPES)).toEqual(['general', 'server', 'user', 'listener', 'cluster']);
     expect(SECTION_TYPES.general.keys.map((k) => k.field)).toEqual(Object.keys(GENERAL_SCHEMA));
     expect(SECTION_TYPES.server.keys.map((k) => k.field)).toEqual(Object.keys(SERVER_SCHEMA));
     expect(SECTION_TYPES.user.keys.map((k) => k.field)).toEqual(Object.keys(USER_SCHEMA));
+    expect(SECTION_TYPES.cluster.keys.map((k) => k.field)).toEqual(Object.keys(CLUSTER_SCHEMA));
   });
 
   it.each(types)('[%s]: keys are unique lower-case names, each with a doc line', (_, def) => {
@@ -564,9 +565,9 @@ describe('proxy.conf.example', () => {
     expect(cfg.servers[1]!.secret).toBe('also;change-me');
   });
 
-  /** The text of the first section of a type, header included. */
+  /** The text of the first section of a type, header included (an optional section may be shown commented out, `;[cluster]`). */
   function firstSection(type: string): string {
-    const parts = text.split(/^(?=\[)/m);
+    const parts = text.split(/^(?=;?\[)/m).map((p) => p.replace(/^;/, ''));
     const part = parts.find((p) => p.startsWith(`[${type}]`) || p.startsWith(`[${type} `));
     if (part === undefined) throw new Error(`no [${type}] in the example`);
     return part;
@@ -589,7 +590,7 @@ describe('proxy.conf.example', () => {
 describe('[listener] sections and formats', () => {
   it('reads a listener with its format, and a user format', () => {
     const cfg = parseConfig(lines('[listener mon]', 'listen = 127.0.0.1:0', 'format = json', '[user u]', 'secret = p', 'format = xml') + SERVER, FILE);
-    expect(cfg.listeners).toEqual([{ name: 'mon', listen: { host: '127.0.0.1', port: 0 }, format: 'json', tls: false }]);
+    expect(cfg.listeners).toEqual([{ name: 'mon', listen: { host: '127.0.0.1', port: 0 }, input: 'standard', format: 'json', autofilter: 'off', tls: false, proxyKeyPlain: false }]);
     expect(cfg.users[0]!.format).toBe('xml');
   });
 
@@ -601,7 +602,7 @@ describe('[listener] sections and formats', () => {
   it('rejects an unknown format, and an address given both in [general] and a [listener]', () => {
     expect(report(lines('[general]', 'listen = 127.0.0.1:5000', '[listener b]', 'listen = 127.0.0.1:5000', 'format = yaml') + SERVER)).toEqual([
       '4 DUPLICATE_LISTEN: listen address 127.0.0.1:5000 given twice (first at line 2)',
-      '5 BAD_VALUE: bad value "yaml" for format: expected one of standard, xml, csv, json',
+      '5 BAD_VALUE: bad value "yaml" for format: expected one of standard, xml, csv, json, astmanproxy-xml, astmanproxy-csv',
     ]);
   });
 });

@@ -186,9 +186,9 @@ describe('round trip through standard parsers', () => {
 });
 
 describe('builtinFormats', () => {
-  it('registers standard, xml, csv and json, looked up case-insensitively', () => {
+  it('registers standard, xml, csv, json and the astmanproxy shapes, looked up case-insensitively', () => {
     const registry = builtinFormats();
-    expect(registry.names()).toEqual(['standard', 'xml', 'csv', 'json']);
+    expect(registry.names()).toEqual(['standard', 'xml', 'csv', 'json', 'astmanproxy-xml', 'astmanproxy-csv']);
     expect(registry.get('XML')).toBe(xmlFormat);
     expect(registry.get('csv')).toBe(csvFormat);
     expect(registry.get('Json')).toBe(jsonFormat);

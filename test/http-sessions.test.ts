@@ -5,7 +5,7 @@ import type { UserConfig } from '../src/config/index.js';
 import { HttpSessionStore } from '../src/clients/http/http-sessions.js';
 import { Outbound } from '../src/clients/shared/outbound.js';
 
-const alice: UserConfig = { name: 'alice', secret: 's', servers: ['pbx1'], serverHeader: true, status: false };
+const alice: UserConfig = { name: 'alice', secret: 's', servers: ['pbx1'], serverHeader: true, serverHeaderAnswers: false, status: false };
 
 function event(n: number, server = 'pbx1', bits: number = EVENT_CLASSES.user): { server: string; out: Outbound } {
   return { server, out: new Outbound({ headers: [['Event', 'UserEvent'], ['N', String(n)]] }, server, bits) };

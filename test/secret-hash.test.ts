@@ -68,3 +68,32 @@ describe('hashSecret / verifySecretHash', () => {
     for (const h of bad) expect(await verifySecretHash(h, 'x'), h).toBe(false);
   });
 });
+
+describe('bcrypt hashes (astmanproxy.users)', () => {
+  it('$2a$, $2b$ and $2y$ hashes made by bcryptjs verify their secret and nothing else; proxy.conf accepts them', async () => {
+    const bcrypt = (await import('bcryptjs')).default;
+    const made = bcrypt.hashSync('s3cret', 4);
+    for (const minor of ['a', 'b', 'y']) {
+      const hash = `$2${minor}$${made.slice(4)}`;
+      expect(secretHash().parse(hash)).toEqual({ ok: true, value: hash });
+      expect(await verifySecretHash(hash, 's3cret')).toBe(true);
+      expect(await verifySecretHash(hash, 's3cret ')).toBe(false);
+      expect(await verifySecretHash(hash, '')).toBe(false);
+    }
+    // A non-ASCII secret: its UTF-8 bytes, as sent on the wire.
+    const utf8 = bcrypt.hashSync('pässword', 4);
+    expect(await verifySecretHash(utf8, Buffer.from('pässword', 'utf8').toString('latin1'))).toBe(true);
+  });
+
+  it('refuses malformed hashes and a cost over the limit, in proxy.conf and when checking', async () => {
+    const bcrypt = (await import('bcryptjs')).default;
+    const made = bcrypt.hashSync('x', 4);
+    for (const bad of [made.slice(0, -1), `$2x$${made.slice(4)}`, made.replace('$04$', '$4$')]) {
+      expect(secretHash().parse(bad).ok, bad).toBe(false);
+      expect(await verifySecretHash(bad, 'x')).toBe(false);
+    }
+    const costly = made.replace('$04$', '$16$');
+    expect(secretHash().parse(costly)).toEqual({ ok: false, reason: expect.stringMatching(/^bcrypt cost out of range/) });
+    expect(await verifySecretHash(costly, 'x')).toBe(false);
+  });
+});

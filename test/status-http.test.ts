@@ -86,9 +86,9 @@ describe('who may see the status page', () => {
     expect((JSON.parse(byCookie.body) as StatusReport).me.name).toBe('ops');
   });
 
-  it('only GET and HEAD; the action paths stay as they were', async () => {
+  it('only GET and HEAD (a POST with an Action is an action); the action paths stay as they were', async () => {
     const h = await startHttpFixture({ users: [OPS, ALICE] });
-    const post = await h.post('/', 'Action=Ping', { auth: 'ops' });
+    const post = await h.post('/', 'Ping=1', { auth: 'ops' });
     expect(post.status).toBe(405);
     expect(post.headers.allow).toBe('GET, HEAD, OPTIONS');
     const head = await h.request('/', { method: 'HEAD', auth: 'ops' });

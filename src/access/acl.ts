@@ -63,6 +63,24 @@ export function compileAcl(permit: readonly string[] = [], deny: readonly string
   };
 }
 
+/**
+ * Whether an address ACL admits only some addresses: it has a permit line, and none of them is
+ * every address (a /0). Checked networks only (see checkNetwork).
+ */
+export function limitsAddresses(permit: readonly string[] = []): boolean {
+  return permit.length > 0 && permit.every((text) => {
+    const n = parseNetwork(text);
+    return typeof n !== 'string' && n.prefix > 0;
+  });
+}
+
+/** Whether a listen host is a loopback address (127.0.0.0/8, ::1, localhost): only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const a = parseAddress(host);
+  return a !== undefined && (a.v6 ? a.value === 1n : a.value >> 24n === 127n);
+}
+
 function contains(n: Network, value: bigint): boolean {
   const bits = n.v6 ? 128 : 32;
   const shift = BigInt(bits - n.prefix);

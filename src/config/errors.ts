@@ -15,6 +15,7 @@ export type ConfigIssueCode =
   | 'MISSING_KEY'
   | 'REPEATED_KEY'
   | 'UNKNOWN_SERVER'
+  | 'UNKNOWN_USER'
   | 'NO_SERVER'
   | 'CONFLICT' // two settings that contradict each other
   | 'DUPLICATE_LISTEN';

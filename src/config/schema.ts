@@ -8,14 +8,18 @@ import { deepFreeze } from './freeze.js';
 import type { ValueKind } from './values.js';
 import {
   boolean, byteSize, device, duration, eventFilter, host, hostPort, integer, list, name, namePattern, network,
-  nonEmptyText, oneOf, permissionClass, secretHash,
+  natsUrl, nonEmptyText, oneOf, permissionClass, secretHash, subjectToken,
 } from './values.js';
 import { AUTH_TYPES, LOG_LEVELS } from './types.js';
-import type { GeneralConfig, ListenerConfig, ServerConfig, UserConfig } from './types.js';
+import type { ClusterConfig, GeneralConfig, ListenerConfig, ServerConfig, UserConfig } from './types.js';
 import { builtinFormats } from '../formats.js';
+import { builtinInputs } from '../inputs.js';
+import { AUTOFILTER_MODES } from '../astmanproxy-actions.js';
 
 /** Every format amiplex ships: registering one in builtinFormats() is all it takes for proxy.conf to accept it. */
 const FORMAT_NAMES = builtinFormats().names();
+/** Every input format amiplex ships (builtinInputs()). */
+const INPUT_NAMES = builtinInputs().names();
 
 export interface KeySpec<T> {
   /** The key as written in proxy.conf: lower case, words joined by `_`. */
@@ -127,11 +131,11 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   corsOrigins: {
     key: 'cors_origins', kind: list(nonEmptyText()),
     defaultDoc: 'none (no cross-origin access)',
-    doc: 'Origins (scheme://host:port, or *) whose browser apps may call the HTTP listener (CORS).',
+    doc: 'Origins (scheme://host:port, or *) whose browser apps may call the HTTP listener (CORS); a WebSocket (/ws) only from an origin listed by name (* is not enough).',
   },
   sseReplay: {
     key: 'sse_replay', kind: integer(0, 1_000_000), default: '1000',
-    doc: 'Events kept for Server-Sent Events clients that reconnect with Last-Event-ID.',
+    doc: 'Events kept for clients that reconnect: Server-Sent Events with Last-Event-ID, WebSockets with since=.',
   },
   logLevel: {
     key: 'log_level', kind: oneOf(LOG_LEVELS), default: 'info',
@@ -289,7 +293,7 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
   secretHash: {
     key: 'secret_hash', kind: secretHash(), sensitive: true,
     defaultDoc: 'none',
-    doc: 'The password as an scrypt hash printed by "amiplex hash-secret", instead of secret (plain logins only: MD5 needs the plain secret).',
+    doc: 'The password as an scrypt hash printed by "amiplex hash-secret", or a bcrypt hash ($2a$, $2b$, $2y$, as astmanproxy.users keeps them), instead of secret (plain logins only: MD5 needs the plain secret).',
   },
   servers: {
     key: 'servers', kind: list(name()),
@@ -299,6 +303,10 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
   serverHeader: {
     key: 'server_header', kind: boolean(), default: 'yes',
     doc: 'Add a "Server: NAME" header to every event this user receives.',
+  },
+  serverHeaderAnswers: {
+    key: 'server_header_answers', kind: boolean(), default: 'no',
+    doc: 'Add a "Server: NAME" header to every message of a PBX\'s answer this user receives too (responses, list items, events carrying its ActionID), as astmanproxy did.',
   },
   format: {
     key: 'format', kind: oneOf(FORMAT_NAMES),
@@ -369,15 +377,37 @@ export const USER_SCHEMA: SectionSchema<UserConfig> = deepFreeze({
 export const LISTENER_SCHEMA: SectionSchema<ListenerConfig> = deepFreeze({
   listen: {
     key: 'listen', kind: hostPort(), required: true,
-    doc: 'Address of this raw AMI (TCP) listener. Port 0 picks any free port.',
+    doc: 'Address of this listener. Port 0 picks any free port.',
+  },
+  input: {
+    key: 'input', kind: oneOf(INPUT_NAMES), default: 'standard',
+    doc: `What its clients send: ${INPUT_NAMES.join(', ')}. standard is raw AMI; xml astmanproxy's <AsteriskManagerInput> blocks; json one JSON object per line; http makes it an HTTP listener (as http = in [general]) with this section's format, permit, deny and TLS.`,
   },
   format: {
     key: 'format', kind: oneOf(FORMAT_NAMES), default: 'standard',
-    doc: `Output format of the clients of this listener: ${FORMAT_NAMES.join(', ')} (their input stays raw AMI).`,
+    doc: `Output format of the clients of this listener: ${FORMAT_NAMES.join(', ')}. With input = http, the format of an action at /, /action or any other path that does not choose one.`,
+  },
+  autofilter: {
+    key: 'autofilter', kind: oneOf(AUTOFILTER_MODES), default: 'off',
+    doc: "astmanproxy's autofilter for raw clients: on (or unique) sends a client only the answers and events that carry its own ActionIDs, no other events; off sends events as usual. A client changes its own with ProxyAction: SetAutoFilter.",
   },
   tls: {
     key: 'tls', kind: boolean(), default: 'no',
-    doc: 'Raw AMI over TLS, with the [general] tls_cert and tls_key.',
+    doc: 'Raw AMI over TLS (HTTPS with input = http), with the [general] tls_cert and tls_key.',
+  },
+  anonymousUser: {
+    key: 'anonymous_user', kind: name(),
+    defaultDoc: 'none (clients log in)',
+    doc: "Clients of this listener act as this [user] without logging in (astmanproxy's authrequired = no). Only for a listener limited by address: bound to a loopback address, or with permit lines none of which is every address; --check refuses it otherwise, and amiplex logs it at start.",
+  },
+  proxyKeyUser: {
+    key: 'proxy_key_user', kind: name(),
+    defaultDoc: 'none (ProxyKey is not accepted)',
+    doc: "astmanproxy's proxykey: a client not logged in that sends a ProxyKey header (on any action) logs in as this [user], the key being its secret (lockout and auth_fail_delay apply). Refused over plain TCP from an address that is not loopback unless proxy_key_plain = yes.",
+  },
+  proxyKeyPlain: {
+    key: 'proxy_key_plain', kind: boolean(), default: 'no',
+    doc: 'Accept ProxyKey over plain (not TLS) connections from other machines, where anyone on the way can read it.',
   },
   tlsClientCa: {
     key: 'tls_client_ca', kind: nonEmptyText(),
@@ -393,6 +423,61 @@ export const LISTENER_SCHEMA: SectionSchema<ListenerConfig> = deepFreeze({
     key: 'deny', kind: network(), repeatable: true,
     defaultDoc: 'none',
     doc: 'Network refused by this listener; repeat for several.',
+  },
+});
+
+export const CLUSTER_SCHEMA: SectionSchema<ClusterConfig> = deepFreeze({
+  nats: {
+    key: 'nats', kind: natsUrl(), repeatable: true, required: true,
+    doc: 'A NATS server of the cluster (JetStream on), nats://HOST:PORT or tls://HOST:PORT; repeat for several: amiplex connects to one and moves to another when it goes away.',
+  },
+  node: {
+    key: 'node', kind: subjectToken(),
+    defaultDoc: 'the host name (characters other than letters, digits, "_" and "-" become "-")',
+    doc: "This node's name, unique in the cluster: it names the node on the status page, in ProxyListServers (Node:) and in the leases of the PBXes it holds.",
+  },
+  name: {
+    key: 'name', kind: subjectToken(), default: 'amiplex',
+    doc: "The cluster's name: every NATS subject, stream and bucket amiplex uses starts with it, so several clusters can share one NATS.",
+  },
+  leaseTtl: {
+    key: 'lease_ttl', kind: duration({ positive: true, max: 3600 }), default: '10',
+    doc: 'Seconds a PBX lease lives without renewal (at least 1): the holder renews it every third of this, and drops its AMI session when it could not for three quarters of it; a dead node\'s PBXes are taken over after at most this long plus a login.',
+  },
+  user: {
+    key: 'user', kind: nonEmptyText(),
+    defaultDoc: 'none',
+    doc: 'NATS user name (with password).',
+  },
+  password: {
+    key: 'password', kind: nonEmptyText(), sensitive: true,
+    defaultDoc: 'none',
+    doc: 'NATS password of user.',
+  },
+  token: {
+    key: 'token', kind: nonEmptyText(), sensitive: true,
+    defaultDoc: 'none',
+    doc: 'NATS authentication token, instead of user and password.',
+  },
+  creds: {
+    key: 'creds', kind: nonEmptyText(),
+    defaultDoc: 'none',
+    doc: 'NATS credentials file (a user JWT and its NKey seed, as nsc writes it), relative to the folder of proxy.conf.',
+  },
+  tlsCa: {
+    key: 'tls_ca', kind: nonEmptyText(),
+    defaultDoc: "Node's bundled CA certificates",
+    doc: 'PEM CA file the NATS server certificate must chain to (tls:// servers), relative to the folder of proxy.conf.',
+  },
+  tlsCert: {
+    key: 'tls_cert', kind: nonEmptyText(),
+    defaultDoc: 'none (no client certificate)',
+    doc: 'PEM client certificate for NATS servers that require one (with tls_key), relative to the folder of proxy.conf.',
+  },
+  tlsKey: {
+    key: 'tls_key', kind: nonEmptyText(),
+    defaultDoc: 'none',
+    doc: 'PEM private key of tls_cert, relative to the folder of proxy.conf.',
   },
 });
 
@@ -432,6 +517,10 @@ export const SECTION_TYPES = Object.freeze({
   listener: Object.freeze({
     named: true, once: false, keys: keysOf(LISTENER_SCHEMA),
     doc: 'A raw AMI listener with settings of its own (output format).',
+  }),
+  cluster: Object.freeze({
+    named: false, once: true, keys: keysOf(CLUSTER_SCHEMA),
+    doc: 'Several amiplex nodes sharing their PBXes through NATS; optional, at most once.',
   }),
 }) satisfies Readonly<Record<string, SectionType>>;
 

@@ -86,15 +86,25 @@ export interface EventFilterSpec {
 export interface ListenerConfig {
   readonly name: string;
   readonly listen: HostPort;
+  /** The name of a registered input format (see src/inputs.ts); `http` makes it an HTTP listener. */
+  readonly input: string;
   /** Output format of its clients (unless their user or ProxySetFormat says otherwise). */
   /** The name of a registered output format (see src/formats.ts). */
   readonly format: string;
+  /** astmanproxy's autofilter for its raw clients. */
+  readonly autofilter: 'off' | 'on' | 'unique';
   /** Raw AMI over TLS (certificate: [general] tls_cert / tls_key). */
   readonly tls: boolean;
   /** When set, clients must present a certificate signed by this CA (needs tls = yes). */
   readonly tlsClientCa?: string;
   readonly permit?: string[];
   readonly deny?: string[];
+  /** Clients act as this user without logging in (only on a listener limited by address). */
+  readonly anonymousUser?: string;
+  /** A ProxyKey header logs a client in as this user, the key as its secret. */
+  readonly proxyKeyUser?: string;
+  /** ProxyKey accepted over plain TCP from other machines. */
+  readonly proxyKeyPlain: boolean;
 }
 
 export interface ServerConfig {
@@ -130,6 +140,8 @@ export interface UserConfig {
   /** Server names this user may use, resolved and never empty; the first is its default. */
   readonly servers: string[];
   readonly serverHeader: boolean;
+  /** Server header on the answers from a PBX too (astmanproxy's habit). */
+  readonly serverHeaderAnswers: boolean;
   /** Output format for this user's raw TCP connections; absent: the listener's. */
   readonly format?: string;
   /** Address ACL of this user's logins. */
@@ -157,6 +169,32 @@ export interface UserConfig {
   readonly status: boolean;
 }
 
+/**
+ * `[cluster]`: several amiplex nodes share their PBXes through NATS (see docs/cluster.md).
+ * Absent: one process on its own, and no NATS code runs.
+ */
+export interface ClusterConfig {
+  /** The NATS servers (`nats://host:port` or `tls://host:port`), in file order. */
+  readonly nats: string[];
+  /** This node's name; absent: the host name (see src/cluster/node-name.ts). */
+  readonly node?: string;
+  /** The cluster's name: it prefixes every subject, stream and bucket, so clusters can share one NATS. */
+  readonly name: string;
+  /** Seconds a PBX lease lives without renewal. */
+  readonly leaseTtl: number;
+  /** NATS user and password. */
+  readonly user?: string;
+  readonly password?: string;
+  /** NATS token. */
+  readonly token?: string;
+  /** NATS credentials file (JWT and NKey seed), relative to the folder of proxy.conf. */
+  readonly creds?: string;
+  /** TLS to NATS: CA file, and a client certificate and key (mutual TLS); relative to the folder of proxy.conf. */
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+}
+
 export interface ProxyConfig {
   readonly general: GeneralConfig;
   /** In file order; the first is the overall default. */
@@ -164,6 +202,8 @@ export interface ProxyConfig {
   readonly users: UserConfig[];
   /** `[listener NAME]` sections, in file order (`[general] listen` ones are in general.listen). */
   readonly listeners: ListenerConfig[];
+  /** `[cluster]`, when given. */
+  readonly cluster?: ClusterConfig;
   /** The file the configuration was read from, as given. */
   readonly file: string;
 }

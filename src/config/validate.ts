@@ -9,7 +9,8 @@ import type { IniEntry } from './ini.js';
 import type { ReadSection } from './sections.js';
 import { defaultSection, readSections, sectionLabel } from './sections.js';
 import { didYouMean } from './suggest.js';
-import type { GeneralConfig, HostPort, ListenerConfig, ProxyConfig, ServerConfig, UserConfig } from './types.js';
+import { isLoopbackHost, limitsAddresses } from '../access/acl.js';
+import type { ClusterConfig, GeneralConfig, HostPort, ListenerConfig, ProxyConfig, ServerConfig, UserConfig } from './types.js';
 
 export type ValidateResult =
   | { readonly ok: true; readonly config: ProxyConfig }
@@ -26,6 +27,7 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
   const servers = sections.filter((s) => s.type === 'server');
   const users = sections.filter((s) => s.type === 'user');
   const listeners = sections.filter((s) => s.type === 'listener');
+  const cluster = sections.find((s) => s.type === 'cluster');
 
   const anyServerHeader = entries.some((e) => e.type === 'section' && e.header.split(/\s+/)[0] === 'server');
   if (servers.length === 0 && !anyServerHeader) {
@@ -37,11 +39,15 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
   for (const s of servers) checkOrder(s, 'reconnectMin', 'reconnect_min', 'reconnectMax', 'reconnect_max', report);
   const serverNames = servers.map((s) => s.name!);
   const resolved = users.map((u) => resolveServers(u, serverNames, report));
+  const userNames = users.map((u) => u.name!);
   for (const l of listeners) {
     if (l.fields['tlsClientCa'] !== undefined && l.fields['tls'] !== true) {
       report(lineOf(l, 'tlsClientCa'), 'CONFLICT', `tls_client_ca needs tls = yes in ${sectionLabel(l.type, l.name)}`);
     }
+    checkListenerUsers(l, userNames, report);
   }
+
+  if (cluster !== undefined) checkCluster(cluster, report);
 
   if (issues.length > 0) return { ok: false, issues };
   return {
@@ -51,6 +57,7 @@ export function validateEntries(entries: readonly IniEntry[], file: string): Val
       servers: servers.map((s) => ({ name: s.name!, ...s.fields }) as unknown as ServerConfig),
       users: users.map((u, i) => ({ name: u.name!, ...u.fields, servers: resolved[i]! }) as unknown as UserConfig),
       listeners: listeners.map((l) => ({ name: l.name!, ...l.fields }) as unknown as ListenerConfig),
+      ...(cluster === undefined ? {} : { cluster: cluster.fields as unknown as ClusterConfig }),
       file,
     },
   };
@@ -105,6 +112,38 @@ function checkListen(general: ReadSection, listeners: readonly ReadSection[], re
     if (seen === undefined) first.set(id, line);
     else report(line, 'DUPLICATE_LISTEN', `listen address ${formatHostPort(hp)} given twice (first at line ${seen})`);
   }
+}
+
+/**
+ * anonymous_user and proxy_key_user name a [user]; an anonymous listener must be limited by
+ * address (loopback, or permit lines none of which is every address): never anonymous by accident.
+ */
+function checkListenerUsers(l: ReadSection, userNames: readonly string[], report: Report): void {
+  const label = sectionLabel(l.type, l.name);
+  for (const [field, key] of [['anonymousUser', 'anonymous_user'], ['proxyKeyUser', 'proxy_key_user']] as const) {
+    const user = l.fields[field] as string | undefined;
+    if (user === undefined) continue;
+    if (!userNames.some((n) => n.toLowerCase() === user.toLowerCase())) {
+      report(lineOf(l, field), 'UNKNOWN_USER', `${key} of ${label} names unknown user "${user}"${didYouMean(user, userNames)}`);
+    }
+  }
+  const listen = l.fields['listen'] as HostPort | undefined;
+  if (l.fields['anonymousUser'] === undefined || listen === undefined) return;
+  if (isLoopbackHost(listen.host) || limitsAddresses(l.fields['permit'] as string[] | undefined)) return;
+  report(lineOf(l, 'anonymousUser'), 'CONFLICT',
+    `anonymous_user in ${label} lets anyone who can reach ${formatHostPort(listen)} act as "${String(l.fields['anonymousUser'])}" without a login: listen on a loopback address, or limit the listener with permit lines (none of them every address)`);
+}
+
+/** The [cluster] keys that go together: user with password, tls_cert with tls_key, one way to authenticate. */
+function checkCluster(c: ReadSection, report: Report): void {
+  const has = (field: string) => c.lines.has(field);
+  const label = sectionLabel(c.type, c.name);
+  if (has('user') !== has('password')) report(lineOf(c, 'user', 'password'), 'CONFLICT', `user and password go together in ${label}`);
+  if (has('tlsCert') !== has('tlsKey')) report(lineOf(c, 'tlsCert', 'tlsKey'), 'CONFLICT', `tls_cert and tls_key go together in ${label}`);
+  const ways = [['user', 'user'], ['token', 'token'], ['creds', 'creds']].filter(([f]) => has(f!)).map(([, k]) => k!);
+  if (ways.length > 1) report(lineOf(c, 'user', 'token', 'creds'), 'CONFLICT', `${label} takes only one of ${ways.join(', ')}`);
+  const ttl = c.fields['leaseTtl'];
+  if (typeof ttl === 'number' && ttl < 1) report(lineOf(c, 'leaseTtl'), 'BAD_VALUE', `lease_ttl must be at least 1 second in ${label}`);
 }
 
 /** A user's `servers`, each checked against the [server] sections; absent: all of them. */

@@ -5,7 +5,7 @@
  * sensitive) the value itself.
  */
 import { checkNetwork } from '../access/acl.js';
-import { scryptParamsAcceptable } from '../access/secret-hash.js';
+import { bcryptHashShape, MAX_BCRYPT_COST, scryptParamsAcceptable } from '../access/secret-hash.js';
 import { EVENT_CLASSES } from '../ami/event-classes.js';
 import { toWire } from '../ami/message.js';
 import { parseEventFilter } from '../filters/event-filter.js';
@@ -147,6 +147,34 @@ export function host(): ValueKind<string> {
   return { expected: 'a host name or IP address', parse: parseHost };
 }
 
+/** A NATS server: `nats://HOST:PORT` or `tls://HOST:PORT` (port 4222 when left out), or bare `HOST:PORT`. */
+export function natsUrl(): ValueKind<string> {
+  const kind: ValueKind<string> = {
+    expected: 'nats://HOST:PORT or tls://HOST:PORT (port 4222 when left out), such as nats://10.0.0.7:4222',
+    parse(t) {
+      const m = /^(?:(nats|tls):\/\/)?(.+?)(?::(\d+))?$/.exec(t);
+      if (m === null) return expect(kind);
+      const [, scheme, hostText, portText] = m;
+      const h = parseHost(hostText!);
+      if (!h.ok) return fail(h.reason);
+      const port = portText === undefined ? 4222 : Number(portText);
+      if (port < 1 || port > 65535) return fail('port must be from 1 to 65535');
+      const host = h.value.includes(':') ? `[${h.value}]` : h.value;
+      return ok(`${scheme ?? 'nats'}://${host}:${port}`);
+    },
+  };
+  return kind;
+}
+
+/** A name that can stand as one token of a NATS subject: letters, digits, `_` and `-` (no dots). */
+export function subjectToken(): ValueKind<string> {
+  const kind: ValueKind<string> = {
+    expected: 'a name of letters, digits, "_" and "-"',
+    parse: (t) => (/^[A-Za-z0-9_-]+$/.test(t) ? ok(t) : expect(kind)),
+  };
+  return kind;
+}
+
 /** Comma-separated items, blanks around each trimmed; empty items and repeats are errors. */
 export function list(item: ValueKind<string>): ValueKind<string[]> {
   return {
@@ -220,8 +248,12 @@ export function device(): ValueKind<string> {
 /** A secret_hash as `amiplex hash-secret` prints it: `scrypt$N$r$p$SALT$HASH` (base64). */
 export function secretHash(): ValueKind<string> {
   const kind: ValueKind<string> = {
-    expected: 'a hash printed by "amiplex hash-secret" (scrypt$N$r$p$SALT$HASH)',
+    expected: 'a hash printed by "amiplex hash-secret" (scrypt$N$r$p$SALT$HASH), or a bcrypt hash ($2a$, $2b$ or $2y$, as astmanproxy.users keeps them)',
     parse(t) {
+      if (t.startsWith('$2')) {
+        const b = bcryptHashShape(t);
+        return b === 'ok' ? ok(t) : b === 'cost' ? fail(`bcrypt cost out of range: at most ${MAX_BCRYPT_COST} (2^${MAX_BCRYPT_COST} rounds per check)`) : expect(kind);
+      }
       const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]{22,}=*$/.exec(t);
       if (m === null) return expect(kind);
       if (!scryptParamsAcceptable(Number(m[1]), Number(m[2]), Number(m[3]))) {

@@ -15,9 +15,14 @@ import type https from 'node:https';
 import type net from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { formatHostPort, type HostPort } from '../config/index.js';
-import type { Hub, ServerSlot } from '../hub.js';
+import { serverStatus, type Hub, type ServerSlot } from '../hub.js';
 
 export type ListenerKind = 'ami' | 'http';
+
+/** An open WebSocket, as /metrics counts it: by the HTTP listener it came through. */
+export interface WebSocketView {
+  readonly listener: string;
+}
 
 /** Prefix of every metric amiplex reports, Node's process metrics included. */
 export const METRIC_PREFIX = 'amiplex_';
@@ -47,6 +52,8 @@ function processMetrics(): Registry {
 export class ProxyMetrics {
   readonly registry = new Registry();
   private readonly listeners = new Map<string, ListenerEntry>();
+  /** Where the open WebSockets are found: one source per HTTP service. */
+  private readonly webSocketSources: Array<() => Iterable<WebSocketView>> = [];
   /** HTTP responses by status class: index 1 … 5 for 1xx … 5xx. */
   private readonly httpStatus = [0, 0, 0, 0, 0, 0];
 
@@ -81,9 +88,10 @@ export class ProxyMetrics {
       labelNames: ['server'],
       registers,
       collect() {
-        for (const slot of slots()) this.set({ server: slot.name }, slot.session.state === 'up' ? 1 : 0);
+        for (const slot of slots()) this.set({ server: slot.name }, serverStatus(slot).state === 'up' ? 1 : 0);
       },
     });
+    this.clusterMetrics(hub, registers);
     perServer('server_reconnects_total', 'AMI sessions to the PBX established after the first one.', (s) => s.session.status.reconnects);
     perServer('server_events_received_total', 'Events received from the PBX for the clients (answers to actions not included).', (s) => s.eventsIn);
     perServer('server_actions_sent_total', "Clients' actions forwarded to the PBX.", (s) => s.router.registered);
@@ -113,9 +121,10 @@ export class ProxyMetrics {
     hub.observeLatency((server, ms) => observers.get(server)?.(ms / 1000));
 
     const listeners = this.listeners;
+    const sources = this.webSocketSources;
     new Gauge({
       name: `${METRIC_PREFIX}clients`,
-      help: 'Clients connected now, per listener: raw AMI connections, or open HTTP connections.',
+      help: 'Clients connected now, per listener: raw AMI connections, open HTTP connections, and of those the WebSockets.',
       labelNames: ['listener', 'kind'],
       registers,
       collect() {
@@ -129,13 +138,20 @@ export class ProxyMetrics {
           if (client.listener !== undefined) ami.set(client.listener, (ami.get(client.listener) ?? 0) + 1);
         }
         for (const [label, n] of ami) this.set({ listener: label, kind: 'ami' }, n);
+        const ws = new Map<string, number>();
+        for (const [label, entry] of listeners) if (entry.kind === 'http') ws.set(label, 0);
+        for (const source of sources) for (const socket of source()) ws.set(socket.listener, (ws.get(socket.listener) ?? 0) + 1);
+        for (const [label, n] of ws) this.set({ listener: label, kind: 'websocket' }, n);
       },
     });
     const c = hub.counters;
     total('events_delivered_total', 'Events written to raw AMI clients (one per event and client).', () => c.eventsDelivered);
     total('events_streamed_total', 'Events written to HTTP event streams (GET /events; one per event and stream).', () => c.eventsStreamed);
     total('events_dropped_total', 'Events meant for a client that was closing, so never written.', () => c.eventsDropped);
-    total('slow_clients_disconnected_total', 'Clients (raw AMI or event streams) disconnected for not reading their output.', () => c.slowClientsDropped);
+    total('slow_clients_disconnected_total', 'Clients (raw AMI, event streams, WebSockets) disconnected for not reading their output.', () => c.slowClientsDropped);
+    total('websocket_events_total', 'Events written to WebSockets (GET /ws; one per event and socket).', () => c.webSocketEvents);
+    total('websockets_opened_total', 'WebSockets opened (upgrades accepted on GET /ws).', () => c.webSocketsOpened);
+    total('websockets_slow_closed_total', 'WebSockets closed (1008) for not reading their output; also in slow_clients_disconnected_total.', () => c.webSocketsSlowClosed);
     total('flooding_clients_disconnected_total', 'Raw AMI clients disconnected for sending malformed input (blank lines, lines too long) faster than it is answered for too long.', () => c.floodingClientsDropped);
     total('failed_logins_total', 'Failed logins, raw AMI and HTTP.', () => c.failedLogins);
     new Counter({
@@ -165,6 +181,11 @@ export class ProxyMetrics {
     });
   }
 
+  /** Where open WebSockets are found (an HTTP service's WebSocket service). */
+  watchWebSockets(sockets: () => Iterable<WebSocketView>): void {
+    this.webSocketSources.push(sockets);
+  }
+
   /** A raw AMI listener, so it is reported (0 clients) before anyone connects. */
   addListener(kind: 'ami', label: string): void {
     this.listeners.set(label, { kind });
@@ -185,6 +206,65 @@ export class ProxyMetrics {
     server.once('listening', () => {
       const port = (server.address() as net.AddressInfo).port;
       this.listeners.set(formatHostPort({ host: address.host, port }), { kind: 'http', connections: () => open });
+    });
+  }
+
+  /** Cluster mode only (nothing is registered without [cluster]): NATS, the nodes, who holds what. */
+  private clusterMetrics(hub: Hub, registers: Registry[]): void {
+    if (hub.clusterNode === undefined) return;
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_nats_connected`,
+      help: 'Whether this node is connected to NATS (1) or not (0).',
+      registers,
+      collect() {
+        this.set(hub.clusterStatus()?.nats === 'connected' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_nodes`,
+      help: 'Live nodes of the cluster as this node sees them, itself included once registered.',
+      registers,
+      collect() {
+        this.set(hub.clusterStatus()?.nodes.length ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_node_config_mismatch`,
+      help: 'Per live node: 1 when its [server] sections differ from this node\'s.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const n of hub.clusterStatus()?.nodes ?? []) this.set({ node: n.name }, n.mismatch ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}cluster_server_holder`,
+      help: 'Per PBX: 1 on the node holding its AMI session (the label node), as this node sees it.',
+      labelNames: ['server', 'node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [server, node] of Object.entries(hub.clusterStatus()?.holders ?? {})) if (node !== '') this.set({ server, node }, 1);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}cluster_leases_taken_total`,
+      help: 'PBX leases this node took (at start, on take-over or hand-over).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(hub.clusterStatus()?.takeovers ?? 0);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}cluster_leases_lost_total`,
+      help: 'PBX leases this node lost (not renewed in time, or taken): each closed an AMI session at once.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(hub.clusterStatus()?.leasesLost ?? 0);
+      },
     });
   }
 

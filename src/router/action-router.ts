@@ -25,6 +25,7 @@ import {
   type AmiMessage,
 } from '../ami/message.js';
 import { isAmiTrue } from '../ami/event-classes.js';
+import { proxyMessage } from '../ami/origin.js';
 
 /** Events Asterisk broadcasts to every session although they carry the sender's ActionID. */
 const BROADCAST_WITH_ACTION_ID = new Set(['originateresponse', 'userevent']);
@@ -277,9 +278,10 @@ export class ActionRouter<C> {
         // What the synchronous Originate would have answered; a real one raises no OriginateResponse.
         this.finish(entry, now, false);
         const ok = sameText(getHeader(msg, 'Response'), 'Success');
-        const answer = ok
+        // A copy: it stands for the PBX's own answer, not one of amiplex's (see ami/origin.ts).
+        const answer = { ...(ok
           ? response('Success', entry.clientActionId, ['Message', 'Originate successfully queued'])
-          : response('Error', entry.clientActionId, ['Message', 'Originate failed']);
+          : response('Error', entry.clientActionId, ['Message', 'Originate failed'])) };
         return { replies: [{ client: entry.client, message: answer, final: true, event: false }] };
       }
       return this.deliver(entry.client, entry.clientActionId, msg, true);
@@ -318,7 +320,7 @@ export function response(status: string, actionId: string | undefined, ...rest: 
   const headers: AmiHeader[] = [['Response', status]];
   if (actionId !== undefined && actionId !== '') headers.push(['ActionID', actionId]);
   headers.push(...rest);
-  return { headers };
+  return proxyMessage({ headers });
 }
 
 /** An event as Asterisk writes one for an action (list items, `…Complete`): `Event:` first, then the ActionID when there is one. */
@@ -326,7 +328,7 @@ export function eventMessage(name: string, actionId: string | undefined, ...rest
   const headers: AmiHeader[] = [['Event', name]];
   if (actionId !== undefined && actionId !== '') headers.push(['ActionID', actionId]);
   headers.push(...rest);
-  return { headers };
+  return proxyMessage({ headers });
 }
 
 /** `Response: Error` with the ActionID and a message. */

@@ -27,6 +27,8 @@ export interface SimStats {
   eventsGenerated: number;
   actions: number;
   logins: number;
+  /** The most connections open at once so far (a PBX behind an amiplex cluster must never see two). */
+  peakSessions: number;
 }
 
 /** PBX endpoints called by Originate: PJSIP/1000–1999 exist and answer after a second. */
@@ -50,7 +52,7 @@ export class SimulatedPbx {
   readonly timeline: RealTimeline;
   /** Runs the calls Originate starts (wall clock). */
   readonly engine: CallEngine;
-  readonly stats: SimStats = { eventsGenerated: 0, actions: 0, logins: 0 };
+  readonly stats: SimStats = { eventsGenerated: 0, actions: 0, logins: 0, peakSessions: 0 };
   /** When the PBX (re)started and last reloaded, epoch ms. */
   startedMs = Date.now();
   reloadedMs = Date.now();
@@ -196,6 +198,7 @@ export class SimulatedPbx {
     }
     const session = new SimSession(socket, this.host);
     this.sessions.add(session);
+    if (this.sessions.size > this.stats.peakSessions) this.stats.peakSessions = this.sessions.size;
     socket.write(this.banner);
   }
 

@@ -14,6 +14,7 @@
 import type { UserConfig } from '../config/index.js';
 import type { HubCounters } from '../hub.js';
 import type { UpstreamStatus } from '../upstream/upstream-session.js';
+import type { ClusterStatus } from '../cluster/cluster-status.js';
 
 /** A PBX as the hub holds it (a ServerSlot). */
 export interface ServerView {
@@ -22,6 +23,8 @@ export interface ServerView {
   readonly eventsIn: number;
   readonly session: { readonly status: UpstreamStatus };
   readonly router: { readonly size: number };
+  /** Cluster mode, held by another node (or none): its status as the holder reports it. */
+  readonly remote?: { readonly node: string | undefined; readonly status: UpstreamStatus; readonly upSince: number | undefined } | undefined;
 }
 
 /** A raw AMI client (an AmiClientSession). */
@@ -45,6 +48,18 @@ export interface StreamView {
   readonly buffered: number;
 }
 
+/** A WebSocket (a WebSocketSession). */
+export interface WebSocketView {
+  readonly id: number;
+  readonly remote: string;
+  readonly connectedAt: number;
+  readonly user: { readonly name: string };
+  /** Its envelope: `amiplex`, or `amiws` (the subprotocol). */
+  readonly envelope: string;
+  readonly stats: { readonly eventsSent: number };
+  readonly buffered: number;
+}
+
 export interface StatusInput {
   readonly version: string;
   /** When amiplex started (ms since the epoch). */
@@ -55,6 +70,7 @@ export interface StatusInput {
   readonly servers: Iterable<ServerView>;
   readonly clients: Iterable<AmiClientView>;
   readonly streams: Iterable<StreamView>;
+  readonly webSockets: Iterable<WebSocketView>;
   readonly counters: Readonly<HubCounters>;
   /** Login sessions of the HTTP listener (AJAM cookies). */
   readonly httpSessions: number;
@@ -62,6 +78,8 @@ export interface StatusInput {
   rate(key: string): number | undefined;
   /** Most clients listed (default MAX_CLIENTS). */
   readonly maxClients?: number;
+  /** Cluster mode: nodes, holders and NATS. */
+  readonly cluster?: ClusterStatus | undefined;
 }
 
 export interface ServerReport {
@@ -83,16 +101,18 @@ export interface ServerReport {
   readonly reconnects: number;
   readonly pendingActions: number;
   readonly lastError: string | null;
+  /** Cluster mode only: the node holding the PBX ('' while none does). */
+  readonly node?: string;
 }
 
 export interface ClientReport {
-  /** `ami`: a raw AMI connection; `sse`: an HTTP event stream (`GET /events`). */
-  readonly kind: 'ami' | 'sse';
+  /** `ami`: a raw AMI connection; `sse`: an HTTP event stream (`GET /events`); `websocket`: `GET /ws`. */
+  readonly kind: 'ami' | 'sse' | 'websocket';
   readonly id: number;
   /** null before login. */
   readonly user: string | null;
   readonly remote: string;
-  /** Output format (`sse` for event streams, which carry json). */
+  /** Output format (`sse` for event streams, which carry json; `websocket` or `amiws` for WebSockets, by envelope). */
   readonly format: string;
   readonly eventsSent: number;
   /** Events discarded for it; null where none are ever discarded (a slow stream is disconnected instead). */
@@ -116,10 +136,13 @@ export interface StatusReport {
     readonly slowClientsDropped: number;
     readonly amiClients: number;
     readonly eventStreams: number;
+    readonly webSockets: number;
     readonly httpSessions: number;
   };
   readonly servers: readonly ServerReport[];
-  /** Raw AMI clients by id, then event streams by id. */
+  /** Cluster mode only: nodes, holders and NATS. */
+  readonly cluster?: ClusterStatus;
+  /** Raw AMI clients by id, then event streams by id, then WebSockets by id. */
   readonly clients: readonly ClientReport[];
   /** Clients not listed (over maxClients). */
   readonly clientsOmitted: number;
@@ -148,7 +171,8 @@ export function statusReport(input: StatusInput): StatusReport {
   };
   const servers: ServerReport[] = [];
   for (const slot of input.servers) {
-    const s = slot.session.status;
+    const s = slot.remote?.status ?? slot.session.status;
+    const upSince = slot.remote === undefined ? slot.upSince : slot.remote.upSince;
     servers.push({
       name: slot.name,
       state: s.state,
@@ -157,13 +181,14 @@ export function statusReport(input: StatusInput): StatusReport {
       port: s.port,
       address: `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`,
       stateSince: new Date(s.since).toISOString(),
-      upSince: slot.upSince === undefined ? null : new Date(slot.upSince).toISOString(),
-      uptimeS: slot.upSince === undefined ? null : seconds(slot.upSince),
+      upSince: upSince === undefined ? null : new Date(upSince).toISOString(),
+      uptimeS: upSince === undefined ? null : seconds(upSince),
       eventsIn: slot.eventsIn,
       eventsPerSecond: rate(serverRateKey(slot.name)),
       reconnects: s.reconnects,
       pendingActions: slot.router.size,
       lastError: s.lastError ?? null,
+      ...(input.cluster === undefined ? {} : { node: slot.remote === undefined ? input.cluster.node : (slot.remote.node ?? '') }),
     });
   }
   const clients: ClientReport[] = [];
@@ -199,6 +224,22 @@ export function statusReport(input: StatusInput): StatusReport {
       connectedS: seconds(s.openedAt),
     });
   }
+  let webSockets = 0;
+  for (const w of input.webSockets) {
+    webSockets++;
+    clients.push({
+      kind: 'websocket',
+      id: w.id,
+      user: w.user.name,
+      remote: w.remote,
+      format: w.envelope === 'amiws' ? 'amiws' : 'websocket',
+      eventsSent: w.stats.eventsSent,
+      eventsDropped: null,
+      buffered: w.buffered,
+      connectedAt: new Date(w.connectedAt).toISOString(),
+      connectedS: seconds(w.connectedAt),
+    });
+  }
   const max = input.maxClients ?? MAX_CLIENTS;
   const omitted = Math.max(0, clients.length - max);
   const listed = omitted === 0 ? clients : mostWatched(clients, max);
@@ -216,9 +257,11 @@ export function statusReport(input: StatusInput): StatusReport {
       slowClientsDropped: c.slowClientsDropped,
       amiClients,
       eventStreams,
+      webSockets,
       httpSessions: input.httpSessions,
     },
     servers,
+    ...(input.cluster === undefined ? {} : { cluster: input.cluster }),
     clients: listed,
     clientsOmitted: omitted,
   };

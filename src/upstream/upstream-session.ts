@@ -119,13 +119,16 @@ export class UpstreamSession {
     return true;
   }
 
-  /** Logs off (waiting briefly for Goodbye) and closes for good; no reconnect. Idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * Logs off (waiting briefly for Goodbye) and closes for good; no reconnect. Idempotent.
+   * `logoff = false` closes the connection at once (a cluster node whose lease runs out).
+   */
+  async stop(logoff = true): Promise<void> {
     if (this._state === 'stopped' || this.stopping) return;
     this.stopping = true;
     clearTimeout(this.retryTimer);
     const socket = this.socket;
-    if (socket && this._state === 'up') {
+    if (socket && this._state === 'up' && logoff) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, LOGOFF_WAIT_MS);
         socket.once('close', () => {

@@ -5,41 +5,41 @@
  * Challenge, WaitEvent, Filter) are answered here, per client, and never reach the shared
  * upstream session; everything else is handed to the host to be forwarded to a PBX.
  *
- * Input is paced (input-pacer.ts): a bounded slice per turn of the event loop, paused while the
- * client has max_pending_actions unanswered, its malformed input answered at a bounded rate
- * (flood-guard.ts) and the client disconnected when it keeps a flood up.
+ * Input is paced (shared/input-pacer.ts): a bounded slice per turn of the event loop, paused
+ * while the client has max_pending_actions unanswered, its malformed input answered at a
+ * bounded rate (shared/flood-guard.ts) and the client disconnected when it keeps a flood up.
  *
- * Output is bounded (bounded-output.ts): writes of one turn of the event loop go out as one
- * socket write; a client whose unsent output stays over `clientBuffer` for
- * `slowClientTimeoutMs`, or ever exceeds `clientBufferMax`, is disconnected so it can slow no one
- * else down, and what it holds counts against client_buffer_total.
+ * Output is bounded (shared/output-queue.ts): writes of one turn of the event loop go out as
+ * one socket write; a client whose unsent output stays over `clientBuffer` for
+ * `slowClientTimeoutMs`, or ever exceeds `clientBufferMax`, is disconnected so it can slow no
+ * one else down, and what it holds counts against client_buffer_total.
  */
 import type net from 'node:net';
 import { randomInt } from 'node:crypto';
-import { AmiDecoder } from '../../ami/decoder.js';
 import { ALL_CLASSES, EVENT_CLASSES, eventMaskFromValue } from '../../ami/event-classes.js';
-import { actionIdOf, getHeader, sameText, type AmiMessage } from '../../ami/message.js';
+import { actionIdOf, getHeader, sameText, withoutHeaders, type AmiMessage } from '../../ami/message.js';
+import { isLoopbackHost } from '../../access/acl.js';
 import { errorResponse, eventMessage, response, type Failure } from '../../router/action-router.js';
 import type { UserConfig } from '../../config/index.js';
 import { bannerFor, type FormatModule } from '../../formats.js';
 import type { Logger } from '../../log.js';
-import type { ActionOwner } from '../shared/action-owner.js';
+import { nextOwnerId, type ActionOwner } from '../shared/action-owner.js';
 import { remainingFailDelay, type LoginRequest, type LoginResult } from '../../access/authenticator.js';
 import type { LockScope } from '../../access/login-guard.js';
 import type { PolicyResult } from '../../access/action-policy.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
 import type { Outbound } from '../shared/outbound.js';
-import { BoundedOutput } from '../shared/bounded-output.js';
+import { writableOutput, type OutputQueue } from '../shared/output-queue.js';
 import type { OutputBudget } from '../shared/output-budget.js';
-import { noteAnswer, startAudit, writeAudit, type AuditEntry } from '../../audit.js';
+import { PendingAudits } from '../../audit.js';
 import { redactForLog } from '../../ami/redact.js';
-import { accessOf } from '../../access/user-access.js';
-import type { EventFilterRule, EventFilterSet } from '../../filters/event-filter.js';
-import type { EventPredicate } from '../../filters/user-event-filter.js';
-import { filterAction } from '../../filters/session-filters.js';
+import { SessionEventFilter } from '../../filters/session-event-filter.js';
 import { socketRemote } from '../shared/socket-remote.js';
 import { InputPacer } from '../shared/input-pacer.js';
 import { FloodGuard, type FloodLimits } from '../shared/flood-guard.js';
+import type { InputDecoder, StreamInputModule } from '../../inputs.js';
+import { standardInput } from '../../../formats/standard-input.js';
+import { proxyActionName, type AutoFilterMode } from '../../astmanproxy-actions.js';
 
 export interface ClientSettings {
   readonly authTimeoutMs: number;
@@ -63,6 +63,8 @@ export interface SessionHost {
   bannerVersion(): string;
   /** Checks a login (lockout, user, address ACL, secret). */
   authenticate(req: LoginRequest): Promise<LoginResult>;
+  /** A proxy user by name, as configured now. */
+  findUser(name: string): UserConfig | undefined;
   /** The format a proxy.conf name stands for. */
   format(name: string): FormatModule | undefined;
   /** Seconds since amiplex started, for FullyBooted. */
@@ -92,14 +94,25 @@ export interface ClientStats {
   bytesSent: number;
 }
 
+/** What a connection's listener chose for it. */
+export interface ClientOptions {
+  /** How it reads what the client sends (default: raw AMI). */
+  readonly input?: StreamInputModule;
+  /** astmanproxy's autofilter: on or unique, no events but those carrying its ActionIDs (default off). */
+  readonly autoFilter?: AutoFilterMode;
+  /** astmanproxy's ProxyKey: a client not logged in that sends one logs in as this user, the key as its secret. */
+  readonly proxyKey?: { readonly user: string; readonly plainAllowed: boolean };
+  /** Whether the connection is TLS (a ProxyKey is accepted over it from anywhere). */
+  readonly secure?: boolean;
+}
+
 /** Actions a client may send before it has logged in, as in Asterisk. */
 const BEFORE_LOGIN = new Set(['login', 'challenge', 'logoff']);
 const DEFAULT_WAITEVENT_S = 60;
 
-let nextClientId = 1;
 
 export class AmiClientSession implements ActionOwner {
-  readonly id = nextClientId++;
+  readonly id = nextOwnerId();
   readonly remote: string;
   readonly connectedAt = Date.now();
   readonly stats: ClientStats = { eventsSent: 0, eventsDropped: 0, actions: 0, bytesSent: 0 };
@@ -108,30 +121,35 @@ export class AmiClientSession implements ActionOwner {
   eventMask = ALL_CLASSES;
   /** The listener it connected to (its [listener] name or listen address), set by that listener. */
   listener: string | undefined;
+  /** How it reads what the client sends. */
+  readonly input: StreamInputModule;
+  /** Acting as its listener's anonymous_user, not logged in (a Login changes that). */
+  anonymous = false;
+  /** The ActionID of the last action it sent to a PBX (astmanproxy's ListSessions shows it). */
+  lastActionId: string | undefined;
+  /** astmanproxy's autofilter (its listener's, or ProxyAction: SetAutoFilter). */
+  autoFilter: AutoFilterMode;
 
-  private readonly decoder: AmiDecoder;
+  private readonly decoder: InputDecoder;
+  private readonly options: ClientOptions;
   /** Its input, a bounded slice per turn of the event loop. */
-  private readonly input: InputPacer;
+  private readonly pacer: InputPacer;
   /** The rate at which its malformed input is answered. */
   private readonly flood: FloodGuard;
   private readonly answers = new AnswerOrder<AmiMessage>();
   private allowedServers = new Set<string>();
   private challenge: string | undefined;
-  private readonly output: BoundedOutput;
+  private readonly output: OutputQueue;
   private closed = false;
   private ending = false;
   private refusing = false;
   private loggedOff = false;
   private authTimer: NodeJS.Timeout | undefined;
   private waiter: { actionId: string | undefined; slot: AnswerSlot; timer: NodeJS.Timeout } | undefined;
-  /** The user's event filter, or the session's own once it sent a Filter action. */
-  private eventFilter: EventPredicate | undefined;
-  /** The session's eventfilter set (a copy of the user's, plus what Filter actions added), once it has one. */
-  private sessionFilters: EventFilterSet | undefined;
-  /** The rules Filter actions added, kept across a reload that changes the user's own. */
-  private addedFilters: EventFilterRule[] = [];
+  /** What it sees of its user's events, its Filter actions included (set at login). */
+  private eventFilter: SessionEventFilter | undefined;
   /** Actions not fully answered yet, by slot, for the audit line written with their last part. */
-  private readonly audits = new Map<number, AuditEntry>();
+  private readonly audits: PendingAudits;
   /** Actions received while a login is being checked: handled, in order, once it is decided. */
   private held: AmiMessage[] | undefined;
   private readonly log: Logger;
@@ -140,34 +158,45 @@ export class AmiClientSession implements ActionOwner {
     private readonly socket: net.Socket,
     private readonly host: SessionHost,
     public format: FormatModule,
+    options: ClientOptions = {},
   ) {
     this.remote = socketRemote(socket);
     this.log = host.log.child({ client: this.id, remote: this.remote });
+    this.audits = new PendingAudits(host.log, 'ami');
+    this.input = options.input ?? standardInput;
+    this.options = options;
+    this.autoFilter = options.autoFilter ?? 'off';
     this.flood = new FloodGuard(host.settings().malformedInput, Date.now());
-    this.output = new BoundedOutput(socket, () => host.settings(), host.outputBudget, (reason) => this.dropSlow(reason));
-    this.decoder = new AmiDecoder(
-      { side: 'from-client' },
-      {
-        message: (msg) => this.onAction(msg),
-        blank: () => {
-          this.malformed();
-          this.answerNow(errorResponse(undefined, 'Missing action in request'));
-        },
-        error: (code, text, headers) => {
-          if (!this.flood.throttled) this.log.warn({ code }, 'malformed input from client');
-          this.malformed();
-          this.answerNow(errorResponse(actionIdOf({ headers }), text));
-        },
+    this.decoder = this.input.decoder({
+      message: (msg) => this.onAction(msg),
+      blank: () => {
+        this.malformed();
+        this.answerNow(errorResponse(undefined, 'Missing action in request'));
       },
-    );
-    this.input = new InputPacer(socket, {
+      error: (code, text, headers) => {
+        if (!this.flood.throttled) this.log.warn({ code, input: this.input.name }, 'malformed input from client');
+        this.malformed();
+        this.answerNow(errorResponse(actionIdOf({ headers }), text));
+      },
+    });
+    const session = this;
+    this.output = writableOutput(socket, {
+      get isClosed() {
+        return session.isClosed;
+      },
+      drop: (reason) => this.dropSlow(reason),
+      limits: () => host.settings(),
+      budget: host.outputBudget,
+      sent: (bytes) => void (this.stats.bytesSent += bytes),
+    });
+    this.pacer = new InputPacer(socket, {
       consume: (bytes) => this.decoder.push(bytes),
       delay: () => this.inputDelay(),
       allowance: () => this.inputAllowance(),
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      if (!this.refusing) this.input.push(chunk);
+      if (!this.refusing) this.pacer.push(chunk);
     });
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error'));
     socket.on('close', () => this.onClose());
@@ -211,40 +240,19 @@ export class AmiClientSession implements ActionOwner {
     if (!this.user) return;
     this.user = user;
     this.allowedServers = new Set(user.servers);
-    this.compileFilter();
+    this.eventFilter?.updateUser(user);
   }
 
   /** Whether a broadcast event passes this client's event mask, its user's filters and its session's Filter actions. */
   wants(event: Outbound): boolean {
     const bits = event.classBits;
-    return this.eventFilter !== undefined && (this.eventMask & bits) === bits && this.eventFilter(event);
-  }
-
-  private compileFilter(): void {
-    const filter = accessOf(this.user!).events;
-    if (this.addedFilters.length === 0) {
-      this.sessionFilters = undefined;
-      this.eventFilter = filter;
-      return;
-    }
-    const set = filter.eventFilters.copy();
-    for (const rule of this.addedFilters) set.add(rule);
-    this.sessionFilters = set;
-    this.eventFilter = filter.withEventFilters(set);
+    return this.eventFilter !== undefined && this.autoFilter === 'off' && (this.eventMask & bits) === bits && this.eventFilter.events(event);
   }
 
   /** Asterisk's Filter action, for this session only: adds to a copy of the user's eventfilter lines. */
   private addFilter(msg: AmiMessage): AmiMessage {
-    const user = accessOf(this.user!).events;
-    const set = this.sessionFilters ?? user.eventFilters.copy();
-    const result = filterAction(set, msg);
-    if (result.reason !== undefined) {
-      this.log.info({ reason: result.reason }, 'Filter action refused');
-      return result.response;
-    }
-    this.addedFilters = [...set.addedSinceCreated];
-    this.sessionFilters = set;
-    this.eventFilter = user.withEventFilters(set);
+    const result = this.eventFilter!.add(msg);
+    if (result.reason !== undefined) this.log.info({ reason: result.reason }, 'Filter action refused');
     return result.response;
   }
 
@@ -257,27 +265,22 @@ export class AmiClientSession implements ActionOwner {
    * the client's event mask, once every earlier action of this client is fully answered.
    */
   answer(slot: AnswerSlot, msg: AmiMessage, final: boolean, _failure?: Failure): void {
-    const audit = this.audits.get(slot.seq);
-    if (audit !== undefined) {
-      noteAnswer(audit, msg);
-      if (final) {
-        this.audits.delete(slot.seq);
-        audit.user ??= this.user?.name;
-        if (this.isClosed) audit.disconnected = true;
-        writeAudit(this.host.log, audit, this.remote, 'ami');
-      }
-    }
+    this.audits.answer(slot.seq, msg, final, { user: this.user?.name, remote: this.remote, gone: this.isClosed });
     const { ready, close } = this.answers.push(slot, msg, final);
     for (const m of ready) this.send(m);
     if (close) this.end();
-    else if (final) this.input.kick();
+    else if (final) this.pacer.kick();
   }
 
   /** The action that took `slot` goes to PBX `server`: its answer is ordered among that PBX's answers. */
   assignServer(slot: AnswerSlot, server: string): void {
     this.answers.setLane(slot, server);
-    const audit = this.audits.get(slot.seq);
-    if (audit !== undefined) audit.server = server;
+    this.audits.server(slot.seq, server);
+  }
+
+  /** ProxyAction: SetAutoFilter: on or unique, the client receives no events but those carrying its ActionIDs. */
+  setAutoFilter(mode: AutoFilterMode): void {
+    this.autoFilter = mode;
   }
 
   /** ProxySetFormat: everything written from now on (its own response included) is in `format`. */
@@ -302,9 +305,7 @@ export class AmiClientSession implements ActionOwner {
     }
     this.stats.eventsSent++;
     // Shared with every client of its format (a standalone copy once it is going to wait: see Outbound).
-    const buf = event.bytes(this.format, this.user?.serverHeader ?? true, this.output.lagging);
-    this.stats.bytesSent += buf.length;
-    this.output.writeShared(buf);
+    this.output.push(event.bytes(this.format, this.user?.serverHeader ?? true, this.output.lagging));
     if (this.waiter) this.finishWaitEvent();
   }
 
@@ -313,7 +314,7 @@ export class AmiClientSession implements ActionOwner {
    * client_buffer for longer than slow_client_timeout; returns whether it did.
    */
   checkSlow(now: number): boolean {
-    return !this.isClosed && this.output.checkSlow(now);
+    return this.output.checkSlow(now);
   }
 
   /** Disconnects a client that does not read its output fast enough (counted and logged once). */
@@ -338,22 +339,82 @@ export class AmiClientSession implements ActionOwner {
     this.socket.destroy();
   }
 
+  /**
+   * The listener's anonymous_user (astmanproxy's authrequired = no): the client acts as it from
+   * the start, without a login. Called once the hub has counted the connection.
+   */
+  enterAnonymous(user: UserConfig): void {
+    if (this.isClosed) return;
+    this.anonymous = true;
+    this.enter(user);
+    this.log.info({ user: user.name, listener: this.listener }, 'client acts as the anonymous user of its listener');
+  }
+
+  /** The client acts as `user` from now on: its filters, servers and format. */
+  private enter(user: UserConfig): void {
+    const first = this.user === undefined;
+    this.user = user;
+    if (this.eventFilter === undefined) this.eventFilter = new SessionEventFilter(user);
+    else this.eventFilter.updateUser(user);
+    if (first) this.host.clientLoggedIn(this);
+    this.allowedServers = new Set(user.servers);
+    // The user's format applies from its login response on.
+    if (user.format !== undefined) this.format = this.host.format(user.format) ?? this.format;
+    clearTimeout(this.authTimer);
+  }
+
+  /**
+   * astmanproxy's ProxyKey: logs in as the listener's proxy_key_user with the key as secret (a
+   * failure is a failed login: delay, then close), then handles the rest of the message as
+   * sent (answering the login alone when nothing else is in it). Refused over plain TCP from
+   * another machine unless proxy_key_plain = yes.
+   */
+  private proxyKeyLogin(msg: AmiMessage, key: string): void {
+    const pk = this.options.proxyKey!;
+    const actionId = actionIdOf(msg);
+    if (!this.options.secure && !pk.plainAllowed && !isLoopbackHost(this.socket.remoteAddress ?? '')) {
+      this.log.warn('ProxyKey refused: plain TCP from another machine (proxy_key_plain = no)');
+      this.answerNow(errorResponse(actionId, 'ProxyKey is not accepted over plain TCP from this address: use TLS, or log in'));
+      return;
+    }
+    const rest = withoutHeaders(msg, 'ProxyKey');
+    this.held = [];
+    this.pacer.hold();
+    const startedAt = Date.now();
+    const decided = (result: LoginResult) => {
+      const held = this.held ?? [];
+      this.held = undefined;
+      if (this.isClosed) return;
+      if (!result.ok) return this.refuseLogin(actionId, pk.user, this.answers.open(), result.reason, result.lockedOut, startedAt);
+      this.pacer.release();
+      this.anonymous = false;
+      this.enter(result.user);
+      this.log.info({ user: result.user.name }, 'client logged in by ProxyKey');
+      if (getHeader(rest, 'Action') !== undefined || proxyActionName(rest) !== undefined) this.onAction(rest);
+      else this.answerNow(response('Success', actionId, ['Message', 'Authentication accepted']));
+      for (const m of held) this.onAction(m);
+    };
+    this.host.authenticate({ username: pk.user, secret: key, address: this.socket.remoteAddress }).then(decided, (err: unknown) =>
+      decided({ ok: false, reason: `login check failed: ${String(err)}`, lockedOut: undefined }),
+    );
+  }
+
   private onAction(msg: AmiMessage): void {
     if (this.ending || this.refusing || this.loggedOff) return;
     if (this.held) {
       this.held.push(msg);
       return;
     }
+    const proxyKey = this.options.proxyKey !== undefined && (!this.user || this.anonymous) ? getHeader(msg, 'ProxyKey') : undefined;
+    if (proxyKey !== undefined) return this.proxyKeyLogin(msg, proxyKey);
     const action = getHeader(msg, 'Action');
     const actionId = actionIdOf(msg);
-    const name = (action ?? '').toLowerCase();
+    // astmanproxy's ProxyAction: Logoff is a Logoff; the others are answered by the hub, once logged in.
+    const proxyAction = action === undefined ? proxyActionName(msg) : undefined;
+    const name = proxyAction === undefined ? (action ?? '').toLowerCase() : proxyAction.toLowerCase() === 'logoff' ? 'logoff' : 'proxyaction';
     const slot = this.answers.open(name === 'logoff');
     const settings = this.host.settings();
-    if (settings.audit) {
-      const entry = startAudit(msg);
-      entry.user = this.user?.name ?? (name === 'login' ? getHeader(msg, 'Username') : undefined);
-      this.audits.set(slot.seq, entry);
-    }
+    if (settings.audit) this.audits.start(slot.seq, msg, this.user?.name ?? (name === 'login' ? getHeader(msg, 'Username') : undefined));
     if (this.log.isLevelEnabled('debug')) this.log.debug({ action: redactForLog(msg, settings.redacted) }, 'action from client');
     const reply = (answer: AmiMessage) => this.answer(slot, answer, true);
     if (name === '') {
@@ -394,13 +455,14 @@ export class AmiClientSession implements ActionOwner {
           reply(errorResponse(actionId, `Too many actions in flight (max_pending_actions = ${max})`));
           return;
         }
+        if (name !== 'proxyaction' && actionId !== undefined) this.lastActionId = actionId;
         this.host.handleAction(this, msg, slot);
       }
     }
   }
 
   private login(msg: AmiMessage, actionId: string | undefined, slot: AnswerSlot): void {
-    if (this.user) {
+    if (this.user && !this.anonymous) {
       this.answer(slot, response('Success', actionId, ['Message', 'Already authenticated']), true);
       return;
     }
@@ -413,7 +475,7 @@ export class AmiClientSession implements ActionOwner {
     };
     // Checking may take a while (scrypt): what the client sends meanwhile waits, in order.
     this.held = [];
-    this.input.hold();
+    this.pacer.hold();
     const startedAt = Date.now();
     this.host.authenticate(req).then(
       (result) => this.loginDecided(msg, actionId, slot, result, startedAt),
@@ -429,15 +491,10 @@ export class AmiClientSession implements ActionOwner {
       this.refuseLogin(actionId, getHeader(msg, 'Username'), slot, result.reason, result.lockedOut, startedAt);
       return;
     }
-    this.input.release();
+    this.pacer.release();
     const user = result.user;
-    this.user = user;
-    this.compileFilter();
-    this.host.clientLoggedIn(this);
-    this.allowedServers = new Set(user.servers);
-    // The user's format applies from its login response on.
-    if (user.format !== undefined) this.format = this.host.format(user.format) ?? this.format;
-    clearTimeout(this.authTimer);
+    this.anonymous = false;
+    this.enter(user);
     const events = getHeader(msg, 'Events');
     if (events !== undefined) this.eventMask = eventMaskFromValue(events) ?? this.eventMask;
     this.log.info({ user: user.name }, 'client logged in');
@@ -458,7 +515,7 @@ export class AmiClientSession implements ActionOwner {
   /** As Asterisk: answer after a delay (a brake on guessing; counted from the check's start), then close. */
   private refuseLogin(actionId: string | undefined, username: string | undefined, slot: AnswerSlot, reason: string, lockedOut: LockScope | undefined, startedAt: number): void {
     this.refusing = true;
-    this.input.hold();
+    this.pacer.hold();
     this.host.loginFailed(this, username, reason, lockedOut);
     setTimeout(() => {
       this.answer(slot, errorResponse(actionId, 'Authentication failed'), true);
@@ -507,7 +564,7 @@ export class AmiClientSession implements ActionOwner {
     const { maxThrottledMs } = this.flood.limits;
     this.log.warn({ malformed: this.flood.count }, `client disconnected: malformed input kept up over malformed_rate for more than ${maxThrottledMs / 1000} s (malformed_timeout)`);
     this.host.floodingClientDropped(this);
-    this.input.close();
+    this.pacer.close();
     this.socket.destroy();
   }
 
@@ -545,18 +602,17 @@ export class AmiClientSession implements ActionOwner {
 
   private write(buf: Buffer): void {
     if (this.ending || this.isClosed) return;
-    this.stats.bytesSent += buf.length;
-    this.output.write(buf);
+    this.output.pushOwn(buf);
   }
 
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
-    this.input.close();
+    this.pacer.close();
     if (this.waiter) clearTimeout(this.waiter.timer);
     this.waiter = undefined;
-    this.output.close();
+    this.output.discard();
     this.log.debug({ user: this.user?.name }, 'client closed');
     this.host.clientClosed(this);
   }

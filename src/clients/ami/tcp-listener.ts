@@ -14,7 +14,7 @@ import { formatHostPort, type HostPort } from '../../config/index.js';
 import type { FormatModule } from '../../formats.js';
 import type { Hub } from '../../hub.js';
 import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../../tls/server-tls.js';
-import { AmiClientSession } from './ami-client-session.js';
+import { AmiClientSession, type ClientOptions } from './ami-client-session.js';
 import { closedByGate, closeRefused, ConnectionGate, PendingHandshakes } from '../shared/connection-gate.js';
 import { socketRemote } from '../shared/socket-remote.js';
 
@@ -23,6 +23,10 @@ export interface AmiListenerOptions {
   readonly name?: string;
   /** Raw AMI over TLS. */
   readonly tls?: ListenerTlsOptions;
+  /** What its clients send, and what they receive (see ClientOptions). */
+  readonly client?: ClientOptions;
+  /** Its clients act as this user without logging in (a [listener]'s anonymous_user). */
+  readonly anonymousUser?: string;
 }
 
 export class AmiTcpListener {
@@ -33,6 +37,8 @@ export class AmiTcpListener {
   private readonly gate: ConnectionGate;
   private readonly pending: PendingHandshakes;
   private boundPort: number | undefined;
+  private readonly clientOptions: ClientOptions;
+  private readonly anonymousUser: string | undefined;
 
   constructor(
     private readonly hub: Hub,
@@ -41,6 +47,8 @@ export class AmiTcpListener {
     options: AmiListenerOptions = {},
   ) {
     this.name = options.name;
+    this.clientOptions = { ...options.client, secure: options.tls !== undefined };
+    this.anonymousUser = options.anonymousUser;
     this.tls = options.tls !== undefined;
     this.gate = new ConnectionGate(hub, { listener: options.name }, () => this.label);
     this.pending = new PendingHandshakes(() => hub.endHandshake());
@@ -108,9 +116,11 @@ export class AmiTcpListener {
   }
 
   private startSession(socket: net.Socket): void {
-    const client = new AmiClientSession(socket, this.hub, this.format);
+    const client = new AmiClientSession(socket, this.hub, this.format, this.clientOptions);
     client.listener = this.label;
     this.hub.addClient(client);
+    const anonymous = this.anonymousUser === undefined ? undefined : this.hub.findUser(this.anonymousUser);
+    if (anonymous !== undefined) client.enterAnonymous(anonymous);
   }
 
   private refusedTls(socket: net.Socket, reason: string): void {

@@ -3,13 +3,15 @@
  * who a request is (HTTP Basic, or the `mansession_id` cookie of an `Action=Login` session).
  */
 import type http from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { isLoopbackHost } from '../../access/acl.js';
 import type { UserConfig } from '../../config/index.js';
 import type { Hub } from '../../hub.js';
 import type { Logger } from '../../log.js';
 import { parseBasic, sessionCookie } from './http-auth.js';
 import type { HttpSession, HttpSessionStore } from './http-sessions.js';
 import { socketRemote } from '../shared/socket-remote.js';
-import { remainingFailDelay } from '../../access/authenticator.js';
+import { remainingFailDelay, type LoginResult } from '../../access/authenticator.js';
 import type { LockScope } from '../../access/login-guard.js';
 
 export interface HttpSettings {
@@ -34,6 +36,11 @@ export interface HttpContext {
   readonly sessions: HttpSessionStore;
   /** Whether the listener is shutting down. */
   readonly closing: boolean;
+  /** A [listener NAME] with input = http: its anonymous_user and ProxyKey settings. */
+  readonly listener?: {
+    readonly anonymousUser?: string;
+    readonly proxyKey?: { readonly user: string; readonly plainAllowed: boolean };
+  };
 }
 
 export type Identity =
@@ -50,22 +57,36 @@ export type Identity =
   };
 
 /**
- * Who sends the request: HTTP Basic when the request has an Authorization header, else the
- * session of its `mansession_id` cookie.
+ * Who sends the request: HTTP Basic when the request has an Authorization header, else its
+ * `ProxyKey` (on a listener with proxy_key_user), else the session of its `mansession_id`
+ * cookie, else the listener's anonymous_user. Answered at once unless a secret_hash must be
+ * checked by scrypt or bcrypt (the first request with that secret): a promise then.
  */
-export async function identify(ctx: HttpContext, req: http.IncomingMessage, now: number): Promise<Identity> {
+export function identify(ctx: HttpContext, req: http.IncomingMessage, now: number, proxyKey?: string): Identity | Promise<Identity> {
   const basic = parseBasic(req.headers.authorization);
+  const pk = ctx.listener?.proxyKey;
+  if (basic === undefined && proxyKey !== undefined && pk !== undefined) {
+    const secure = (req.socket as TLSSocket).encrypted === true;
+    if (!secure && !pk.plainAllowed && !isLoopbackHost(req.socket.remoteAddress ?? '')) {
+      return { ok: false, message: 'ProxyKey is not accepted over plain HTTP from this address: use HTTPS, or log in', failed: false };
+    }
+    const result = ctx.hub.auth.check({ username: pk.user, secret: proxyKey, address: req.socket.remoteAddress });
+    return result instanceof Promise ? result.then((r) => loginIdentity(r, pk.user, 'ProxyKey: ')) : loginIdentity(result, pk.user, 'ProxyKey: ');
+  }
   if (basic !== undefined) {
     if (!basic.ok) {
       // Unreadable credentials are a failed login too: they count towards the lockout.
       const result = ctx.hub.auth.malformed(req.socket.remoteAddress, basic.message);
       return { ok: false, message: basic.message, failed: true, reason: result.ok ? basic.message : result.reason, lockedOut: result.ok ? undefined : result.lockedOut };
     }
-    const result = await ctx.hub.authenticate({ username: basic.username, secret: basic.secret, address: req.socket.remoteAddress });
-    if (!result.ok) return { ok: false, message: 'Authentication failed', failed: true, username: basic.username, reason: result.reason, lockedOut: result.lockedOut };
-    return { ok: true, user: result.user };
+    const result = ctx.hub.auth.check({ username: basic.username, secret: basic.secret, address: req.socket.remoteAddress });
+    return result instanceof Promise ? result.then((r) => loginIdentity(r, basic.username)) : loginIdentity(result, basic.username);
   }
   const id = sessionCookie(req.headers.cookie);
+  const anonymous = ctx.listener?.anonymousUser === undefined ? undefined : ctx.hub.findUser(ctx.listener.anonymousUser);
+  if (id === undefined && anonymous !== undefined && ctx.hub.auth.addressAllowed(anonymous, req.socket.remoteAddress)) {
+    return { ok: true, user: anonymous };
+  }
   if (id === undefined) {
     return { ok: false, message: 'Permission denied: log in with HTTP Basic, or with Action=Login and its mansession_id cookie', failed: false };
   }
@@ -76,6 +97,12 @@ export async function identify(ctx: HttpContext, req: http.IncomingMessage, now:
     return { ok: false, message: "Permission denied: this address is not allowed by the user's permit/deny", failed: false };
   }
   return { ok: true, user: session.user, session };
+}
+
+/** The identity a login check gives (`why` prefixes the reason logged for a failure). */
+function loginIdentity(result: LoginResult, username: string, why = ''): Identity {
+  if (!result.ok) return { ok: false, message: 'Authentication failed', failed: true, username, reason: `${why}${result.reason}`, lockedOut: result.lockedOut };
+  return { ok: true, user: result.user };
 }
 
 /**

@@ -3,6 +3,11 @@
  * (1, 2, 3, …), and the last `capacity` events are kept so a client that reconnects with
  * `Last-Event-ID: N` gets every event after N that is still kept — and is told how many it
  * missed when some are gone. Pure: no sockets, no timers.
+ *
+ * In cluster mode the ids are given: the events' sequence in the cluster's stream, the same on
+ * every node, so a client may resume on another node. They follow each other too; one that
+ * does not (this node missed part of the stream, or the stream was recreated) starts the
+ * buffer over from it, and what came before counts as missed.
  */
 
 export interface Replayed<T> {
@@ -41,8 +46,13 @@ export class EventReplay<T> {
     return this.count;
   }
 
-  /** Keeps an event (dropping the oldest when full); returns its id. */
-  push(item: T): Replayed<T> {
+  /** Keeps an event (dropping the oldest when full) under `id` (default: the next one); returns it. */
+  push(item: T, id = this.nextId): Replayed<T> {
+    if (id !== this.nextId) {
+      this.head = 0;
+      this.count = 0;
+      this.nextId = id;
+    }
     const entry = { id: this.nextId++, item };
     if (this.capacity === 0) return entry;
     if (this.count < this.capacity) {

@@ -11,7 +11,7 @@
  * such client — so what lagging clients hold never keeps whole read chunks or slabs alive.
  */
 import { encodeText } from '../../ami/encoder.js';
-import { standalone } from './bounded-output.js';
+import { standalone } from './output-queue.js';
 import { appendHeader, getHeader, headerIndex, type AmiMessage } from '../../ami/message.js';
 import type { EventView } from '../../filters/event-view.js';
 import type { FormatModule } from '../../formats.js';
@@ -32,6 +32,8 @@ export class Outbound implements EventView {
     readonly server: string | undefined,
     /** Its event classes (see event-classes.ts). */
     readonly classBits: number,
+    /** In cluster mode: its sequence number in the cluster's event stream, the same on every node (the SSE event id). */
+    readonly seq?: number,
   ) {}
 
   /** The value of its Event header ('' when it has none). */

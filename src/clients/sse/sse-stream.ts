@@ -1,23 +1,19 @@
 /**
  * One Server-Sent Events stream (`GET /events`): the events its filters admit, as prepared
- * frames. Output is bounded like a raw TCP client's (bounded-output.ts): what one turn of the
- * event loop queues goes out as one write; a reader whose unsent output stays over
+ * frames. Output is bounded like a raw TCP client's (shared/output-queue.ts): what one turn of
+ * the event loop queues goes out as one write; a reader whose unsent output stays over
  * `client_buffer` for `slow_client_timeout`, or ever exceeds `client_buffer_max`, is
  * disconnected, and what it holds counts against client_buffer_total.
  */
 import type http from 'node:http';
-import { BoundedOutput } from '../shared/bounded-output.js';
 import type { OutputBudget } from '../shared/output-budget.js';
 import type { UserConfig } from '../../config/index.js';
 import { accessOf } from '../../access/user-access.js';
 import type { EventView } from '../../filters/event-view.js';
+import { writableOutput, type OutputLimits, type OutputQueue } from '../shared/output-queue.js';
 import { socketRemote } from '../shared/socket-remote.js';
 
-export interface SseLimits {
-  readonly clientBuffer: number;
-  readonly clientBufferMax: number;
-  readonly slowClientTimeoutMs: number;
-}
+export type SseLimits = OutputLimits;
 
 /** An event as the streams see it. */
 export interface SseEntry {
@@ -60,7 +56,7 @@ export class SseStream {
   /** The reader's IP address, as its user's permit/deny checks it. */
   readonly address: string | undefined;
   eventsSent = 0;
-  private readonly output: BoundedOutput;
+  private readonly output: OutputQueue;
   private closed = false;
   private reported = false;
 
@@ -76,7 +72,15 @@ export class SseStream {
     const socket = res.req?.socket;
     this.address = socket?.remoteAddress;
     this.remote = socketRemote(socket);
-    this.output = new BoundedOutput(res, () => limits, hooks.budget, (reason) => this.drop(reason));
+    const stream = this;
+    this.output = writableOutput(res, {
+      get isClosed() {
+        return stream.isClosed;
+      },
+      drop: (reason) => this.drop(reason),
+      limits: () => limits,
+      budget: hooks.budget,
+    });
     res.on('close', () => this.onClose());
   }
 
@@ -108,17 +112,17 @@ export class SseStream {
   offer(entry: SseEntry): boolean {
     if (!this.wants(entry)) return false;
     this.eventsSent++;
-    if (!this.isClosed) this.output.writeShared(entry.frame(this.user.serverHeader, this.output.lagging));
+    if (!this.isClosed) this.output.push(entry.frame(this.user.serverHeader, this.output.lagging));
     return true;
   }
 
   /** Bytes for this stream alone. */
   write(buf: Buffer): void {
-    if (!this.isClosed) this.output.write(buf);
+    if (!this.isClosed) this.output.pushOwn(buf);
   }
 
   keepAlive(): void {
-    if (!this.isClosed) this.output.writeShared(KEEP_ALIVE);
+    if (!this.isClosed) this.output.push(KEEP_ALIVE);
   }
 
   /** Called periodically: disconnects a reader over client_buffer for longer than slow_client_timeout. */
@@ -131,14 +135,14 @@ export class SseStream {
     if (this.isClosed) return;
     this.output.flush(true);
     this.closed = true;
-    this.output.close();
+    this.output.discard();
     this.res.end();
   }
 
   private drop(reason: string): void {
     if (this.isClosed) return;
     this.hooks.slow(this, reason);
-    this.output.close();
+    this.output.discard();
     this.res.destroy();
   }
 
@@ -146,7 +150,7 @@ export class SseStream {
     if (this.reported) return;
     this.reported = true;
     this.closed = true;
-    this.output.close();
+    this.output.discard();
     this.hooks.closed(this);
   }
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { BoundedOutput, standalone } from '../src/clients/shared/bounded-output.js';
+import { OutputQueue, standalone } from '../src/clients/shared/output-queue.js';
 import { OutputBudget, type BudgetMember } from '../src/clients/shared/output-budget.js';
 
 /** A writable stand-in: takes everything while `open`, else keeps it (as a socket over its high-water mark). */
@@ -30,6 +30,10 @@ class FakeSink extends EventEmitter {
 
 const turn = () => new Promise((r) => setImmediate(r));
 const limits = { clientBuffer: 100, clientBufferMax: 1000, slowClientTimeoutMs: 1000 };
+
+function queue(sink: FakeSink, budget = new OutputBudget(() => 1e9), dropped: string[] = []): OutputQueue {
+  return new OutputQueue(sink, { isClosed: false, drop: (reason) => dropped.push(reason), limits: () => limits, budget });
+}
 
 function member(buffered: number, shed: string[], name: string): BudgetMember {
   return { buffered, counted: 0, shed: () => shed.push(name) };
@@ -71,13 +75,13 @@ describe('OutputBudget', () => {
   });
 });
 
-describe('BoundedOutput', () => {
+describe('OutputQueue', () => {
   it('writes what a turn queued in one corked write, by reference', async () => {
     const sink = new FakeSink();
-    const out = new BoundedOutput(sink, () => limits, new OutputBudget(() => 1e9), () => undefined);
+    const out = queue(sink);
     const shared = Buffer.from('Event: X\r\n\r\n');
-    out.writeShared(shared);
-    out.write(Buffer.from('Response: Success\r\n\r\n'));
+    out.push(shared);
+    out.pushOwn(Buffer.from('Response: Success\r\n\r\n'));
     expect(sink.writes).toEqual([]);
     await turn();
     expect(sink.writes).toHaveLength(2);
@@ -89,12 +93,12 @@ describe('BoundedOutput', () => {
     const sink = new FakeSink();
     const budget = new OutputBudget(() => 1e9);
     const dropped: string[] = [];
-    const out = new BoundedOutput(sink, () => limits, budget, (reason) => dropped.push(reason));
+    const out = queue(sink, budget, dropped);
     sink.open = false;
-    out.writeShared(Buffer.alloc(50));
+    out.push(Buffer.alloc(50));
     await turn();
     expect(sink.writes).toHaveLength(1);
-    for (let i = 0; i < 4; i++) out.writeShared(Buffer.alloc(50));
+    for (let i = 0; i < 4; i++) out.push(Buffer.alloc(50));
     // Counted at once, before the turn's flush.
     expect(budget.total).toBe(250);
     await turn();
@@ -109,7 +113,7 @@ describe('BoundedOutput', () => {
     expect(budget.total).toBe(0);
     expect(out.overSince).toBeUndefined();
     sink.open = false;
-    for (let i = 0; i < 30; i++) out.writeShared(Buffer.alloc(50));
+    for (let i = 0; i < 30; i++) out.push(Buffer.alloc(50));
     await turn();
     expect(dropped).toEqual(['output buffer over client_buffer_max (1000 bytes)']);
     expect(budget.size).toBe(0);
@@ -117,16 +121,16 @@ describe('BoundedOutput', () => {
 
   it('copies a message for this client alone out of a larger buffer when it is going to wait', async () => {
     const sink = new FakeSink();
-    const out = new BoundedOutput(sink, () => limits, new OutputBudget(() => 1e9), () => undefined);
+    const out = queue(sink);
     const chunk = Buffer.from('Response: Success\r\n\r\nEvent: Rest\r\n\r\n');
     const view = chunk.subarray(0, 21);
-    out.write(view);
+    out.pushOwn(view);
     await turn();
     expect(sink.writes[0]).toBe(view);
     sink.open = false;
-    out.write(Buffer.from('x'));
+    out.pushOwn(Buffer.from('x'));
     await turn();
-    out.write(view);
+    out.pushOwn(view);
     await turn();
     sink.drain();
     const last = sink.writes.at(-1)!;

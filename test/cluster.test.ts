@@ -1,0 +1,183 @@
+/**
+ * Three amiplex nodes (real processes) in front of two simulated PBXes, sharing them through a
+ * real nats-server with JetStream. Every PBX's peak count of connections is checked after each
+ * step: never two AMI sessions to one PBX, whatever happens to nodes or to NATS.
+ */
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SimulatedPbx } from '../src/sim/index.js';
+import { PERM } from '../src/sim/permissions.js';
+import { AmiTestClient, header, isEvent, type Received } from './helpers/ami-test-client.js';
+import { startCli, stopAllCliProcesses, type CliProcess } from './helpers/cli-process.js';
+import { startNats, type NatsServer } from './helpers/nats-server.js';
+import { startSim, waitUntil } from './helpers/proxy-fixture.js';
+
+const TTL = 2;
+const NODES = ['n1', 'n2', 'n3'];
+const PBXES = ['pbx1', 'pbx2'];
+
+let nats: NatsServer;
+const sims = new Map<string, SimulatedPbx>();
+const nodes = new Map<string, CliProcess>();
+const clients = new Map<string, AmiTestClient>();
+
+function config(node: string, simPorts: Map<string, number>): string {
+  const lines = ['[general]', 'listen = 127.0.0.1:0', 'auth_fail_delay = 0', 'action_timeout = 5', 'shutdown_timeout = 2', ''];
+  for (const pbx of PBXES) {
+    lines.push(`[server ${pbx}]`, 'host = 127.0.0.1', `port = ${simPorts.get(pbx)}`, 'username = admin', 'secret = admin', 'keepalive = 0', 'connect_timeout = 2', 'reconnect_min = 0.05', 'reconnect_max = 0.2', '');
+  }
+  lines.push('[user alice]', 'secret = alice-secret', '', '[cluster]', `nats = ${nats.url}`, `node = ${node}`, 'name = test', `lease_ttl = ${TTL}`, '');
+  return lines.join('\n');
+}
+
+async function client(node: string): Promise<AmiTestClient> {
+  const c = await AmiTestClient.connect(nodes.get(node)!.port, '127.0.0.1', { label: node });
+  await c.login('alice', 'alice-secret', 'on');
+  return c;
+}
+
+/** The holder of each PBX as a node's ProxyListServers shows it, and its state. */
+async function holders(c: AmiTestClient, id: string): Promise<Record<string, string>> {
+  const list = await c.list([['Action', 'ProxyListServers'], ['ActionID', id]], 5000);
+  return Object.fromEntries(list.items.map((m) => [header(m, 'Server')!, `${header(m, 'Node')}/${header(m, 'State')}`]));
+}
+
+let listSeq = 0;
+/** Waits until every PBX has exactly one session, held by a node of `alive`, and every node in `alive` agrees on it. */
+async function settled(alive: readonly string[], timeoutMs = 20_000): Promise<Record<string, string>> {
+  let seen: Record<string, string>[] = [];
+  await waitUntil(() => [...sims.values()].every((s) => s.sessionCount === 1), timeoutMs, 'one session per PBX');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    seen = await Promise.all(alive.map((n) => holders(clients.get(n)!, `h${++listSeq}`)));
+    const first = JSON.stringify(seen[0]);
+    const agreed = seen.every((s) => JSON.stringify(s) === first);
+    const allUp = PBXES.every((p) => alive.some((n) => seen[0]![p] === `${n}/up`));
+    if (agreed && allUp) return Object.fromEntries(PBXES.map((p) => [p, seen[0]![p]!.split('/')[0]!]));
+    if (Date.now() > deadline) throw new Error(`nodes do not agree on the holders: ${JSON.stringify(seen)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function peaks(): Record<string, number> {
+  return Object.fromEntries([...sims].map(([n, s]) => [n, s.stats.peakSessions]));
+}
+
+function seqEvents(c: AmiTestClient, tag: string, server: string, from = 0): number[] {
+  return c.filter((m) => isEvent(m, 'UserEvent') && header(m, 'UserEvent') === tag && header(m, 'Server') === server, from).map((m) => Number(header(m, 'N')));
+}
+
+function publishSeq(sim: SimulatedPbx, tag: string, n: number): void {
+  sim.publish(Array.from({ length: n }, (_, i) => ({ cat: PERM.user, text: `Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: ${tag}\r\nN: ${i + 1}\r\n\r\n` })));
+}
+
+describe('a cluster of three nodes sharing two PBXes through NATS', () => {
+  beforeAll(async () => {
+    nats = await startNats();
+    const ports = new Map<string, number>();
+    for (const p of PBXES) {
+      const { sim, port } = await startSim({ rate: 0 });
+      sims.set(p, sim);
+      ports.set(p, port);
+    }
+    await Promise.all(NODES.map(async (n) => nodes.set(n, await startCli(config(n, ports), 15_000))));
+    for (const n of NODES) clients.set(n, await client(n));
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([...clients.values()].map((c) => c.close()));
+    await stopAllCliProcesses();
+    await Promise.all([...sims.values()].map((s) => s.stop()));
+    await nats?.destroy();
+  });
+
+  it('holds each PBX on one node, which every node names in ProxyListServers', async () => {
+    const held = await settled(NODES);
+    for (const p of PBXES) expect(NODES).toContain(held[p]);
+    expect(peaks()).toEqual({ pbx1: 1, pbx2: 1 });
+  }, 30_000);
+
+  it('delivers every event of both PBXes to a client on each node, exactly once and in order', async () => {
+    const from = new Map([...clients].map(([n, c]) => [n, c.messages.length]));
+    publishSeq(sims.get('pbx1')!, 'Seq', 300);
+    publishSeq(sims.get('pbx2')!, 'Seq', 300);
+    const want = Array.from({ length: 300 }, (_, i) => i + 1);
+    for (const [n, c] of clients) {
+      await c.waitForCount((m) => isEvent(m, 'UserEvent') && header(m, 'UserEvent') === 'Seq', 600, 10_000, from.get(n));
+      await new Promise((r) => setTimeout(r, 100)); // nothing more may follow
+      for (const p of PBXES) expect(seqEvents(c, 'Seq', p, from.get(n)), `${n} ${p}`).toEqual(want);
+    }
+  }, 30_000);
+
+  it('answers actions with the same ActionID from every node, on both PBXes, each to its sender', async () => {
+    // Every node's client at once, each PBX in turn (one client cannot tell apart two answers with one ActionID).
+    const answers = (
+      await Promise.all(
+        [...clients].map(async ([n, c]) => {
+          const out = [];
+          for (const p of PBXES) {
+            const r = await c.action([['Action', 'Getvar'], ['Server', p], ['Variable', `V_${n}_${p}`], ['ActionID', 'same']], 5000);
+            const list = await c.list([['Action', 'CoreShowChannels'], ['Server', p], ['ActionID', 'same-list']], 5000);
+            out.push({ n, p, variable: header(r, 'Variable'), id: header(r, 'ActionID'), complete: header(list.complete, 'EventList') });
+          }
+          return out;
+        }),
+      )
+    ).flat();
+    expect(answers).toHaveLength(6);
+    for (const a of answers) expect(a).toEqual({ n: a.n, p: a.p, variable: `V_${a.n}_${a.p}`, id: 'same', complete: 'Complete' });
+    expect(peaks()).toEqual({ pbx1: 1, pbx2: 1 });
+  }, 30_000);
+
+  it('a holder killed with SIGKILL: its PBXes move to the survivors within the TTL and a login; their clients stay and see Down then Up', async () => {
+    const held = await settled(NODES);
+    const victim = held.pbx1!;
+    const survivors = NODES.filter((n) => n !== victim);
+    const from = new Map(survivors.map((n) => [n, clients.get(n)!.messages.length]));
+    const killedAt = Date.now();
+    nodes.get(victim)!.kill('SIGKILL');
+    await nodes.get(victim)!.exited;
+    // An action sent to the dead holder is answered with an error naming the server, not left hanging.
+    const asker = clients.get(survivors[0]!)!;
+    const answer = await asker.action([['Action', 'Ping'], ['Server', 'pbx1'], ['ActionID', 'during']], 10_000);
+    expect(header(answer, 'Response')).toBe('Error');
+    expect(header(answer, 'Message')).toContain('pbx1');
+    const now = await settled(survivors, 20_000);
+    const tookMs = Date.now() - killedAt;
+    expect(survivors).toContain(now.pbx1);
+    expect(tookMs).toBeLessThan((TTL + 2) * 1000 + 3000); // TTL + a tick + login, with room for a loaded machine
+    for (const n of survivors) {
+      const c = clients.get(n)!;
+      expect(c.isOpen).toBe(true);
+      const down = await c.waitFor((m) => isEvent(m, 'ProxyServerDown') && header(m, 'Server') === 'pbx1', 5000, from.get(n));
+      await c.waitFor((m: Received) => isEvent(m, 'ProxyServerUp') && header(m, 'Server') === 'pbx1', 5000, down.index);
+    }
+    expect(peaks()).toEqual({ pbx1: 1, pbx2: 1 });
+    clients.delete(victim);
+    nodes.delete(victim);
+  }, 40_000);
+
+  it('NATS stopped: every node drops its AMI sessions before its leases can run out; restarted: the PBXes are held again and events flow', async () => {
+    const alive = [...nodes.keys()];
+    await settled(alive);
+    for (const s of sims.values()) s.stats.peakSessions = s.sessionCount;
+    await nats.stop();
+    // No node can renew: every session is closed within the TTL, and no node takes over anything.
+    await waitUntil(() => [...sims.values()].every((s) => s.sessionCount === 0), TTL * 1000 + 3000, 'every AMI session closed');
+    expect(peaks()).toEqual({ pbx1: 1, pbx2: 1 });
+    await nats.start();
+    await settled(alive, 30_000).catch((err: Error) => {
+      if (process.env.CLUSTER_TEST_LOGS) for (const n of alive) writeFileSync(`${process.env.CLUSTER_TEST_LOGS}/${n}.log`, nodes.get(n)!.stderr());
+      throw new Error(`${err.message}\n${alive.map((n) => `--- ${n}\n${nodes.get(n)!.stderr().split('\n').slice(-40).join('\n')}`).join('\n')}`);
+    });
+    expect(peaks()).toEqual({ pbx1: 1, pbx2: 1 });
+    const from = new Map([...clients].map(([n, c]) => [n, c.messages.length]));
+    publishSeq(sims.get('pbx1')!, 'After', 20);
+    publishSeq(sims.get('pbx2')!, 'After', 20);
+    for (const [n, c] of clients) {
+      expect(c.isOpen).toBe(true);
+      await c.waitForCount((m) => isEvent(m, 'UserEvent') && header(m, 'UserEvent') === 'After', 40, 10_000, from.get(n));
+      for (const p of PBXES) expect(seqEvents(c, 'After', p, from.get(n))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    }
+  }, 60_000);
+});
