@@ -25,6 +25,7 @@ import { builtinInputs, type InputRegistry } from './inputs.js';
 import { ActionRouter, errorResponse, type Failure, type Reply } from './router/action-router.js';
 import { UpstreamSession, type UpstreamState, type UpstreamStatus } from './upstream/upstream-session.js';
 import type { ClusterStatus } from './cluster/cluster-status.js';
+import type { EventHistory } from './clients/shared/event-history.js';
 
 /** One PBX: its session and the router of its actions. */
 export interface ServerSlot {
@@ -99,6 +100,8 @@ export interface ClusterLink {
   sessionState(server: ServerSlot, status: UpstreamStatus): void;
   /** Nodes, holders and NATS, for the status page and /metrics. */
   status(): ClusterStatus;
+  /** The cluster's event stream, read by sequence (resuming SSE and WebSocket clients). */
+  readonly history: EventHistory;
 }
 
 /** The status of a PBX: its session's here, or the holder's in cluster mode. */
@@ -215,6 +218,11 @@ export class Hub implements SessionHost {
   /** Cluster mode: nodes, holders and NATS; undefined without a [cluster] section. */
   clusterStatus(): ClusterStatus | undefined {
     return this.cluster?.status();
+  }
+
+  /** Cluster mode: the events' history (the cluster's stream); undefined without a [cluster] section. */
+  get eventHistory(): EventHistory | undefined {
+    return this.cluster?.history;
   }
 
   /** Cluster mode: this node's name; undefined without a [cluster] section. */

@@ -5,16 +5,19 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preferredNode } from '../src/cluster/rendezvous.js';
 import type { SimulatedPbx } from '../src/sim/index.js';
 import { PERM } from '../src/sim/permissions.js';
 import { AmiTestClient, header, isEvent, type Received } from './helpers/ami-test-client.js';
 import { startCli, stopAllCliProcesses, type CliProcess } from './helpers/cli-process.js';
+import { SseClient, type SseEvent } from './helpers/http-fixture.js';
 import { startNats, type NatsServer } from './helpers/nats-server.js';
 import { startSim, waitUntil } from './helpers/proxy-fixture.js';
 
 const TTL = 2;
 const NODES = ['n1', 'n2', 'n3'];
 const PBXES = ['pbx1', 'pbx2'];
+const SSE_REPLAY = 50;
 
 let nats: NatsServer;
 const sims = new Map<string, SimulatedPbx>();
@@ -22,7 +25,8 @@ const nodes = new Map<string, CliProcess>();
 const clients = new Map<string, AmiTestClient>();
 
 function config(node: string, simPorts: Map<string, number>): string {
-  const lines = ['[general]', 'listen = 127.0.0.1:0', 'auth_fail_delay = 0', 'action_timeout = 5', 'shutdown_timeout = 2', ''];
+  // A small SSE replay buffer: a resume older than it is served from the cluster's stream.
+  const lines = ['[general]', 'listen = 127.0.0.1:0', 'http = 127.0.0.1:0', `sse_replay = ${SSE_REPLAY}`, 'auth_fail_delay = 0', 'action_timeout = 5', 'shutdown_timeout = 2', ''];
   for (const pbx of PBXES) {
     lines.push(`[server ${pbx}]`, 'host = 127.0.0.1', `port = ${simPorts.get(pbx)}`, 'username = admin', 'secret = admin', 'keepalive = 0', 'connect_timeout = 2', 'reconnect_min = 0.05', 'reconnect_max = 0.2', '');
   }
@@ -43,7 +47,10 @@ async function holders(c: AmiTestClient, id: string): Promise<Record<string, str
 }
 
 let listSeq = 0;
-/** Waits until every PBX has exactly one session, held by a node of `alive`, and every node in `alive` agrees on it. */
+/**
+ * Waits until every PBX has exactly one session, held by the node of `alive` that rendezvous
+ * hashing gives it (so no hand-over is still to come), and every node in `alive` agrees on it.
+ */
 async function settled(alive: readonly string[], timeoutMs = 20_000): Promise<Record<string, string>> {
   let seen: Record<string, string>[] = [];
   await waitUntil(() => [...sims.values()].every((s) => s.sessionCount === 1), timeoutMs, 'one session per PBX');
@@ -52,7 +59,7 @@ async function settled(alive: readonly string[], timeoutMs = 20_000): Promise<Re
     seen = await Promise.all(alive.map((n) => holders(clients.get(n)!, `h${++listSeq}`)));
     const first = JSON.stringify(seen[0]);
     const agreed = seen.every((s) => JSON.stringify(s) === first);
-    const allUp = PBXES.every((p) => alive.some((n) => seen[0]![p] === `${n}/up`));
+    const allUp = PBXES.every((p) => seen[0]![p] === `${preferredNode(p, alive)}/up`);
     if (agreed && allUp) return Object.fromEntries(PBXES.map((p) => [p, seen[0]![p]!.split('/')[0]!]));
     if (Date.now() > deadline) throw new Error(`nodes do not agree on the holders: ${JSON.stringify(seen)}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -71,6 +78,20 @@ function publishSeq(sim: SimulatedPbx, tag: string, n: number): void {
   sim.publish(Array.from({ length: n }, (_, i) => ({ cat: PERM.user, text: `Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: ${tag}\r\nN: ${i + 1}\r\n\r\n` })));
 }
 
+/** An SSE stream of every event on a node, resuming after `lastEventId` (header, or the `lastEventId=` parameter). */
+function sse(node: string, lastEventId?: number, how: 'header' | 'query' = 'header'): Promise<SseClient> {
+  const { host, port } = nodes.get(node)!.http[0]!;
+  const auth = { Authorization: `Basic ${Buffer.from('alice:alice-secret').toString('base64')}` };
+  if (lastEventId === undefined) return SseClient.connect(port, host, '/events', auth);
+  if (how === 'query') return SseClient.connect(port, host, `/events?lastEventId=${lastEventId}`, auth);
+  return SseClient.connect(port, host, '/events', { ...auth, 'Last-Event-ID': String(lastEventId) });
+}
+
+/** The N of the UserEvents `tag` a stream got, and whether it was told of lost events. */
+function sseSeq(events: readonly SseEvent[], tag: string): number[] {
+  return events.map((e) => JSON.parse(e.data) as Record<string, string>).filter((o) => o.UserEvent === tag).map((o) => Number(o.N));
+}
+
 describe('a cluster of three nodes sharing two PBXes through NATS', () => {
   beforeAll(async () => {
     nats = await startNats();
@@ -85,6 +106,8 @@ describe('a cluster of three nodes sharing two PBXes through NATS', () => {
   }, 60_000);
 
   afterAll(async () => {
+    // CLUSTER_TEST_LOGS=DIR keeps every node's log there.
+    if (process.env.CLUSTER_TEST_LOGS) for (const [n, p] of nodes) writeFileSync(`${process.env.CLUSTER_TEST_LOGS}/${n}.log`, p.stderr());
     await Promise.all([...clients.values()].map((c) => c.close()));
     await stopAllCliProcesses();
     await Promise.all([...sims.values()].map((s) => s.stop()));
@@ -129,6 +152,38 @@ describe('a cluster of three nodes sharing two PBXes through NATS', () => {
     expect(peaks()).toEqual({ pbx1: 1, pbx2: 1 });
   }, 30_000);
 
+  it('an SSE client that reconnects to another node resumes where it was: nothing missing, nothing twice, from the stream when older than the buffer', async () => {
+    await settled(NODES);
+    const a = await sse('n1');
+    publishSeq(sims.get('pbx1')!, 'Resume', 100);
+    await a.waitFor(() => sseSeq(a.events, 'Resume').length === 100, 10_000, 'the first 100 events on n1');
+    a.close();
+    const lastId = Number(a.events.at(-1)!.id);
+    // Away for ten times what a node's buffer keeps; a client on n2 shows when n2 has them all.
+    const raw = clients.get('n2')!;
+    const from = raw.messages.length;
+    publishSeq(sims.get('pbx1')!, 'Away', SSE_REPLAY * 10);
+    await raw.waitForCount((m) => isEvent(m, 'UserEvent') && header(m, 'UserEvent') === 'Away', SSE_REPLAY * 10, 10_000, from);
+    const b = await sse('n2', lastId);
+    // Live events while it still reads what it missed: they come after it, once.
+    publishSeq(sims.get('pbx2')!, 'Live', 100);
+    await b.waitFor(() => sseSeq(b.events, 'Live').length >= 100, 10_000, 'the missed and the live events on n2');
+    expect(sseSeq(b.events, 'Away')).toEqual(Array.from({ length: SSE_REPLAY * 10 }, (_, i) => i + 1));
+    expect(sseSeq(b.events, 'Live')).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    // Every event of the stream once, in order: the ids follow each other from where n1 left off, no ProxyEventsLost.
+    const ids = b.events.map((e) => Number(e.id));
+    expect(ids.every((id, i) => id === lastId + 1 + i), `ids ${ids.slice(0, 5).join(',')}… after ${lastId}`).toBe(true);
+    // A short absence, resumed on n3 with the lastEventId= parameter: from its buffer.
+    await new Promise((r) => setTimeout(r, 100));
+    b.close();
+    publishSeq(sims.get('pbx1')!, 'Short', 10);
+    await clients.get('n3')!.waitForCount((m) => isEvent(m, 'UserEvent') && header(m, 'UserEvent') === 'Short', 10, 10_000);
+    const c = await sse('n3', Number(b.events.at(-1)!.id), 'query');
+    await c.waitFor(() => sseSeq(c.events, 'Short').length >= 10, 10_000, 'the short absence on n3');
+    expect(c.events.map((e) => Number(e.id))).toEqual(Array.from({ length: 10 }, (_, i) => Number(b.events.at(-1)!.id) + 1 + i));
+    c.close();
+  }, 30_000);
+
   it('a holder killed with SIGKILL: its PBXes move to the survivors within the TTL and a login; their clients stay and see Down then Up', async () => {
     const held = await settled(NODES);
     const victim = held.pbx1!;
@@ -167,7 +222,6 @@ describe('a cluster of three nodes sharing two PBXes through NATS', () => {
     expect(peaks()).toEqual({ pbx1: 1, pbx2: 1 });
     await nats.start();
     await settled(alive, 30_000).catch((err: Error) => {
-      if (process.env.CLUSTER_TEST_LOGS) for (const n of alive) writeFileSync(`${process.env.CLUSTER_TEST_LOGS}/${n}.log`, nodes.get(n)!.stderr());
       throw new Error(`${err.message}\n${alive.map((n) => `--- ${n}\n${nodes.get(n)!.stderr().split('\n').slice(-40).join('\n')}`).join('\n')}`);
     });
     expect(peaks()).toEqual({ pbx1: 1, pbx2: 1 });

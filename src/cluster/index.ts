@@ -54,6 +54,7 @@ export function startCluster(hub: Hub, config: ProxyConfig, log: Logger): Cluste
     forward: (slot, ticket, action, timeoutMs) => forwarder.forward(slot, ticket, action, timeoutMs),
     sessionState: (slot) => ownership.sessionState(slot.name),
     status: () => status(),
+    history: bus,
   });
 
   let setUp: Promise<void> | undefined;
