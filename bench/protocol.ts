@@ -23,6 +23,8 @@ export interface ProxyStart {
   readonly secret: string;
   /** Also an HTTP listener (`http = 127.0.0.1:0`); its port is then asked for with `httpPort`. */
   readonly http?: boolean;
+  /** A node of a cluster: `start` waits until it joined, not for its PBX session (another node may hold it). */
+  readonly cluster?: { readonly nats: string; readonly node: string };
 }
 
 export interface ProxyChildStats {
@@ -52,6 +54,9 @@ export interface MemoryReport {
   /** Whether global.gc ran before the reading. */
   readonly gc: boolean;
 }
+
+/** The header of a latency probe event, followed by when the PBX sent it (ms since the epoch, sub-millisecond). */
+export const PROBE_HEADER = 'BenchProbe: ';
 
 /** The line that identifies a marker event; clients look for it to know where a count starts or ends. */
 export function markerLine(tag: string): string {

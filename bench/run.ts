@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: amiplex measured against the simulated PBX on this machine.
  *
- *   node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http] [--clients 1,10,100,1000]
+ *   node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,cluster] [--clients 1,10,100,1000]
  *                          [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]
+ *                          [--cluster-clients N] [--cluster-rate EV_S]
  *                          [--profile DIR]
  *
  * --quick: shorter windows and fewer Pings (about a minute); --profile DIR: the children write
@@ -15,6 +16,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { renderReport } from './report.js';
+import { clusterRun, type ClusterResult } from './cluster.js';
 import { fanout, type FanoutResult } from './fanout.js';
 import { httpActions, sseFanout, type HttpActionsResult, type SseResult } from './http.js';
 import { memory, type RssResult } from './memory.js';
@@ -31,9 +33,11 @@ interface Args {
   pings: number | undefined;
   steadyClients: number | undefined;
   steadyRate: number | undefined;
+  clusterClients: number | undefined;
+  clusterRate: number | undefined;
 }
 
-const PARTS = ['fanout', 'steady', 'rtt', 'rss', 'http'];
+const PARTS = ['fanout', 'steady', 'rtt', 'rss', 'http', 'cluster'];
 
 /** A bad command line: reported in one line, without a stack. */
 class UsageError extends Error {}
@@ -49,6 +53,8 @@ function parseArgs(argv: readonly string[]): Args {
     pings: undefined,
     steadyClients: undefined,
     steadyRate: undefined,
+    clusterClients: undefined,
+    clusterRate: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -74,10 +80,13 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--pings') args.pings = Math.round(positive(a, value()));
     else if (a === '--steady-clients') args.steadyClients = Math.round(positive(a, value()));
     else if (a === '--steady-rate') args.steadyRate = positive(a, value());
+    else if (a === '--cluster-clients') args.clusterClients = Math.round(positive(a, value()));
+    else if (a === '--cluster-rate') args.clusterRate = Math.max(200, positive(a, value()));
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http] [--clients 1,10,100,1000]\n' +
+        'usage: node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,cluster] [--clients 1,10,100,1000]\n' +
           '                              [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]\n' +
+          '                              [--cluster-clients N] [--cluster-rate EV_S]\n' +
           '                              [--profile DIR]\n',
       );
       process.exit(0);
@@ -103,6 +112,8 @@ function settingsFor(args: Args): Settings {
     httpConcurrency: 50,
     sseStreams: 100,
     sseRate: 10_000,
+    clusterClients: 300,
+    clusterRate: 2000,
     profileDir,
   };
   const base: Settings = args.quick
@@ -115,6 +126,8 @@ function settingsFor(args: Args): Settings {
     ...(args.pings === undefined ? {} : { pings: args.pings, pingWarmup: Math.ceil(args.pings / 10) }),
     ...(args.steadyClients === undefined ? {} : { steadyClients: args.steadyClients }),
     ...(args.steadyRate === undefined ? {} : { steadyRate: args.steadyRate }),
+    ...(args.clusterClients === undefined ? {} : { clusterClients: args.clusterClients }),
+    ...(args.clusterRate === undefined ? {} : { clusterRate: args.clusterRate }),
   };
 }
 
@@ -149,6 +162,7 @@ async function main(): Promise<number> {
   let rss: RssResult | undefined;
   let httpResult: HttpActionsResult | undefined;
   let sse: SseResult | undefined;
+  let cluster: ClusterResult | undefined;
   const problems: string[] = [];
   try {
     // Round trips first: measured right after the floods, amiplex's p99 came out about twice as high
@@ -180,6 +194,10 @@ async function main(): Promise<number> {
       log(`SSE fan-out: ${settings.sseStreams} event streams, PBX at a steady ${settings.sseRate} events/s: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
       sse = await sseFanout(scope, settings.sseStreams, settings.sseRate, settings, log);
     }
+    if (args.only.has('cluster')) {
+      log(`cluster: ${settings.clusterClients} clients on one node, then on three nodes and a nats-server, PBX at a steady ${settings.clusterRate} events/s: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window; then SIGKILL of the holder`);
+      cluster = await clusterRun(scope, settings.clusterClients, settings.clusterRate, settings, log);
+    }
   } catch (err) {
     problems.push(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
@@ -199,7 +217,8 @@ async function main(): Promise<number> {
   }
   if (httpResult) for (const e of httpResult.errorKinds) notes.push(`HTTP actions: ${e}`);
   if (sse) for (const note of sse.notes) notes.push(`SSE fan-out: ${note}`);
-  const report = renderReport({ fan, steady, rtt, rss, http: httpResult, sse, settings, quick: args.quick, elapsedS: (Date.now() - started) / 1000, notes, problems });
+  if (cluster) for (const note of cluster.notes) notes.push(`cluster: ${note}`);
+  const report = renderReport({ fan, steady, rtt, rss, http: httpResult, sse, cluster, settings, quick: args.quick, elapsedS: (Date.now() - started) / 1000, notes, problems });
   process.stdout.write(report);
   if (args.profileDir !== undefined) log(`CPU profiles written to ${args.profileDir}`);
   return problems.length === 0 ? 0 : 1;

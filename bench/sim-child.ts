@@ -6,12 +6,14 @@
  * the tag) to every session. Events a client receives between two markers must therefore
  * number exactly `before(second) - before(first) - 1`.
  */
+import { performance } from 'node:perf_hooks';
 import { SimulatedPbx } from '../src/sim/index.js';
 import { PERM } from '../src/sim/permissions.js';
 import { cpuReading, serve } from './ipc.js';
-import { markerLine, type SimChildStats, type SimStart } from './protocol.js';
+import { markerLine, PROBE_HEADER, type SimChildStats, type SimStart } from './protocol.js';
 
 let pbx: SimulatedPbx | undefined;
+let probeTimer: NodeJS.Timeout | undefined;
 
 function running(): SimulatedPbx {
   if (!pbx) throw new Error('the PBX is not started');
@@ -30,6 +32,16 @@ serve({
   },
   rate(eventsPerSecond: number): void {
     running().setRate(eventsPerSecond);
+  },
+  /** Latency probes: `perSecond` UserEvents a second, each carrying when it was sent (0: none). */
+  probes(perSecond: number): void {
+    const p = running();
+    clearInterval(probeTimer);
+    if (perSecond <= 0) return;
+    probeTimer = setInterval(() => {
+      const sentAt = (performance.timeOrigin + performance.now()).toFixed(3);
+      p.publish([{ cat: PERM.user, text: `Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: BenchProbe\r\n${PROBE_HEADER}${sentAt}\r\n\r\n` }]);
+    }, 1000 / perSecond);
   },
   mark(tag: string): number {
     const p = running();
