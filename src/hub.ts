@@ -94,7 +94,10 @@ export interface RemoteServer {
  */
 export interface ClusterLink {
   readonly node: string;
-  publish(server: string, event: AmiMessage, except: ActionOwner | undefined): void;
+  /** `shownHere`: this node's clients were given it already (NATS was unreachable): the stream's copy is for the others. */
+  publish(server: string, event: AmiMessage, except: ActionOwner | undefined, shownHere?: boolean): void;
+  /** Whether NATS is reachable now. */
+  readonly connected: boolean;
   forward(server: ServerSlot, ticket: Ticket, action: AmiMessage, timeoutMs: number): void;
   /** The session of a PBX this node holds changed state. */
   sessionState(server: ServerSlot, status: UpstreamStatus): void;
@@ -594,10 +597,17 @@ export class Hub implements SessionHost {
     else if (result.dropped) this.log.debug({ server: slot.name, reason: result.dropped }, 'upstream message not delivered');
   }
 
-  /** An event about one PBX (ProxyServerUp/Down): in cluster mode through the stream, so every node tells its clients in turn. */
+  /**
+   * An event about one PBX (ProxyServerUp/Down): in cluster mode through the stream, so every
+   * node tells its clients in turn; while NATS is unreachable this node's clients are told at
+   * once (a PBX it held going down as its lease runs out must not go unsaid), the others later.
+   */
   private serverEvent(slot: ServerSlot, event: AmiMessage): void {
-    if (this.cluster !== undefined) this.cluster.publish(slot.name, event, undefined);
-    else this.broadcast(slot.name, event);
+    const cluster = this.cluster;
+    if (cluster === undefined) return this.broadcast(slot.name, event);
+    const cutOff = !cluster.connected;
+    if (cutOff) this.broadcast(slot.name, event);
+    cluster.publish(slot.name, event, undefined, cutOff);
   }
 
   /** An event to every logged-in client whose event mask and servers admit it. */

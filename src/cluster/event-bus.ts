@@ -33,6 +33,8 @@ const HISTORY_TIMEOUT_MS = 5000;
 
 /** Header of an event that already reached one client as a reply (OriginateResponse, UserEvent): `NODE/CLIENT-ID`. */
 const EXCEPT = 'Amiplex-Except';
+/** Header of an event the publishing node's clients were given already (while NATS was unreachable): that node. */
+const SHOWN = 'Amiplex-Shown';
 
 /** The raw client an event must skip: on which node, and its id there. */
 export interface Except {
@@ -106,6 +108,7 @@ export class EventBus implements EventHistory {
       this.log.warn({ server, seq: m.seq }, 'cluster: an event in the stream is not an AMI message: skipped');
       return;
     }
+    if (m.headers?.get(SHOWN) === this.node) return;
     let except: number | undefined;
     const skip = m.headers?.get(EXCEPT);
     if (skip) {
@@ -115,12 +118,13 @@ export class EventBus implements EventHistory {
     this.hub.deliverClusterEvent(server, event, m.seq, except);
   }
 
-  /** An event of a PBX this node holds. */
-  publish(server: string, event: AmiMessage, except: Except | undefined): void {
+  /** An event of a PBX this node holds; `shownHere`: this node's clients have it already. */
+  publish(server: string, event: AmiMessage, except: Except | undefined, shownHere = false): void {
     let headers: MsgHdrs | undefined;
-    if (except !== undefined) {
+    if (except !== undefined || shownHere) {
       headers = natsHeaders();
-      headers.set(EXCEPT, `${except.node}/${except.id}`);
+      if (except !== undefined) headers.set(EXCEPT, `${except.node}/${except.id}`);
+      if (shownHere) headers.set(SHOWN, this.node);
     }
     const payload = toPayload(event);
     if (this.connected && this.nc !== undefined) {

@@ -29,7 +29,8 @@ export class FeedEntry implements SseEntry {
   private readonly frames: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
 
   constructor(
-    readonly id: number,
+    /** undefined: an event outside the ids' sequence (see publish). */
+    readonly id: number | undefined,
     readonly server: string | undefined,
     readonly out: Outbound,
     private readonly json: FormatModule,
@@ -100,9 +101,16 @@ export class SseFeed {
 
   /**
    * An event broadcast by the hub. Its id: its sequence in the cluster's stream when it has one
-   * (cluster mode: the same id on every node), else the next of this feed's own.
+   * (cluster mode: the same id on every node), else the next of this feed's own (in cluster
+   * mode: none).
    */
   publish(server: string | undefined, out: Outbound): void {
+    if (out.seq === undefined && this.history !== undefined) {
+      // Cluster mode, an event that is not in the stream (told here while NATS was unreachable): no id, not kept.
+      const entry = new FeedEntry(undefined, server, out, this.json);
+      for (const stream of this.streams) if (stream.offer(entry)) this.counters.eventsStreamed++;
+      return;
+    }
     const id = out.seq ?? this.replay.lastId + 1;
     const entry = new FeedEntry(id, server, out, this.json);
     this.replay.push(entry, id);
