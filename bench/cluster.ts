@@ -38,6 +38,8 @@ export interface ClusterNodeResult {
   readonly latencies: number[];
   /** % of one core in the window. */
   readonly cpu: number;
+  /** How long its event loop was blocked at most in the window (ms). */
+  readonly loopDelayMaxMs: number;
 }
 
 /** One phase: the single node, or the cluster, in front of a PBX of its own. */
@@ -152,15 +154,16 @@ async function measure(t: Setup, rate: number, s: Settings, tag: string, notes: 
   for (const c of all) c.recordLatency();
   const count0 = new Map(all.map((c) => [c, c.count]));
   const t0 = performance.now();
-  const read = async (): Promise<{ sim: SimChildStats; proxies: Map<string, CpuReading>; main: CpuReading; busy: number; nats: number | undefined }> => {
-    const [sim, ...stats] = await Promise.all([t.sim.request<SimChildStats>('stats'), ...[...t.proxies.values()].map((p) => p.request<ProxyChildStats>('stats'))]);
+  /** Readings of every process; `reset`: amiplex's event-loop delay is measured afresh from then. */
+  const read = async (reset: boolean): Promise<{ sim: SimChildStats; proxies: Map<string, ProxyChildStats>; main: CpuReading; busy: number; nats: number | undefined }> => {
+    const [sim, ...stats] = await Promise.all([t.sim.request<SimChildStats>('stats'), ...[...t.proxies.values()].map((p) => p.request<ProxyChildStats>('stats', reset))]);
     const nats = t.nats === undefined ? undefined : processCpuMs(t.nats);
-    return { sim: sim!, proxies: new Map([...t.proxies.keys()].map((n, i) => [n, stats[i]!.cpu])), main: cpuReading(), busy: machineBusyMs(), nats };
+    return { sim: sim!, proxies: new Map([...t.proxies.keys()].map((n, i) => [n, stats[i]!])), main: cpuReading(), busy: machineBusyMs(), nats };
   };
-  const r0 = await read();
+  const r0 = await read(true);
   await sleep(Math.max(0, s.windowMs - (performance.now() - t0)));
   const count1 = new Map(all.map((c) => [c, c.count]));
-  const r1 = await read();
+  const r1 = await read(false);
   const dt = (r1.main.at - r0.main.at) / 1000;
   const latencies = new Map([...t.groups].map(([n, cs]) => [n, cs.flatMap((c) => c.latencies ?? []).sort((a, b) => a - b)]));
   for (const c of all) c.latencies = undefined;
@@ -183,7 +186,8 @@ async function measure(t: Setup, rate: number, s: Settings, tag: string, notes: 
       extra: tally.extra,
       wrongClients: tally.wrongClients,
       latencies: latencies.get(name)!,
-      cpu: cpuPercent(r0.proxies.get(name)!, r1.proxies.get(name)!),
+      cpu: cpuPercent(r0.proxies.get(name)!.cpu, r1.proxies.get(name)!.cpu),
+      loopDelayMaxMs: r1.proxies.get(name)!.loopDelayMaxMs,
     });
   }
   const sim = cpuPercent(r0.sim.cpu, r1.sim.cpu);
@@ -203,7 +207,7 @@ function logPhase(log: Log, p: ClusterPhase): void {
   for (const n of p.nodes) {
     log(
       `  ${n.name}${n.holder ? ' (holder)' : ''}: ${n.clients} clients, median ${Math.round(median(n.perClient))} ev/s, latency p50 ${fmtMs(percentile(n.latencies, 50))} ms ` +
-        `p99 ${fmtMs(percentile(n.latencies, 99))} ms (${n.latencies.length} probes), CPU ${Math.round(n.cpu)}%, dropped ${n.dropped}`,
+        `p99 ${fmtMs(percentile(n.latencies, 99))} ms (${n.latencies.length} probes), CPU ${Math.round(n.cpu)}%, event-loop delay max ${fmtMs(n.loopDelayMaxMs)} ms, dropped ${n.dropped}`,
     );
   }
   log(`    PBX ${Math.round(p.pbxRate)} ev/s; CPU PBX ${Math.round(p.cpu.sim)}% nats ${p.cpu.nats === undefined ? '–' : Math.round(p.cpu.nats)}% clients ${Math.round(p.cpu.clients)}% other ${Math.round(p.cpu.other)}%`);

@@ -106,7 +106,13 @@ function fanoutSection(fan: readonly FanoutResult[]): string {
 
 /** amiplex's CPU time per event it delivered to a client, in µs: its efficiency, whoever was the bottleneck. */
 function usPerDelivery(r: FanoutResult): string {
-  return r.cpu.proxy === undefined || r.total <= 0 ? '–' : ((r.cpu.proxy * 1e4) / r.total).toFixed(2);
+  return r.cpu.proxy === undefined ? '–' : perDelivery(r.cpu.proxy, [r.total]);
+}
+
+/** µs of CPU per event delivered, from % of one core and the events per second delivered. */
+function perDelivery(cpuPercent: number, rates: readonly number[]): string {
+  const total = rates.reduce((a, b) => a + b, 0);
+  return total <= 0 ? '–' : ((cpuPercent * 1e4) / total).toFixed(2);
 }
 
 function cpuText(r: FanoutResult): string {
@@ -244,6 +250,8 @@ function clusterSection(r: ClusterResult): string {
         ms(n.latencies, 50),
         ms(n.latencies, 99),
         String(Math.round(n.cpu)),
+        perDelivery(n.cpu, n.perClient),
+        fmtMs(n.loopDelayMaxMs),
         n === p.nodes[0] ? `${num(p.pbxRate)}; ${cpuOf(p)}` : '',
       ]);
     }
@@ -253,7 +261,7 @@ function clusterSection(r: ClusterResult): string {
     `First one amiplex without a cluster serves the ${num(r.clients)} clients; then, with fresh processes, three amiplex nodes ` +
     'share a PBX through a nats-server (JetStream) on this machine, the same clients spread over them. Latency: from the PBX ' +
     `stamping a probe event (${num(PROBES_PER_S)} a second, part of its rate) to a client reading it.\n\n` +
-    table(['run', 'node', 'clients', 'ev/s per client (min / median)', 'dropped', 'event latency p50 (ms)', 'p99 (ms)', 'amiplex CPU %', 'PBX ev/s; CPU % of the rest'], rows, 2) +
+    table(['run', 'node', 'clients', 'ev/s per client (min / median)', 'dropped', 'event latency p50 (ms)', 'p99 (ms)', 'amiplex CPU %', 'amiplex CPU µs per delivered event', 'amiplex event-loop max delay (ms)', 'PBX ev/s; CPU % of the rest'], rows, 2) +
     `\nAdded by the NATS hop (all clients of the cluster against all of the single node): **p50 ${added(50)} ms, p99 ${added(99)} ms**.\n\n` +
     table(
       ['lease_ttl', 'SIGKILL of the holder → its PBX session up on a survivor', 'taken by', "survivors' clients disconnected"],
