@@ -248,7 +248,7 @@ describe('a cluster of three nodes sharing two PBXes through NATS', () => {
     const alive = [...nodes.keys()];
     const held = await settled(alive);
     const cut = held.pbx1!;
-    const other = alive.find((n) => n !== cut)!;
+    const rest = alive.filter((n) => n !== cut);
     const node = nodes.get(cut)!;
     const c = clients.get(cut)!;
     const from = { logs: node.logs().length, messages: c.messages.length };
@@ -258,11 +258,15 @@ describe('a cluster of three nodes sharing two PBXes through NATS', () => {
     const answer = await c.action([['Action', 'Ping'], ['Server', 'pbx1'], ['ActionID', 'cut-off']], 5000);
     expect(header(answer, 'Response')).toBe('Success');
     await node.waitForLog((l) => String(l.msg).startsWith('cluster: NATS unreachable'), 5000, from.logs);
+    // An action for a PBX the other node holds is refused at once: NATS would carry it only once back, too late.
+    expect(held.pbx2).not.toBe(cut);
+    const refused = await c.action([['Action', 'Ping'], ['Server', 'pbx2'], ['ActionID', 'elsewhere']], 2000);
+    expect([header(refused, 'Response'), header(refused, 'Message')]).toEqual(['Error', 'Server pbx2 is not reachable: NATS is not connected']);
     expect(await metric(node, 'amiplex_cluster_nats_connected')).toBe(0);
     const status = JSON.parse((await httpRequest(node.http[0]!.port, node.http[0]!.host, '/status.json', { headers: AUTH })).body) as { cluster: { nats: string } };
     expect(status.cluster.nats).toBe('disconnected');
-    // Its sessions close, then the other node holds everything; its clients stay and are told.
-    await settled([other], 20_000);
+    // Its sessions close, then the other nodes hold everything; its clients stay and are told.
+    await settled(rest, 20_000);
     expect(peaks()).toEqual({ pbx1: 1, pbx2: 1 });
     await node.waitForLog((l) => String(l.msg).startsWith('cluster: lease of PBX pbx1 lost'), 5000, from.logs);
     expect(c.isOpen).toBe(true);
