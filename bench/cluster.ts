@@ -13,14 +13,14 @@ import { mark, tallyCounts } from './fanout.js';
 import { cpuPercent, cpuReading, type BenchChild, type CpuReading } from './ipc.js';
 import { startNats, type NatsServer } from './nats-server.js';
 import { fmtMs, machineBusyMs, median, percentile, sleep } from './numbers.js';
-import { BENCH_USER, type ProxyChildStats, type SimChildStats } from './protocol.js';
+import { BENCH_USER, PROBE_MS, type ProxyChildStats, type SimChildStats } from './protocol.js';
 import { openCountingClients, type CountingClient } from './raw-clients.js';
 import type { Log, Scope, Settings } from './setup.js';
 
 /** The default lease_ttl (s): what a take-over waits for. */
 const LEASE_TTL_S = 10;
 /** Latency probes the PBX sends per second (part of its rate). */
-export const PROBES_PER_S = 100;
+export const PROBES_PER_S = 1000 / PROBE_MS;
 const NODES = ['n1', 'n2', 'n3'];
 const SINGLE = 'single';
 
@@ -148,10 +148,10 @@ async function measure(t: Setup, rate: number, s: Settings, tag: string, notes: 
   const missed = all.filter((c) => c.watching);
   if (missed.length > 0) throw new Error(`${missed.length} of ${all.length} clients did not receive the start marker (${missed[0]!.closeReason ?? 'still open'})`);
   await t.sim.request('rate', rate - PROBES_PER_S);
-  await t.sim.request('probes', PROBES_PER_S);
+  await t.sim.request('probes', true);
   await sleep(s.warmupMs);
 
-  for (const c of all) c.recordLatency();
+  for (const c of all) c.latencies = [];
   const count0 = new Map(all.map((c) => [c, c.count]));
   const t0 = performance.now();
   /** Readings of every process; `reset`: amiplex's event-loop delay is measured afresh from then. */
@@ -168,7 +168,7 @@ async function measure(t: Setup, rate: number, s: Settings, tag: string, notes: 
   const latencies = new Map([...t.groups].map(([n, cs]) => [n, cs.flatMap((c) => c.latencies ?? []).sort((a, b) => a - b)]));
   for (const c of all) c.latencies = undefined;
 
-  await t.sim.request('probes', 0);
+  await t.sim.request('probes', false);
   await t.sim.request('rate', 0);
   const end = await mark(target, all, `${tag}-end`, s.drainTimeoutMs);
   const expected = end.before - start.before - 1;

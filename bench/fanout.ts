@@ -173,7 +173,15 @@ function slowClientDetail(t: Target): string {
   }
 }
 
-export function tallyCounts(clients: readonly CountingClient[], expected: number): { dropped: number; extra: number; wrongClients: number; notes: string[] } {
+/** What a measuring client counted between the markers (raw or WebSocket). */
+export interface MarkerCount {
+  readonly count: number;
+  readonly countAtMarker: number | undefined;
+  readonly closeReason: string | undefined;
+}
+
+/** Each client against the events the PBX generated between the markers: what is missing, what is extra, and who. */
+export function tallyCounts(clients: readonly MarkerCount[], expected: number): { dropped: number; extra: number; wrongClients: number; notes: string[] } {
   let dropped = 0;
   let extra = 0;
   let wrongClients = 0;

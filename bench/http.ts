@@ -1,11 +1,12 @@
 /**
- * The HTTP listener (`http = 127.0.0.1:0` added to amiplex's config), measured through node:http
- * clients in this process:
+ * The HTTP listener (`http = 127.0.0.1:0` added to amiplex's config):
  *
- * - actions: `concurrency` request loops over a keep-alive Agent (as many sockets), each sending
- *   `GET /rawman?Action=Ping` with HTTP Basic auth and the next when the answer is in; requests
- *   per second and latency over a window after a warm-up, with the PBX idle. An error is any
- *   answer other than a 200 saying `Response: Success`, or a request that failed.
+ * - actions: `concurrency` keep-alive connections, each sending `GET /rawman?Action=Ping` with
+ *   HTTP Basic auth and the next when the answer is in (see http-load.ts for the client: wrk
+ *   when installed, else node:http), requests per second and latency over a window after a
+ *   warm-up, with the PBX idle; then, with the same client, a bare node:http server answering a
+ *   fixed text (what Node's HTTP itself costs here) and Asterisk's AJAM when `--ajam` names one.
+ *   An error is any answer other than a 200 saying `Response: Success`, or a request that failed.
  * - SSE fan-out: `streams` event streams (`GET /events`, Basic auth) while the PBX sends a steady
  *   rate; each stream counts its `data:` lines. Rates over a window; completeness with the marker
  *   technique of the TCP fan-out (bench/fanout.ts): between the start and end markers every
@@ -14,8 +15,9 @@
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { cpuPercent, cpuReading, type CpuReading } from './ipc.js';
-import { fmtMs, machineBusyMs, median, percentile, sleep } from './numbers.js';
+import { request, type HttpTarget, type LoadClient, type LoadResult } from './http-load.js';
+import { cpuPercent, cpuReading, type BenchChild, type CpuReading } from './ipc.js';
+import { fmtMs, machineBusyMs, median, sleep } from './numbers.js';
 import { BENCH_USER } from './protocol.js';
 import type { ProxyChildStats, SimChildStats } from './protocol.js';
 import { startTarget, type Log, type Scope, type Settings, type Target } from './setup.js';
@@ -31,18 +33,32 @@ export interface HttpCpu {
   readonly other: number;
 }
 
+/** CPU in the window, % of one core: the PBX (amiplex's run), the server measured, the client, and the rest of the machine. */
+export interface HttpRunCpu {
+  readonly pbx: number | undefined;
+  readonly server: number | undefined;
+  readonly client: number | undefined;
+  readonly other: number;
+}
+
+/** One server under the HTTP actions load. */
+export interface HttpRun {
+  readonly label: string;
+  readonly load: LoadResult;
+  readonly cpu: HttpRunCpu;
+  /** amiplex's longest event-loop delay in the window. */
+  readonly loopDelayMaxMs: number | undefined;
+}
+
 export interface HttpActionsResult {
+  /** The measuring client, as the report names it. */
+  readonly client: string;
   readonly concurrency: number;
-  /** Requests answered in the window (errors included). */
-  readonly requests: number;
-  readonly perSecond: number;
-  /** Latencies of the window's requests in ms, ascending. */
-  readonly samples: number[];
-  readonly errors: number;
-  /** A few of the distinct errors, for the notes. */
-  readonly errorKinds: string[];
-  readonly cpu: HttpCpu;
-  readonly proxyLoopDelayMaxMs: number;
+  readonly amiplex: HttpRun;
+  readonly bare: HttpRun;
+  /** AJAM's run, or why it was not measured. */
+  readonly ajam: HttpRun | string;
+  readonly ajamUrl: string | undefined;
 }
 
 export interface SseResult {
@@ -68,83 +84,149 @@ export interface SseResult {
 
 // ---- HTTP actions ------------------------------------------------------------------------------
 
-interface Answer {
-  readonly ok: boolean;
-  readonly what: string;
+/** A 200 whose body says `Response: Success`: a Ping answered. */
+function pingAnswered(status: number, body: string): string | undefined {
+  if (status !== 200) return `HTTP ${status}: ${body.slice(0, 120).replace(/\r?\n/g, ' ')}`;
+  if (!body.includes('Response: Success')) return `200 without success: ${body.slice(0, 120).replace(/\r?\n/g, ' ')}`;
+  return undefined;
 }
 
-function ping(agent: http.Agent, port: number): Promise<Answer> {
-  return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/rawman?Action=Ping', agent, headers: { Authorization: AUTH } }, (res) => {
+/** One server measured: a warm-up load, then the load of the window with every process's CPU. */
+async function loadOnce(client: LoadClient, target: HttpTarget, s: Settings, parts: { pbx?: BenchChild; server?: BenchChild }): Promise<Omit<HttpRun, 'label'>> {
+  const before = await request(target);
+  if (before !== undefined) throw new Error(`the first request was not answered right: ${before}`);
+  await client.start(target, s.httpConcurrency, s.warmupMs).done;
+  const load = client.start(target, s.httpConcurrency, s.windowMs);
+  // CPU over the middle of the window: wrk's connections are open by then, and still open at its end.
+  const edge = Math.min(300, s.windowMs / 10);
+  await sleep(edge);
+  const read = async () => ({
+    at: performance.now(),
+    busy: machineBusyMs(),
+    client: load.clientCpuMs(),
+    pbx: await parts.pbx?.request<SimChildStats>('stats'),
+    server: await parts.server?.request<{ cpu: CpuReading; loopDelayMaxMs?: number }>('stats', true),
+  });
+  const r0 = await read();
+  await sleep(s.windowMs - 2 * edge);
+  const r1 = await read();
+  const result = await load.done;
+  const after = await request(target);
+  const errorKinds = [...result.errorKinds, ...(after === undefined ? [] : [`after the load: ${after}`])];
+  const ms = r1.at - r0.at;
+  const pbx = r0.pbx && r1.pbx ? cpuPercent(r0.pbx.cpu, r1.pbx.cpu) : undefined;
+  const server = r0.server && r1.server ? cpuPercent(r0.server.cpu, r1.server.cpu) : undefined;
+  const clientCpu = r0.client !== undefined && r1.client !== undefined ? ((r1.client - r0.client) / ms) * 100 : undefined;
+  const machine = ((r1.busy - r0.busy) / ms) * 100;
+  return {
+    load: { ...result, errors: result.errors + (after === undefined ? 0 : 1), errorKinds },
+    cpu: { pbx, server, client: clientCpu, other: Math.max(0, machine - (pbx ?? 0) - (server ?? 0) - (clientCpu ?? 0)) },
+    loopDelayMaxMs: r1.server?.loopDelayMaxMs,
+  };
+}
+
+/** Logs in to Asterisk's HTTP manager (Action=Login, as AJAM clients do) and returns the Ping it answers with that session. */
+async function ajamTarget(url: string): Promise<HttpTarget> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`--ajam: not a URL: ${url}`);
+  }
+  if (u.protocol !== 'http:') throw new Error(`--ajam: only http:// URLs (${u.protocol})`);
+  const username = decodeURIComponent(u.username);
+  const secret = decodeURIComponent(u.password);
+  if (username === '') throw new Error('--ajam: the URL must carry the manager user, as http://USER:SECRET@HOST:8088/asterisk/rawman');
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(u.port || 80);
+  const path = u.pathname;
+  const login = `${path}?Action=Login&Username=${encodeURIComponent(username)}&Secret=${encodeURIComponent(secret)}`;
+  const cookie = await new Promise<string>((resolve, reject) => {
+    const req = http.request({ host, port, path: login, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const body = Buffer.concat(chunks).toString('latin1');
-        if (res.statusCode !== 200) resolve({ ok: false, what: `HTTP ${res.statusCode}: ${body.slice(0, 120).replace(/\r?\n/g, ' ')}` });
-        else if (!body.includes('Response: Success')) resolve({ ok: false, what: `200 without success: ${body.slice(0, 120).replace(/\r?\n/g, ' ')}` });
-        else resolve({ ok: true, what: '' });
+        const session = (res.headers['set-cookie'] ?? []).map((c) => /mansession_id=("?)([^";]*)\1/.exec(c)).find((m) => m !== null);
+        if (res.statusCode !== 200 || !body.includes('Response: Success') || !session) {
+          reject(new Error(`--ajam: Login refused (HTTP ${res.statusCode}): ${body.slice(0, 120).replace(/\r?\n/g, ' ')}`));
+        } else resolve(`mansession_id="${session[2]}"`);
       });
-      res.on('error', (err) => resolve({ ok: false, what: `response: ${err.message}` }));
     });
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-    req.on('error', (err) => resolve({ ok: false, what: `request: ${err.message}` }));
+    req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', (err) => reject(new Error(`--ajam: ${err.message}`)));
     req.end();
   });
+  return { host, port, path: `${path}?Action=Ping`, headers: { Cookie: cookie }, check: pingAnswered };
 }
 
-export async function httpActions(scope: Scope, concurrency: number, s: Settings, log: Log): Promise<HttpActionsResult> {
-  const t = await startTarget(scope, 'amiplex', 0, s, `http-actions-${concurrency}`, [], { http: true });
+/**
+ * HTTP actions, three servers in turn with the same client: amiplex (`GET /rawman?Action=Ping`
+ * with Basic auth, answered by the simulated PBX), the bare node:http reference answering a
+ * fixed text, and Asterisk's AJAM when `ajam` names it.
+ */
+export async function httpActions(scope: Scope, s: Settings, log: Log, options: { client: LoadClient; ajam?: string }): Promise<HttpActionsResult> {
+  const { client } = options;
+  const runs: HttpRun[] = [];
+  const line = (r: HttpRun) => {
+    const l = r.load;
+    const us = serverUsPerRequest(r);
+    log(`  ${r.label}: ${Math.round(l.perSecond)} requests/s, p50 ${fmtMs(l.p50Ms)} ms, p99 ${fmtMs(l.p99Ms)} ms, errors ${l.errors}; ${runCpuText(r.cpu)}${us === undefined ? '' : `; server CPU ${us.toFixed(1)} µs per request`}`);
+    for (const e of l.errorKinds) log(`    ${e}`);
+  };
+
+  const t = await startTarget(scope, 'amiplex', 0, s, 'http-actions-amiplex', [], { http: true });
   const port = await t.proxy!.request<number>('httpPort');
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  scope.track([{ close: () => agent.destroy() }]);
-
-  let phase: 'warmup' | 'window' | 'stop' = 'warmup';
-  const samples: number[] = [];
-  let errors = 0;
-  const errorKinds = new Map<string, number>();
-  const loop = async (): Promise<void> => {
-    while (phase !== 'stop') {
-      const counted = phase === 'window';
-      const t0 = performance.now();
-      const answer = await ping(agent, port);
-      const ms = performance.now() - t0;
-      // Only requests both sent and answered inside the window count.
-      if (!counted || phase !== 'window') continue;
-      samples.push(ms);
-      if (!answer.ok) {
-        errors++;
-        errorKinds.set(answer.what, (errorKinds.get(answer.what) ?? 0) + 1);
-        // A refused connection fails at once: do not spin.
-        if (answer.what.startsWith('request:')) await sleep(10);
-      }
-    }
-  };
-  const loops = Array.from({ length: concurrency }, () => loop());
-  await sleep(s.warmupMs);
-  phase = 'window';
-  const w = await measure(t, s.windowMs);
-  phase = 'stop';
-  await Promise.all(loops);
-  agent.destroy();
-
-  samples.sort((a, b) => a - b);
-  const result: HttpActionsResult = {
-    concurrency,
-    requests: samples.length,
-    perSecond: samples.length / w.seconds,
-    samples,
-    errors,
-    errorKinds: [...errorKinds].slice(0, 5).map(([what, n]) => `${n} × ${what}`),
-    cpu: w.cpu,
-    proxyLoopDelayMaxMs: w.proxyEnd.loopDelayMaxMs,
-  };
-  log(
-    `  ${concurrency} connections: ${Math.round(result.perSecond)} requests/s, p50 ${fmtMs(percentile(samples, 50))} ms, ` +
-      `p99 ${fmtMs(percentile(samples, 99))} ms, errors ${errors}; ${cpuText(result.cpu)}`,
-  );
-  for (const e of result.errorKinds) log(`    ${e}`);
+  const amiplex: HttpRun = { label: 'amiplex', ...(await loadOnce(client, { host: '127.0.0.1', port, path: '/rawman?Action=Ping', headers: { Authorization: AUTH }, check: pingAnswered }, s, { pbx: t.sim, server: t.proxy })) };
+  line(amiplex);
+  runs.push(amiplex);
   await scope.release();
-  return result;
+
+  const profile = s.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${s.profileDir}`, '--cpu-prof-name=http-actions-bare.cpuprofile'];
+  const bareChild = await scope.fork('bare node:http server', './bare-http-child.js', profile);
+  const barePort = await bareChild.request<number>('start');
+  const bare: HttpRun = { label: 'bare node:http', ...(await loadOnce(client, { host: '127.0.0.1', port: barePort, path: '/rawman?Action=Ping', headers: {}, check: pingAnswered }, s, { server: bareChild })) };
+  line(bare);
+  await scope.release();
+
+  let ajam: HttpRun | string;
+  if (options.ajam === undefined) {
+    ajam = 'not measured: no --ajam URL given (no Asterisk reachable from here)';
+  } else {
+    try {
+      ajam = { label: 'Asterisk AJAM', ...(await loadOnce(client, await ajamTarget(options.ajam), s, {})) };
+      line(ajam);
+    } catch (err) {
+      ajam = `not measured: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  if (typeof ajam === 'string') log(`  Asterisk AJAM: ${ajam}`);
+  return { client: client.name, concurrency: s.httpConcurrency, amiplex, bare, ajam, ajamUrl: options.ajam === undefined ? undefined : redactUrl(options.ajam) };
+}
+
+/** A URL as the report shows it: without its password. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** The server's CPU time per request answered, in µs: its cost, whoever was the bottleneck. */
+export function serverUsPerRequest(r: HttpRun): number | undefined {
+  return r.cpu.server === undefined || r.load.perSecond <= 0 ? undefined : (r.cpu.server * 1e4) / r.load.perSecond;
+}
+
+export function runCpuText(c: HttpRunCpu): string {
+  const parts: string[] = [];
+  if (c.pbx !== undefined) parts.push(`PBX ${Math.round(c.pbx)}`);
+  if (c.server !== undefined) parts.push(`server ${Math.round(c.server)}`);
+  if (c.client !== undefined) parts.push(`client ${Math.round(c.client)}`);
+  parts.push(`other ${Math.round(c.other)}`);
+  return parts.join(' · ');
 }
 
 // ---- SSE fan-out -------------------------------------------------------------------------------
@@ -340,12 +422,12 @@ export async function sseFanout(scope: Scope, n: number, rate: number, s: Settin
 
 // ---- shared ------------------------------------------------------------------------------------
 
-function cpuText(c: HttpCpu): string {
+export function cpuText(c: HttpCpu): string {
   return `CPU PBX ${Math.round(c.sim)}% amiplex ${Math.round(c.proxy)}% clients ${Math.round(c.clients)}% other ${Math.round(c.other)}%`;
 }
 
 /** CPU of every process over `windowMs`, and amiplex's stats (event-loop delay reset at the start). */
-async function measure(
+export async function measure(
   t: Target,
   windowMs: number,
   at: (edge: 0 | 1) => void = () => {},

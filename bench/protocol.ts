@@ -55,12 +55,25 @@ export interface MemoryReport {
   readonly gc: boolean;
 }
 
-/** The header of a latency probe event, followed by when the PBX sent it (ms since the epoch, sub-millisecond). */
-export const PROBE_HEADER = 'BenchProbe: ';
-
 /** The line that identifies a marker event; clients look for it to know where a count starts or ends. */
 export function markerLine(tag: string): string {
   return `BenchMark: ${tag}\r\n`;
+}
+
+/** The line of a latency probe event that carries when it was sent (wall clock, ms). */
+export function probeLine(sentAt: string): string {
+  return `${PROBE_KEY}: ${sentAt}\r\n`;
+}
+
+/** How often the PBX child publishes a latency probe while probes are on (ms). */
+export const PROBE_MS = 20;
+
+/** The header of a probe's send time: clients find it as `SentAt: ` (raw) or `"SentAt":"` (json). */
+export const PROBE_KEY = 'BenchSentAt';
+
+/** The wall clock in ms, comparable across the benchmark's processes. */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** The proxy user the benchmark's clients log in as. */

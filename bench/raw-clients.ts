@@ -6,19 +6,16 @@
  * counts complete messages: one `Buffer.indexOf` of the blank line per message, plus a few byte
  * comparisons per chunk for a terminator split across two chunks. Nothing is decoded. Only when told to
  * `watchFor(tag)` does it look inside messages, for the marker event the PBX child publishes;
- * at the marker it records how many messages came since the previous marker. Told to
- * `recordLatency()`, it also looks for the PBX child's latency probes in each chunk and keeps
- * how long each took to arrive.
+ * at the marker it records how many messages came since the previous marker.
  *
  * A `PingClient` sends Ping actions one at a time and times each round trip, finding its answer
  * by its ActionID among whatever events arrive around it.
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { markerLine, PROBE_HEADER } from './protocol.js';
+import { markerLine, PROBE_KEY, wallMs } from './protocol.js';
 
 const TERM = Buffer.from('\r\n\r\n', 'latin1');
-const PROBE = Buffer.from(PROBE_HEADER, 'latin1');
 const CR = 13;
 const LF = 10;
 const EXCHANGE_TIMEOUT_MS = 15_000;
@@ -104,6 +101,8 @@ export class CountingClient {
   countAtMarker: number | undefined;
   closed = false;
   closeReason: string | undefined;
+  /** While set: the latency (ms) of every probe event received (see bench/sim-child.ts), as it came. */
+  latencies: number[] | undefined;
 
   /** Fast mode: the bytes after the last terminator of the previous chunk, at most 3. */
   private readonly tail = Buffer.alloc(3);
@@ -111,12 +110,10 @@ export class CountingClient {
   /** Watch mode: the marker line looked for, and the unfinished message. */
   private watch: Buffer | undefined;
   private pending: Buffer = Buffer.alloc(0);
-  /** While recording: ms from each probe's sending to its arrival here (a probe split across two chunks is skipped). */
-  latencies: number[] | undefined;
 
   private constructor(private readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {
-      if (this.latencies !== undefined) this.probes(chunk, this.latencies);
+      if (this.latencies) scanProbes(chunk, RAW_PROBE, 0x0d, this.latencies);
       if (this.watch) this.onWatch(chunk);
       else this.onFast(chunk);
     });
@@ -144,23 +141,6 @@ export class CountingClient {
     this.pending = Buffer.from(this.tail.subarray(0, this.tailLen));
     this.tailLen = 0;
     this.countAtMarker = undefined;
-  }
-
-  /** Starts (again) keeping the latency of every probe that arrives. */
-  recordLatency(): void {
-    this.latencies = [];
-  }
-
-  private probes(chunk: Buffer, into: number[]): void {
-    let at = chunk.indexOf(PROBE);
-    if (at < 0) return;
-    const now = performance.timeOrigin + performance.now();
-    while (at >= 0) {
-      const end = chunk.indexOf(CR, at + PROBE.length);
-      if (end < 0) return;
-      into.push(now - Number(chunk.toString('latin1', at + PROBE.length, end)));
-      at = chunk.indexOf(PROBE, end);
-    }
   }
 
   get watching(): boolean {
@@ -235,6 +215,26 @@ export class CountingClient {
       }
     }
     this.pending = Buffer.from(buf.subarray(from)); // the unfinished message, copied off the chunk
+  }
+}
+
+const RAW_PROBE = Buffer.from(`\r\n${PROBE_KEY}: `, 'latin1');
+
+/**
+ * Adds the latency of every probe in `chunk` to `into`: the send time follows `needle` up to
+ * `end` (a probe split by a chunk boundary is not measured: probes are a sample).
+ */
+export function scanProbes(chunk: Buffer, needle: Buffer, end: number, into: number[]): void {
+  let at = chunk.indexOf(needle);
+  if (at < 0) return;
+  const now = wallMs();
+  while (at >= 0) {
+    const from = at + needle.length;
+    const stop = chunk.indexOf(end, from);
+    if (stop < 0) return;
+    const sent = Number(chunk.toString('latin1', from, stop));
+    if (Number.isFinite(sent)) into.push(now - sent);
+    at = chunk.indexOf(needle, stop);
   }
 }
 

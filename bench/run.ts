@@ -1,13 +1,16 @@
 /**
  * `npm run bench`: amiplex measured against the simulated PBX on this machine.
  *
- *   node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,cluster] [--clients 1,10,100,1000]
+ *   node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,http-actions,sse,websocket,cluster] [--clients 1,10,100,1000]
  *                          [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]
  *                          [--cluster-clients N] [--cluster-rate EV_S]
- *                          [--profile DIR]
+ *                          [--profile DIR] [--ajam http://USER:SECRET@HOST:8088/asterisk/rawman]
+ *                          [--http-client auto|wrk|node]
  *
  * --quick: shorter windows and fewer Pings (about a minute); --profile DIR: the children write
- * CPU profiles (node --cpu-prof) there, one per run, named after it.
+ * CPU profiles (node --cpu-prof) there, one per run, named after it; --ajam: also measure
+ * Asterisk's own HTTP manager with the HTTP actions load; --http-client: what sends that load
+ * (default wrk when installed, else node:http).
  *
  * The PBX and amiplex each run in a child process; the measuring clients run here. Progress
  * goes to stderr, the Markdown report to stdout. Exit code 0 when every measurement ran and
@@ -19,9 +22,11 @@ import { renderReport } from './report.js';
 import { clusterRun, type ClusterResult } from './cluster.js';
 import { fanout, type FanoutResult } from './fanout.js';
 import { httpActions, sseFanout, type HttpActionsResult, type SseResult } from './http.js';
+import { chooseClient } from './http-load.js';
 import { memory, type RssResult } from './memory.js';
 import { roundTrip, type RttResult } from './round-trip.js';
 import { Scope, type Settings, type Via } from './setup.js';
+import { protocolFanout, type Protocol, type WsFanoutResult } from './websocket.js';
 
 interface Args {
   quick: boolean;
@@ -35,9 +40,12 @@ interface Args {
   steadyRate: number | undefined;
   clusterClients: number | undefined;
   clusterRate: number | undefined;
+  ajam: string | undefined;
+  httpClient: 'auto' | 'wrk' | 'node';
 }
 
-const PARTS = ['fanout', 'steady', 'rtt', 'rss', 'http', 'cluster'];
+/** `http` is both of its halves: `http-actions` and `sse`. */
+const PARTS = ['fanout', 'steady', 'rtt', 'rss', 'http', 'http-actions', 'sse', 'websocket', 'cluster'];
 /** Without --only: every part but the cluster, which needs nats-server (Debian's package of that name). */
 const DEFAULT_PARTS = PARTS.filter((p) => p !== 'cluster');
 
@@ -57,6 +65,8 @@ function parseArgs(argv: readonly string[]): Args {
     steadyRate: undefined,
     clusterClients: undefined,
     clusterRate: undefined,
+    ajam: undefined,
+    httpClient: 'auto',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -69,7 +79,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--only') {
       const parts = value().split(',');
       for (const p of parts) if (!PARTS.includes(p)) throw new UsageError(`--only: unknown part ${p} (${PARTS.join(', ')})`);
-      args.only = new Set(parts);
+      args.only = new Set(parts.flatMap((p) => (p === 'http' ? ['http', 'http-actions', 'sse'] : [p])));
     } else if (a === '--clients') {
       args.clients = value().split(',').map((v) => {
         const n = Number(v);
@@ -84,12 +94,19 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--steady-rate') args.steadyRate = positive(a, value());
     else if (a === '--cluster-clients') args.clusterClients = Math.round(positive(a, value()));
     else if (a === '--cluster-rate') args.clusterRate = Math.max(200, positive(a, value()));
+    else if (a === '--ajam') args.ajam = value();
+    else if (a === '--http-client') {
+      const v = value();
+      if (v !== 'auto' && v !== 'wrk' && v !== 'node') throw new UsageError(`--http-client: auto, wrk or node, not ${v}`);
+      args.httpClient = v;
+    }
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,cluster] [--clients 1,10,100,1000]\n' +
+        'usage: node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,http-actions,sse,websocket,cluster] [--clients 1,10,100,1000]\n' +
           '                              [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]\n' +
           '                              [--cluster-clients N] [--cluster-rate EV_S]\n' +
-          '                              [--profile DIR]\n',
+          '                              [--profile DIR] [--ajam http://USER:SECRET@HOST:8088/asterisk/rawman]\n' +
+          '                              [--http-client auto|wrk|node]\n',
       );
       process.exit(0);
     } else throw new UsageError(`unknown argument ${a} (see --help)`);
@@ -165,6 +182,7 @@ async function main(): Promise<number> {
   let httpResult: HttpActionsResult | undefined;
   let sse: SseResult | undefined;
   let cluster: ClusterResult | undefined;
+  const websocket: WsFanoutResult[] = [];
   const problems: string[] = [];
   try {
     // Round trips first: measured right after the floods, amiplex's p99 came out about twice as high
@@ -190,11 +208,19 @@ async function main(): Promise<number> {
       log(`amiplex memory with ${settings.rssClients} idle clients, after ${settings.rssSettleMs / 1000} s to settle`);
       rss = await memory(scope, settings, log);
     }
-    if (args.only.has('http')) {
-      log(`HTTP actions: ${settings.httpConcurrency} keep-alive connections sending GET /rawman?Action=Ping: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
-      httpResult = await httpActions(scope, settings.httpConcurrency, settings, log);
+    if (args.only.has('http-actions')) {
+      const client = chooseClient(args.httpClient);
+      log(`HTTP actions: ${settings.httpConcurrency} keep-alive connections sending GET /rawman?Action=Ping, ${client.name}: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window each`);
+      httpResult = await httpActions(scope, settings, log, { client, ...(args.ajam === undefined ? {} : { ajam: args.ajam }) });
+    }
+    if (args.only.has('sse')) {
       log(`SSE fan-out: ${settings.sseStreams} event streams, PBX at a steady ${settings.sseRate} events/s: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
       sse = await sseFanout(scope, settings.sseStreams, settings.sseRate, settings, log);
+    }
+    if (args.only.has('websocket')) {
+      const { steadyClients: n, steadyRate: rate } = settings;
+      log(`WebSocket next to raw TCP: ${n} clients each, PBX at a steady ${rate} events/s with latency probes: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
+      for (const protocol of ['tcp', 'websocket'] as Protocol[]) websocket.push(await protocolFanout(scope, protocol, n, rate, settings, log));
     }
     if (args.only.has('cluster')) {
       log(`cluster: ${settings.clusterClients} clients on one node, then on three nodes and a nats-server, PBX at a steady ${settings.clusterRate} events/s: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window; then SIGKILL of the holder`);
@@ -217,10 +243,15 @@ async function main(): Promise<number> {
       problems.push(`baseline check failed: ${what}: ${r.wrongClients} clients counted other than the ${r.expected} events the PBX sent (dropped ${r.dropped}, extra ${r.extra})`);
     }
   }
-  if (httpResult) for (const e of httpResult.errorKinds) notes.push(`HTTP actions: ${e}`);
+  if (httpResult) {
+    for (const run of [httpResult.amiplex, httpResult.bare, httpResult.ajam]) {
+      if (typeof run !== 'string') for (const e of run.load.errorKinds) notes.push(`HTTP actions, ${run.label}: ${e}`);
+    }
+  }
   if (sse) for (const note of sse.notes) notes.push(`SSE fan-out: ${note}`);
   if (cluster) for (const note of cluster.notes) notes.push(`cluster: ${note}`);
-  const report = renderReport({ fan, steady, rtt, rss, http: httpResult, sse, cluster, settings, quick: args.quick, elapsedS: (Date.now() - started) / 1000, notes, problems });
+  for (const r of websocket) for (const note of r.notes) notes.push(`${r.protocol === 'tcp' ? 'raw TCP' : 'WebSocket'} clients (WebSocket part): ${note}`);
+  const report = renderReport({ fan, steady, rtt, rss, http: httpResult, sse, websocket, cluster, settings, quick: args.quick, elapsedS: (Date.now() - started) / 1000, notes, problems });
   process.stdout.write(report);
   if (args.profileDir !== undefined) log(`CPU profiles written to ${args.profileDir}`);
   return problems.length === 0 ? 0 : 1;

@@ -6,11 +6,10 @@
  * the tag) to every session. Events a client receives between two markers must therefore
  * number exactly `before(second) - before(first) - 1`.
  */
-import { performance } from 'node:perf_hooks';
 import { SimulatedPbx } from '../src/sim/index.js';
 import { PERM } from '../src/sim/permissions.js';
 import { cpuReading, serve } from './ipc.js';
-import { markerLine, PROBE_HEADER, type SimChildStats, type SimStart } from './protocol.js';
+import { markerLine, PROBE_MS, probeLine, wallMs, type SimChildStats, type SimStart } from './protocol.js';
 
 let pbx: SimulatedPbx | undefined;
 let probeTimer: NodeJS.Timeout | undefined;
@@ -33,15 +32,19 @@ serve({
   rate(eventsPerSecond: number): void {
     running().setRate(eventsPerSecond);
   },
-  /** Latency probes: `perSecond` UserEvents a second, each carrying when it was sent (0: none). */
-  probes(perSecond: number): void {
-    const p = running();
+  /**
+   * Latency probes on or off: every PROBE_MS a UserEvent `BenchProbe` whose `SentAt` is the wall
+   * clock in ms (performance.timeOrigin + now(), which other processes on the machine share).
+   * They are events like any other (counted between markers).
+   */
+  probes(on: boolean): void {
     clearInterval(probeTimer);
-    if (perSecond <= 0) return;
+    if (!on) return;
+    const p = running();
     probeTimer = setInterval(() => {
-      const sentAt = (performance.timeOrigin + performance.now()).toFixed(3);
-      p.publish([{ cat: PERM.user, text: `Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: BenchProbe\r\n${PROBE_HEADER}${sentAt}\r\n\r\n` }]);
-    }, 1000 / perSecond);
+      const at = wallMs().toFixed(3);
+      p.publish([{ cat: PERM.user, text: `Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: BenchProbe\r\n${probeLine(at)}\r\n` }]);
+    }, PROBE_MS);
   },
   mark(tag: string): number {
     const p = running();

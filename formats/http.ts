@@ -37,6 +37,8 @@ export type HttpRoute =
   | { readonly kind: 'action'; readonly format?: string; readonly fallback?: string }
   /** Server-Sent Events */
   | { readonly kind: 'events' }
+  /** actions and events over one WebSocket (`/ws`, src/clients/websocket/) */
+  | { readonly kind: 'websocket' }
   /** the status page (`/`) */
   | { readonly kind: 'page' }
   /** the status page's data (`/status.json`) */
@@ -70,6 +72,9 @@ const ROUTES: ReadonlyMap<string, HttpRoute> = new Map<string, HttpRoute>([
   ['/json', { kind: 'action', format: 'json' }],
   ['/csv', { kind: 'action', format: 'csv' }],
   ['/events', { kind: 'events' }],
+  ['/ws', { kind: 'websocket' }],
+  // the browser module for WebSocket apps, at a short address of its own
+  ['/amiplex.js', { kind: 'asset', name: 'amiplex.js' }],
 ]);
 
 /** MIME types some clients ask for that mean a format registered under another type. */
@@ -252,7 +257,8 @@ const BAD_VALUE = /[\r\n\0]/;
 export function parseActionRequest(input: HttpInput, formats: readonly FormatInfo[]): HttpAction | HttpRefusal {
   const route = input.route ?? routeOf(input.path);
   const body = input.body === undefined ? '' : typeof input.body === 'string' ? input.body : input.body.toString('latin1');
-  const pairs = [...parseForm(input.query), ...parseForm(body)];
+  const pairs = parseForm(input.query);
+  if (body !== '') pairs.push(...parseForm(body));
   const formatParam = ownParam(pairs, 'format');
   const chosen = chooseFormat(route, formatParam.value, input.accept, formats);
   const format = chosen.format;
@@ -308,14 +314,18 @@ export interface EventsQuery {
   readonly events: ReadonlySet<string>;
   /** Servers wanted, as given; empty: every server the user may use. */
   readonly servers: readonly string[];
-  /** `lastEventId=` (for clients that cannot send the Last-Event-ID header). */
+  /** `lastEventId=` (for clients that cannot send the Last-Event-ID header), or `since=` of `/ws`. */
   readonly lastEventId?: string;
 }
 
-/** The query of `GET /events`: `event=` and `server=` (each repeatable), `lastEventId=`; anything else is refused. */
-export function parseEventsQuery(query: string): EventsQuery | { ok: false; message: string } {
+/**
+ * The query of `GET /events`: `event=` and `server=` (each repeatable), `lastEventId=`; anything
+ * else is refused. `GET /ws` reads the same query, with `since=` in place of `lastEventId=`.
+ */
+export function parseEventsQuery(query: string, path: '/events' | '/ws' = '/events'): EventsQuery | { ok: false; message: string } {
   const events = new Set<string>();
   const servers: string[] = [];
+  const resume = path === '/ws' ? 'since' : 'lasteventid';
   let lastEventId: string | undefined;
   for (const [n, v] of parseForm(query)) {
     switch (n.toLowerCase()) {
@@ -325,11 +335,11 @@ export function parseEventsQuery(query: string): EventsQuery | { ok: false; mess
       case 'server':
         for (const s of v.split(',')) if (s.trim() !== '') servers.push(s.trim());
         break;
-      case 'lasteventid':
+      case resume:
         lastEventId = v;
         break;
       default:
-        return { ok: false, message: `Unknown parameter for /events: ${printable(n)} (known: event, server, lastEventId)` };
+        return { ok: false, message: `Unknown parameter for ${path}: ${printable(n)} (known: event, server, ${path === '/ws' ? 'since' : 'lastEventId'})` };
     }
   }
   return lastEventId === undefined ? { ok: true, events, servers } : { ok: true, events, servers, lastEventId };

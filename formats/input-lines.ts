@@ -4,9 +4,16 @@
  */
 import type { AmiHeader } from '../src/ami/message.js';
 
-// eslint-disable-next-line no-control-regex
-const BAD_NAME = /[^\x21-\x39\x3b-\x7e]/;
 const BAD_VALUE = /[\r\n\0]/;
+
+/** Whether `name` is visible ASCII other than `:` (a loop: it runs for every header of every action a client sends). */
+function isHeaderName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e || c === 0x3a) return false;
+  }
+  return true;
+}
 
 /**
  * Why a header cannot be sent to a PBX as it is, or undefined when it can: an empty name, a name
@@ -16,7 +23,7 @@ const BAD_VALUE = /[\r\n\0]/;
 export function headerProblem([name, value]: AmiHeader, noun: 'header' | 'parameter' = 'header'): string | undefined {
   const Noun = noun === 'header' ? 'Header' : 'Parameter';
   if (name === '') return `A ${noun} has an empty name`;
-  if (BAD_NAME.test(name)) return `${Noun} name '${printable(name)}' is not a header name (visible ASCII, no colon)`;
+  if (!isHeaderName(name)) return `${Noun} name '${printable(name)}' is not a header name (visible ASCII, no colon)`;
   if (BAD_VALUE.test(value)) return `${Noun} ${name} holds a CR, LF or NUL, which cannot be sent in an AMI header`;
   return undefined;
 }

@@ -33,7 +33,7 @@ export function noteAnswer(entry: AuditEntry, msg: AmiMessage): void {
   if (result.toLowerCase() === 'error') entry.message = getHeader(msg, 'Message');
 }
 
-export function writeAudit(log: Logger, entry: AuditEntry, remote: string, via: 'ami' | 'http', now = Date.now()): void {
+export function writeAudit(log: Logger, entry: AuditEntry, remote: string, via: 'ami' | 'http' | 'websocket', now = Date.now()): void {
   log.info(
     {
       audit: via,
@@ -48,4 +48,42 @@ export function writeAudit(log: Logger, entry: AuditEntry, remote: string, via: 
     },
     'action',
   );
+}
+
+/**
+ * The audit entries of one client's actions not fully answered yet, by their answer slot: each
+ * written once, with the last part of its answer.
+ */
+export class PendingAudits {
+  private readonly entries = new Map<number, AuditEntry>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly via: 'ami' | 'websocket',
+  ) {}
+
+  /** An action took slot `seq`; `user` acts (for a Login, the Username it gave). */
+  start(seq: number, action: AmiMessage, user: string | undefined): void {
+    const entry = startAudit(action);
+    entry.user = user;
+    this.entries.set(seq, entry);
+  }
+
+  /** The action of slot `seq` went to PBX `server`. */
+  server(seq: number, server: string): void {
+    const entry = this.entries.get(seq);
+    if (entry !== undefined) entry.server = server;
+  }
+
+  /** A part of the answer of slot `seq`; the line is written with the last one. */
+  answer(seq: number, msg: AmiMessage, final: boolean, who: { readonly user: string | undefined; readonly remote: string; readonly gone: boolean }): void {
+    const entry = this.entries.get(seq);
+    if (entry === undefined) return;
+    noteAnswer(entry, msg);
+    if (!final) return;
+    this.entries.delete(seq);
+    entry.user ??= who.user;
+    if (who.gone) entry.disconnected = true;
+    writeAudit(this.log, entry, who.remote, this.via);
+  }
 }

@@ -2,8 +2,10 @@
  * Demo mode: the simulated PBX generating calls, amiplex in front of it on 127.0.0.1:1234
  * with user demo / secret demo (who may open the status page at http://127.0.0.1:8088/), a
  * short "how to connect", and a live tail of the events flowing through, so a newcomer sees
- * the proxy work at once.
+ * the proxy work at once. Where 1234 or 8088 is taken (8088 is Asterisk's own HTTP port, so on
+ * any machine that runs Asterisk), it listens on a free port instead and prints that one.
  */
+import { createServer } from 'node:net';
 import { getHeader, fromWire, type AmiMessage } from './ami/message.js';
 import { parseConfig, type ProxyConfig } from './config/index.js';
 import { startProxy } from './daemon.js';
@@ -12,7 +14,9 @@ import { SimulatedPbx } from './sim/index.js';
 
 export interface DemoOptions {
   readonly logLevel: LogLevel;
+  /** The raw AMI port it prefers (default 1234); a free one when that is taken. */
   readonly listenPort?: number;
+  /** The HTTP port it prefers (default 8088); a free one when that is taken. */
   readonly httpPort?: number;
   /** Simulated call traffic, events per second. */
   readonly rate?: number;
@@ -39,19 +43,36 @@ export function demoConfig(pbxPort: number, listenPort: number, httpPort: number
   );
 }
 
+const HOST = '127.0.0.1';
+
+/** `port` when it can be listened on now, else 0 (any free port). */
+function portOrAny(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(0));
+    probe.listen({ host: HOST, port, exclusive: true }, () => probe.close(() => resolve(port)));
+  });
+}
+
 export async function startDemo(options: DemoOptions): Promise<{ stop(): Promise<void> }> {
   const out = options.out ?? process.stdout;
-  const listenPort = options.listenPort ?? 1234;
-  const httpPort = options.httpPort ?? 8088;
+  const wanted = { listen: options.listenPort ?? 1234, http: options.httpPort ?? 8088 };
   const pbx = new SimulatedPbx({ rate: options.rate ?? 6 });
   const sim = await pbx.start();
   const log = createLogger(options.logLevel, process.stderr);
   let proxy;
-  try {
-    proxy = await startProxy(demoConfig(sim.port, listenPort, httpPort), { log });
-  } catch (err) {
-    await pbx.stop();
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    const listenPort = await portOrAny(wanted.listen);
+    const httpPort = await portOrAny(wanted.http);
+    try {
+      proxy = await startProxy(demoConfig(sim.port, listenPort, httpPort), { log });
+      break;
+    } catch (err) {
+      // Taken between the probe and the listen: probe again (a few times).
+      if (attempt < 3 && /EADDRINUSE/.test(String(err))) continue;
+      await pbx.stop();
+      throw err;
+    }
   }
   const { host, port } = proxy.listeners[0]!;
   const web = proxy.http[0]!;
@@ -61,6 +82,7 @@ export async function startDemo(options: DemoOptions): Promise<{ stop(): Promise
       'amiplex demo mode (no --config given and no ./proxy.conf here)',
       `  simulated PBX "demo" (Asterisk 22 AMI) on ${sim.host}:${sim.port}, generating calls`,
       `  amiplex listening for raw AMI clients on ${host}:${port} and for HTTP on ${base}: user demo, secret demo`,
+      ...movedLines(wanted, { listen: port, http: web.port }),
       '',
       'Connect as a client and watch the events (Ctrl-C to leave):',
       `  (printf 'Action: Login\\r\\nUsername: demo\\r\\nSecret: demo\\r\\n\\r\\n'; cat) | nc ${host} ${port}`,
@@ -83,6 +105,14 @@ export async function startDemo(options: DemoOptions): Promise<{ stop(): Promise
       await pbx.stop();
     },
   };
+}
+
+/** A note for each default port that was taken, so the newcomer knows why the address differs. */
+function movedLines(wanted: { listen: number; http: number }, got: { listen: number; http: number }): string[] {
+  const lines: string[] = [];
+  if (got.listen !== wanted.listen) lines.push(`  (${HOST}:${wanted.listen} is taken, so raw AMI is on port ${got.listen})`);
+  if (got.http !== wanted.http) lines.push(`  (${HOST}:${wanted.http} is taken${wanted.http === 8088 ? ', likely by Asterisk\'s own HTTP server' : ''}, so HTTP is on port ${got.http})`);
+  return lines;
 }
 
 /** One short line per event: time, server, event name, and the channel it is about. */

@@ -16,6 +16,7 @@ import { GENERAL_SCHEMA, type ProxyConfig, type ServerConfig, type UserConfig } 
 import type { ActionOwner } from './clients/shared/action-owner.js';
 import type { AmiClientSession, ClientSettings, SessionHost } from './clients/ami/ami-client-session.js';
 import type { AnswerSlot } from './clients/shared/answer-order.js';
+import type { BufferedOutput } from './clients/shared/buffered-output.js';
 import { Outbound } from './clients/shared/outbound.js';
 import { builtinFormats, type FormatModule, type FormatRegistry } from './formats.js';
 import type { Logger } from './log.js';
@@ -48,6 +49,12 @@ export interface HubCounters {
   eventsDelivered: number;
   /** Events written to HTTP event streams (SSE), one per event and stream. */
   eventsStreamed: number;
+  /** Events written to WebSockets, one per event and socket. */
+  webSocketEvents: number;
+  /** WebSockets opened (upgrades accepted). */
+  webSocketsOpened: number;
+  /** WebSockets closed (1008) for not reading their output; also counted in slowClientsDropped. */
+  webSocketsSlowClosed: number;
   /** Events meant for a client that was closing (or whose output was discarded). */
   eventsDropped: number;
   actionsForwarded: number;
@@ -62,6 +69,9 @@ export interface HubCounters {
   aclRefusedConnections: number;
 }
 
+/** A client other than a raw AMI session whose output the hub budgets (a WebSocket): it sends actions too. */
+export type TrackedOutput = BufferedOutput & ActionOwner;
+
 /** Whom an action forwarded to a PBX belongs to: its owner, and its place in that owner's answer order. */
 export interface Ticket {
   readonly client: ActionOwner;
@@ -71,9 +81,10 @@ export interface Ticket {
 /**
  * What listeners and embedders may observe: a hook per broadcast event (the demo's live tail,
  * the HTTP listener's event streams). `out` is the event as the fan-out shares it: its encodings
- * (once per format) are shared with every raw TCP client.
+ * (once per format) are shared with every raw TCP client. `except`: the owner the event already
+ * reached as part of an answer (an OriginateResponse, with its ActionID, to its sender).
  */
-export type EventObserver = (server: string, event: AmiMessage, out: Outbound) => void;
+export type EventObserver = (server: string, event: AmiMessage, out: Outbound, except?: ActionOwner) => void;
 
 /** A hook per action a PBX answered: its server, and the ms from sending it to its final answer (/metrics). */
 export type LatencyObserver = (server: string, ms: number) => void;
@@ -122,6 +133,9 @@ export class Hub implements SessionHost {
     eventsIn: 0,
     eventsDelivered: 0,
     eventsStreamed: 0,
+    webSocketEvents: 0,
+    webSocketsOpened: 0,
+    webSocketsSlowClosed: 0,
     eventsDropped: 0,
     actionsForwarded: 0,
     failedLogins: 0,
@@ -155,6 +169,8 @@ export class Hub implements SessionHost {
   /** Output queued by all clients at the last count, and what lagging clients queued since. */
   private lastTotal = 0;
   private queuedSinceCheck = 0;
+  /** Clients other than raw AMI sessions whose output counts against the budget (WebSockets). */
+  private readonly outputs = new Set<TrackedOutput>();
   /** Set by attachCluster: the PBX sessions then run only while this node holds their lease. */
   private cluster: ClusterLink | undefined;
 
@@ -282,8 +298,11 @@ export class Hub implements SessionHost {
       slot.eventsIn++;
       this.counters.eventsIn++;
     }
-    let skip: AmiClientSession | undefined;
-    if (except !== undefined) for (const client of this.clients) if (client.id === except) skip = client;
+    let skip: AmiClientSession | TrackedOutput | undefined;
+    if (except !== undefined) {
+      for (const client of this.clients) if (client.id === except) skip = client;
+      for (const output of this.outputs) if (output.id === except) skip = output;
+    }
     this.fanOut(new Outbound(event, server, eventClassBits(event), seq), skip);
   }
 
@@ -382,6 +401,12 @@ export class Hub implements SessionHost {
       this.log.warn({ remote, authlimit: limit, refused: this.counters.refusedConnections }, 'connection refused: authlimit connections are waiting to log in');
     }
     return true;
+  }
+
+  /** Output of a client that is not a raw AMI session, bounded and budgeted as theirs is, until the function returned is called. */
+  trackOutput(output: TrackedOutput): () => void {
+    this.outputs.add(output);
+    return () => this.outputs.delete(output);
   }
 
   /** A client logged in: it no longer counts against authlimit. */
@@ -630,7 +655,7 @@ export class Hub implements SessionHost {
       delivered++;
     }
     this.counters.eventsDelivered += delivered;
-    for (const observe of this.observers) observe(server ?? '', event, out);
+    for (const observe of this.observers) observe(server ?? '', event, out, except);
   }
 
   /** Answers to their owners; `server`: the PBX they came from, for users who want it named on each (server_header_answers). */
@@ -640,7 +665,7 @@ export class Hub implements SessionHost {
       const message = server !== undefined ? answerFrom(owner, received, server) : received;
       // An answer still reaches a client that went away: nothing is written, but its audit line is.
       if (!event) owner.answer(ticket.slot, message, final, failure);
-      else if (!owner.isClosed) owner.send(message);
+      else if (!owner.isClosed) owner.send(message, server);
     }
   }
 
@@ -672,6 +697,7 @@ export class Hub implements SessionHost {
     for (const slot of this.servers.values()) this.deliver(slot.router.expire(now));
     let total = 0;
     for (const client of this.clients) if (!client.checkSlow(now)) total += client.buffered;
+    for (const output of this.outputs) if (!output.checkSlow(now)) total += output.buffered;
     this.checkBudget(total);
   }
 
@@ -684,6 +710,7 @@ export class Hub implements SessionHost {
     if (this.lastTotal + this.queuedSinceCheck <= this.config.general.clientBufferTotal) return;
     let total = 0;
     for (const client of this.clients) total += client.buffered;
+    for (const output of this.outputs) total += output.buffered;
     this.checkBudget(total);
   }
 
@@ -695,7 +722,7 @@ export class Hub implements SessionHost {
   /** Over client_buffer_total: disconnect the clients with the most output queued until under it; returns what remains. */
   private shedLargest(total: number): number {
     const budget = this.config.general.clientBufferTotal;
-    const byQueue = [...this.clients].sort((a, b) => b.buffered - a.buffered);
+    const byQueue = [...this.clients, ...this.outputs].sort((a, b) => b.buffered - a.buffered);
     for (const client of byQueue) {
       if (total <= budget) break;
       total -= client.buffered;

@@ -87,6 +87,9 @@ const counters: HubCounters = {
   aclRefusedConnections: 0,
   refusedConnections: 0,
   eventsStreamed: 0,
+  webSocketEvents: 0,
+  webSocketsOpened: 1,
+  webSocketsSlowClosed: 0,
 };
 
 function input(overrides: Partial<StatusInput> = {}): StatusInput {
@@ -105,6 +108,7 @@ function input(overrides: Partial<StatusInput> = {}): StatusInput {
       { id: 8, remote: '127.0.0.1:40001', connectedAt: 70_000, user: undefined, format: { name: 'standard' }, stats: { eventsSent: 0, eventsDropped: 0 }, buffered: 0 },
     ],
     streams: [{ id: 3, remote: '127.0.0.1:40002', openedAt: 65_000, user: { name: 'ops' }, eventsSent: 80, buffered: 0 }],
+    webSockets: [{ id: 5, remote: '127.0.0.1:40003', connectedAt: 68_000, user: { name: 'ops' }, envelope: 'amiws', stats: { eventsSent: 9 }, buffered: 0 }],
     counters,
     httpSessions: 2,
     rate: (key) => ({ [TOTAL_RATE_KEY]: 12.345, [serverRateKey('pbx1')]: 10.04 })[key],
@@ -152,12 +156,13 @@ describe('statusReport', () => {
     ]);
   });
 
-  it('lists raw AMI clients (before login too) and event streams, and totals', () => {
+  it('lists raw AMI clients (before login too), event streams and WebSockets, and totals', () => {
     const r = statusReport(input());
     expect(r.clients).toEqual([
       { kind: 'ami', id: 7, user: 'alice', remote: '127.0.0.1:40000', format: 'json', eventsSent: 120, eventsDropped: 2, buffered: 512, connectedAt: new Date(60_000).toISOString(), connectedS: 10 },
       { kind: 'ami', id: 8, user: null, remote: '127.0.0.1:40001', format: 'standard', eventsSent: 0, eventsDropped: 0, buffered: 0, connectedAt: new Date(70_000).toISOString(), connectedS: 0 },
       { kind: 'sse', id: 3, user: 'ops', remote: '127.0.0.1:40002', format: 'sse', eventsSent: 80, eventsDropped: null, buffered: 0, connectedAt: new Date(65_000).toISOString(), connectedS: 5 },
+      { kind: 'websocket', id: 5, user: 'ops', remote: '127.0.0.1:40003', format: 'amiws', eventsSent: 9, eventsDropped: null, buffered: 0, connectedAt: new Date(68_000).toISOString(), connectedS: 2 },
     ]);
     expect(r.totals).toEqual({
       eventsIn: 300,
@@ -169,6 +174,7 @@ describe('statusReport', () => {
       slowClientsDropped: 0,
       amiClients: 2,
       eventStreams: 1,
+      webSockets: 1,
       httpSessions: 2,
     });
   });
@@ -184,11 +190,11 @@ describe('statusReport', () => {
     expect(all.clientsOmitted).toBe(0);
     const two = statusReport(input({ maxClients: 2 }));
     expect(two.clients.map((x) => `${x.kind} ${x.id}`)).toEqual(['ami 7', 'ami 8']);
-    expect(two.clientsOmitted).toBe(1);
-    expect(two.totals).toMatchObject({ amiClients: 2, eventStreams: 1 });
+    expect(two.clientsOmitted).toBe(2);
+    expect(two.totals).toMatchObject({ amiClients: 2, eventStreams: 1, webSockets: 1 });
     const one = statusReport(input({ maxClients: 1, streams: [{ id: 3, remote: 'r', openedAt: 0, user: { name: 'ops' }, eventsSent: 0, buffered: 4096 }] }));
     expect(one.clients.map((x) => `${x.kind} ${x.id}`)).toEqual(['sse 3']);
-    expect(one.clientsOmitted).toBe(2);
+    expect(one.clientsOmitted).toBe(3);
   });
 
   it('samples every PBX counter and the total for the rate window', () => {

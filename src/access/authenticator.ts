@@ -7,7 +7,7 @@
  */
 import { toWire } from '../ami/message.js';
 import type { ProxyConfig, UserConfig } from '../config/index.js';
-import { md5KeyMatches, secretMatches } from '../clients/shared/credentials.js';
+import { md5KeyMatches, SecretCheck } from '../clients/shared/credentials.js';
 import { compileAcl, type Acl } from './acl.js';
 import { LoginGuard, type LockScope } from './login-guard.js';
 
@@ -30,8 +30,14 @@ export type LoginResult =
     readonly lockedOut: LockScope | undefined;
   };
 
+interface UserEntry {
+  readonly user: UserConfig;
+  readonly acl: Acl;
+  readonly secret: SecretCheck;
+}
+
 export class Authenticator {
-  private users = new Map<string, { user: UserConfig; acl: Acl }>();
+  private users = new Map<string, UserEntry>();
   private readonly guard: LoginGuard;
 
   constructor(config: ProxyConfig, private readonly clock: () => number = Date.now) {
@@ -39,10 +45,16 @@ export class Authenticator {
     this.configure(config);
   }
 
-  /** Takes the users and limits of a (re)loaded config. */
+  /**
+   * Takes the users and limits of a (re)loaded config. Each user's secret check starts anew,
+   * but for a secret_hash left as it was, whose verified secret is kept (no new scrypt).
+   */
   configure(config: ProxyConfig): void {
-    const users = new Map<string, { user: UserConfig; acl: Acl }>();
-    for (const user of config.users) users.set(toWire(user.name).toLowerCase(), { user, acl: compileAcl(user.permit, user.deny) });
+    const users = new Map<string, UserEntry>();
+    for (const user of config.users) {
+      const key = toWire(user.name).toLowerCase();
+      users.set(key, { user, acl: compileAcl(user.permit, user.deny), secret: new SecretCheck(user).keepFrom(this.users.get(key)?.secret) });
+    }
     this.users = users;
     this.guard.configure(guardSettings(config));
   }
@@ -63,6 +75,14 @@ export class Authenticator {
   }
 
   async login(req: LoginRequest): Promise<LoginResult> {
+    return this.check(req);
+  }
+
+  /**
+   * The login check, answered at once when it needs no scrypt (a plain secret, a secret_hash
+   * whose secret was verified before, any refusal before the secret), else as a promise.
+   */
+  check(req: LoginRequest): LoginResult | Promise<LoginResult> {
     const address = req.address ?? '?';
     const fail = (reason: string): LoginResult => ({ ok: false, reason, lockedOut: this.guard.failed(address, req.username, this.clock()) });
     const lock = this.guard.blocked(address, req.username, this.clock());
@@ -74,18 +94,20 @@ export class Authenticator {
     if (entry === undefined) return fail(req.username === undefined ? 'no Username' : 'unknown user');
     const { user, acl } = entry;
     if (!acl.allows(req.address)) return fail('address not permitted for this user (permit/deny)');
-    let ok: boolean;
+    const finish = (ok: boolean): LoginResult => {
+      if (!ok) return fail(req.md5 !== undefined ? 'MD5 key does not match' : 'secret does not match');
+      // The user may have been removed by a reload while scrypt ran.
+      if (this.users.get(toWire(user.name).toLowerCase())?.user !== user) return fail('user changed by a reload while its secret was checked');
+      this.guard.succeeded(address, req.username!, this.clock());
+      return { ok: true, user };
+    };
     if (req.md5 !== undefined) {
       if (user.secret === undefined) return fail('MD5 login needs a plain secret; this user has only secret_hash');
-      ok = req.md5.challenge !== undefined && req.md5.key !== undefined && md5KeyMatches(user, req.md5.challenge, req.md5.key);
-    } else {
-      ok = req.secret !== undefined && (await secretMatches(user, req.secret));
+      return finish(req.md5.challenge !== undefined && req.md5.key !== undefined && md5KeyMatches(user, req.md5.challenge, req.md5.key));
     }
-    if (!ok) return fail(req.md5 !== undefined ? 'MD5 key does not match' : 'secret does not match');
-    // The user may have been removed by a reload while scrypt ran.
-    if (this.users.get(toWire(user.name).toLowerCase())?.user !== user) return fail('user changed by a reload while its secret was checked');
-    this.guard.succeeded(address, req.username!, this.clock());
-    return { ok: true, user };
+    if (req.secret === undefined) return finish(false);
+    const ok = entry.secret.matches(req.secret);
+    return typeof ok === 'boolean' ? finish(ok) : ok.then(finish);
   }
 
   /**

@@ -185,7 +185,7 @@ export class ActionForwarder {
     if (read === undefined) return;
     const message = answerFrom(client, msg.headers?.get(H_PROXY) === '1' ? proxyMessage(read) : read, f.server);
     if (msg.headers?.get(H_EVENT) === '1') {
-      if (!client.isClosed) client.send(message);
+      if (!client.isClosed) client.send(message, f.server);
       return;
     }
     if (f.done) return;

@@ -119,11 +119,11 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   corsOrigins: {
     key: 'cors_origins', kind: list(nonEmptyText()),
     defaultDoc: 'none (no cross-origin access)',
-    doc: 'Origins (scheme://host:port, or *) whose browser apps may call the HTTP listener (CORS).',
+    doc: 'Origins (scheme://host:port, or *) whose browser apps may call the HTTP listener (CORS); a WebSocket (/ws) only from an origin listed by name (* is not enough).',
   },
   sseReplay: {
     key: 'sse_replay', kind: integer(0, 1_000_000), default: '1000',
-    doc: 'Events kept for Server-Sent Events clients that reconnect with Last-Event-ID.',
+    doc: 'Events kept for clients that reconnect: Server-Sent Events with Last-Event-ID, WebSockets with since=.',
   },
   logLevel: {
     key: 'log_level', kind: oneOf(LOG_LEVELS), default: 'info',

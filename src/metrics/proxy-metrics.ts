@@ -19,6 +19,11 @@ import { serverStatus, type Hub, type ServerSlot } from '../hub.js';
 
 export type ListenerKind = 'ami' | 'http';
 
+/** An open WebSocket, as /metrics counts it: by the HTTP listener it came through. */
+export interface WebSocketView {
+  readonly listener: string;
+}
+
 /** Prefix of every metric amiplex reports, Node's process metrics included. */
 export const METRIC_PREFIX = 'amiplex_';
 
@@ -47,6 +52,8 @@ function processMetrics(): Registry {
 export class ProxyMetrics {
   readonly registry = new Registry();
   private readonly listeners = new Map<string, ListenerEntry>();
+  /** Where the open WebSockets are found: one source per HTTP service. */
+  private readonly webSocketSources: Array<() => Iterable<WebSocketView>> = [];
   /** HTTP responses by status class: index 1 … 5 for 1xx … 5xx. */
   private readonly httpStatus = [0, 0, 0, 0, 0, 0];
 
@@ -114,9 +121,10 @@ export class ProxyMetrics {
     hub.observeLatency((server, ms) => observers.get(server)?.(ms / 1000));
 
     const listeners = this.listeners;
+    const sources = this.webSocketSources;
     new Gauge({
       name: `${METRIC_PREFIX}clients`,
-      help: 'Clients connected now, per listener: raw AMI connections, or open HTTP connections.',
+      help: 'Clients connected now, per listener: raw AMI connections, open HTTP connections, and of those the WebSockets.',
       labelNames: ['listener', 'kind'],
       registers,
       collect() {
@@ -130,13 +138,20 @@ export class ProxyMetrics {
           if (client.listener !== undefined) ami.set(client.listener, (ami.get(client.listener) ?? 0) + 1);
         }
         for (const [label, n] of ami) this.set({ listener: label, kind: 'ami' }, n);
+        const ws = new Map<string, number>();
+        for (const [label, entry] of listeners) if (entry.kind === 'http') ws.set(label, 0);
+        for (const source of sources) for (const socket of source()) ws.set(socket.listener, (ws.get(socket.listener) ?? 0) + 1);
+        for (const [label, n] of ws) this.set({ listener: label, kind: 'websocket' }, n);
       },
     });
     const c = hub.counters;
     total('events_delivered_total', 'Events written to raw AMI clients (one per event and client).', () => c.eventsDelivered);
     total('events_streamed_total', 'Events written to HTTP event streams (GET /events; one per event and stream).', () => c.eventsStreamed);
     total('events_dropped_total', 'Events meant for a client that was closing, so never written.', () => c.eventsDropped);
-    total('slow_clients_disconnected_total', 'Clients (raw AMI or event streams) disconnected for not reading their output.', () => c.slowClientsDropped);
+    total('slow_clients_disconnected_total', 'Clients (raw AMI, event streams, WebSockets) disconnected for not reading their output.', () => c.slowClientsDropped);
+    total('websocket_events_total', 'Events written to WebSockets (GET /ws; one per event and socket).', () => c.webSocketEvents);
+    total('websockets_opened_total', 'WebSockets opened (upgrades accepted on GET /ws).', () => c.webSocketsOpened);
+    total('websockets_slow_closed_total', 'WebSockets closed (1008) for not reading their output; also in slow_clients_disconnected_total.', () => c.webSocketsSlowClosed);
     total('failed_logins_total', 'Failed logins, raw AMI and HTTP.', () => c.failedLogins);
     new Counter({
       name: `${METRIC_PREFIX}lockouts_total`,
@@ -163,6 +178,11 @@ export class ProxyMetrics {
         for (const [i, name] of STATUS_CLASSES.entries()) this.inc({ status: name }, status[i + 2]!);
       },
     });
+  }
+
+  /** Where open WebSockets are found (an HTTP service's WebSocket service). */
+  watchWebSockets(sockets: () => Iterable<WebSocketView>): void {
+    this.webSocketSources.push(sockets);
   }
 
   /** A raw AMI listener, so it is reported (0 clients) before anyone connects. */

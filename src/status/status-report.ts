@@ -48,6 +48,18 @@ export interface StreamView {
   readonly buffered: number;
 }
 
+/** A WebSocket (a WebSocketSession). */
+export interface WebSocketView {
+  readonly id: number;
+  readonly remote: string;
+  readonly connectedAt: number;
+  readonly user: { readonly name: string };
+  /** Its envelope: `amiplex`, or `amiws` (the subprotocol). */
+  readonly envelope: string;
+  readonly stats: { readonly eventsSent: number };
+  readonly buffered: number;
+}
+
 export interface StatusInput {
   readonly version: string;
   /** When amiplex started (ms since the epoch). */
@@ -58,6 +70,7 @@ export interface StatusInput {
   readonly servers: Iterable<ServerView>;
   readonly clients: Iterable<AmiClientView>;
   readonly streams: Iterable<StreamView>;
+  readonly webSockets: Iterable<WebSocketView>;
   readonly counters: Readonly<HubCounters>;
   /** Login sessions of the HTTP listener (AJAM cookies). */
   readonly httpSessions: number;
@@ -93,13 +106,13 @@ export interface ServerReport {
 }
 
 export interface ClientReport {
-  /** `ami`: a raw AMI connection; `sse`: an HTTP event stream (`GET /events`). */
-  readonly kind: 'ami' | 'sse';
+  /** `ami`: a raw AMI connection; `sse`: an HTTP event stream (`GET /events`); `websocket`: `GET /ws`. */
+  readonly kind: 'ami' | 'sse' | 'websocket';
   readonly id: number;
   /** null before login. */
   readonly user: string | null;
   readonly remote: string;
-  /** Output format (`sse` for event streams, which carry json). */
+  /** Output format (`sse` for event streams, which carry json; `websocket` or `amiws` for WebSockets, by envelope). */
   readonly format: string;
   readonly eventsSent: number;
   /** Events discarded for it; null where none are ever discarded (a slow stream is disconnected instead). */
@@ -123,12 +136,13 @@ export interface StatusReport {
     readonly slowClientsDropped: number;
     readonly amiClients: number;
     readonly eventStreams: number;
+    readonly webSockets: number;
     readonly httpSessions: number;
   };
   readonly servers: readonly ServerReport[];
   /** Cluster mode only: nodes, holders and NATS. */
   readonly cluster?: ClusterStatus;
-  /** Raw AMI clients by id, then event streams by id. */
+  /** Raw AMI clients by id, then event streams by id, then WebSockets by id. */
   readonly clients: readonly ClientReport[];
   /** Clients not listed (over maxClients). */
   readonly clientsOmitted: number;
@@ -210,6 +224,22 @@ export function statusReport(input: StatusInput): StatusReport {
       connectedS: seconds(s.openedAt),
     });
   }
+  let webSockets = 0;
+  for (const w of input.webSockets) {
+    webSockets++;
+    clients.push({
+      kind: 'websocket',
+      id: w.id,
+      user: w.user.name,
+      remote: w.remote,
+      format: w.envelope === 'amiws' ? 'amiws' : 'websocket',
+      eventsSent: w.stats.eventsSent,
+      eventsDropped: null,
+      buffered: w.buffered,
+      connectedAt: new Date(w.connectedAt).toISOString(),
+      connectedS: seconds(w.connectedAt),
+    });
+  }
   const max = input.maxClients ?? MAX_CLIENTS;
   const omitted = Math.max(0, clients.length - max);
   const listed = omitted === 0 ? clients : mostWatched(clients, max);
@@ -227,6 +257,7 @@ export function statusReport(input: StatusInput): StatusReport {
       slowClientsDropped: c.slowClientsDropped,
       amiClients,
       eventStreams,
+      webSockets,
       httpSessions: input.httpSessions,
     },
     servers,

@@ -1,8 +1,9 @@
 /**
  * The status page's script: refreshes `/status.json` every 2 s into the header, the PBX cards
- * and the clients table (updated in place, so nothing jumps or flickers), and starts the live
- * tail and the click-to-call form.
+ * and the clients table (updated in place, so nothing jumps or flickers), and opens the page's
+ * one WebSocket (amiplex.js) for the live tail and the click-to-call form.
  */
+import { connect } from './amiplex.js';
 import { ClickToCall } from './click-to-call.js';
 import { byId, el, formatBytes, formatCount, formatDuration, formatRate, setText } from './dom.js';
 import { EventTail } from './tail.js';
@@ -43,6 +44,7 @@ function boot(): void {
     pause.setAttribute('aria-pressed', String(tail.isPaused));
   });
   byId('tail-clear').addEventListener('click', () => tail.clear());
+  const socket = connect('/ws');
   const call = new ClickToCall(
     {
       form: byId('call-form'),
@@ -55,10 +57,10 @@ function boot(): void {
       button: byId('call-button'),
       result: byId('call-result'),
     },
-    tail,
+    socket,
   );
   tail.setFilter('');
-  tail.connect();
+  tail.attach(socket);
   void refresh(call);
 }
 
@@ -89,7 +91,7 @@ function render(r: StatusReport): void {
   setText(byId('version'), r.amiplex.version);
   setText(byId('uptime'), formatDuration(r.amiplex.uptimeS));
   setText(byId('total-rate'), formatRate(r.totals.eventsPerSecond));
-  setText(byId('client-count'), formatCount(r.totals.amiClients + r.totals.eventStreams));
+  setText(byId('client-count'), formatCount(r.totals.amiClients + r.totals.eventStreams + r.totals.webSockets));
   setText(byId('me'), r.me.name);
   renderCards(r);
   renderClients(r.clients);
@@ -98,7 +100,7 @@ function render(r: StatusReport): void {
   setText(omitted, `… and ${formatCount(r.clientsOmitted)} more, not listed (those with the most output queued are)`);
   setText(
     byId('clients-summary'),
-    [plural(r.totals.amiClients, 'AMI client'), plural(r.totals.eventStreams, 'event stream'), plural(r.totals.httpSessions, 'HTTP login')].join(' · '),
+    [plural(r.totals.amiClients, 'AMI client'), plural(r.totals.eventStreams, 'event stream'), plural(r.totals.webSockets, 'WebSocket'), plural(r.totals.httpSessions, 'HTTP login')].join(' · '),
   );
 }
 

@@ -1,14 +1,12 @@
 /**
- * The live tail of the status page: the user's events from `GET /events` (Server-Sent Events;
- * the browser sends the login cookie or its cached Basic credentials itself), one line each,
+ * The live tail of the status page: the user's events from the page's WebSocket (amiplex.js,
+ * which opens it again after a break and resumes after the last event seen), one line each,
  * the last `max` kept. A filter shows the lines holding every word typed (event name, channel,
  * any value: case ignored); pausing freezes the view while events keep being counted and kept.
- * Listeners see every event, paused or not (the click-to-call form waits for its answer here).
  */
+import type { AmiplexSocket } from './amiplex.js';
 import { clock, el, formatCount } from './dom.js';
 import type { AmiEvent } from './types.js';
-
-export type EventListener = (event: AmiEvent) => void;
 
 interface Line {
   readonly haystack: string;
@@ -30,7 +28,6 @@ const HIDDEN = new Set([
 ]);
 const SAYS_NOTHING = new Set(['', '<unknown>']);
 const MAX_PAIRS = 8;
-const RETRY_MS = 5000;
 /** Within this many pixels of the bottom, the view follows new lines. */
 const STICK_PX = 40;
 
@@ -43,8 +40,6 @@ export class EventTail {
   private queued: Line[] = [];
   private frame = 0;
   private countTimer = 0;
-  private source: EventSource | undefined;
-  private readonly listeners = new Set<EventListener>();
 
   constructor(
     private readonly box: HTMLElement,
@@ -53,36 +48,13 @@ export class EventTail {
     private readonly max: number,
   ) {}
 
-  connect(url = '/events'): void {
-    this.source?.close();
-    this.setState('connecting', 'connecting…');
-    const source = new EventSource(url);
-    this.source = source;
-    source.onopen = () => this.setState('live', 'live');
-    source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED) {
-        // Refused (e.g. logged out): the browser gives up; try again later.
-        this.setState('down', 'disconnected');
-        setTimeout(() => {
-          if (this.source === source) this.connect(url);
-        }, RETRY_MS);
-      } else {
-        this.setState('connecting', 'reconnecting…');
-      }
-    };
-    source.onmessage = (m: MessageEvent<string>) => {
-      let event: AmiEvent;
-      try {
-        event = JSON.parse(m.data) as AmiEvent;
-      } catch {
-        return;
-      }
-      this.add(event, m.data);
-    };
-  }
-
-  onEvent(listener: EventListener): void {
-    this.listeners.add(listener);
+  /** Shows the events of `socket`, and its state. */
+  attach(socket: AmiplexSocket): void {
+    const states = { connecting: 'connecting…', open: 'live', closed: 'disconnected' } as const;
+    const show = (state: keyof typeof states) => this.setState(state === 'open' ? 'live' : state === 'closed' ? 'down' : 'connecting', states[state]);
+    show(socket.state);
+    socket.on('state', (state) => show(state));
+    socket.on('event', (event) => this.add(event, JSON.stringify(event)));
   }
 
   /** Words that every shown line must hold (case ignored); empty shows all. */
@@ -114,7 +86,6 @@ export class EventTail {
 
   private add(event: AmiEvent, raw: string): void {
     this.received++;
-    for (const listener of this.listeners) listener(event);
     const line = lineOf(event, raw, new Date());
     this.lines.push(line);
     if (this.lines.length > this.max) {

@@ -24,7 +24,7 @@ export interface ServerReport {
 }
 
 export interface ClientReport {
-  readonly kind: 'ami' | 'sse';
+  readonly kind: 'ami' | 'sse' | 'websocket';
   readonly id: number;
   readonly user: string | null;
   readonly remote: string;
@@ -49,6 +49,7 @@ export interface StatusReport {
     readonly slowClientsDropped: number;
     readonly amiClients: number;
     readonly eventStreams: number;
+    readonly webSockets: number;
     readonly httpSessions: number;
   };
   readonly servers: readonly ServerReport[];

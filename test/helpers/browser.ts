@@ -1,6 +1,7 @@
 /**
- * A real browser for page tests: playwright-core driving Debian's chromium (`apt-get install
- * chromium`; .ci/run installs it), headless, in a fresh profile that is removed afterwards.
+ * A real browser for page tests: playwright-core driving the headless Chromium that the npm
+ * package @sparticuz/chromium ships (unpacked on first use, see setup/browser-binary.mjs; no
+ * system browser is needed), in a fresh profile that is removed afterwards.
  *
  *   const b = await launchBrowser({ httpCredentials: { username: 'ops', password: 'ops-secret' } });
  *   await b.page.goto(url);
@@ -10,12 +11,11 @@
  * Everything the page reports as broken (uncaught errors, console errors) is collected in
  * `problems`, for the test to assert there is none.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-
-export const CHROMIUM = '/usr/bin/chromium';
+import { testBrowser } from '../setup/browser-binary.mjs';
 
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -33,12 +33,13 @@ export interface TestBrowser {
 }
 
 export async function launchBrowser(options: BrowserOptions = {}): Promise<TestBrowser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's chromium (apt-get install chromium)`);
+  const { executablePath, env } = await testBrowser();
   const profile = mkdtempSync(path.join(os.tmpdir(), 'amiplex-chromium-'));
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath,
+      env,
       headless: true,
       args: ARGS,
       viewport: { width: 1366, height: 768, ...options.viewport },

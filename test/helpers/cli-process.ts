@@ -57,6 +57,19 @@ export interface CliProcess {
 
 const running = new Set<{ child: ChildProcess; dir: string }>();
 
+/** Ends a child process as Ctrl-C would (SIGTERM), SIGKILL after 3 s; resolves once it has exited. */
+export function endChild(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 /** Kills every process started by this test file and removes their folders (use in afterEach). */
 export async function stopAllCliProcesses(): Promise<void> {
   const all = [...running];

@@ -63,15 +63,17 @@ export async function startHttpFixture(options: FixtureOptions = {}): Promise<Ht
 
 /**
  * A fixture started by hand, for HTTP options startFixture does not pass on (e.g. a short SSE
- * keep-alive): one simulated PBX `pbx1`, the given users. Returns it and its stop function.
+ * keep-alive or WebSocket ping interval): one simulated PBX `pbx1`, the given users. Returns it and its stop function.
  */
 export async function startHttpProxyWith(
-  options: { users?: readonly UserSpec[]; general?: Settings; sseKeepAliveMs: number },
+  options: { users?: readonly UserSpec[]; general?: Settings; sseKeepAliveMs: number; wsPingMs?: number },
 ): Promise<{ http: Omit<HttpFixture, 'fx'>; proxy: RunningProxy; stop(): Promise<void> }> {
   const { sim, port } = await startSim({});
   const users = options.users ?? [DEFAULT_USER];
   const text = fixtureConfigText([{ name: 'pbx1', port }], users, { listen: '127.0.0.1:0', http: '127.0.0.1:0', ...options.general });
-  const proxy = await startProxy(parseConfig(text, 'test-proxy.conf'), { http: { sseKeepAliveMs: options.sseKeepAliveMs } });
+  const proxy = await startProxy(parseConfig(text, 'test-proxy.conf'), {
+    http: { sseKeepAliveMs: options.sseKeepAliveMs, ...(options.wsPingMs === undefined ? {} : { wsPingMs: options.wsPingMs }) },
+  });
   await waitUntil(() => proxy.hub.servers.get('pbx1')?.session.state === 'up', 5000, 'pbx1 up');
   const h = wrap(undefined, proxy, users);
   return {

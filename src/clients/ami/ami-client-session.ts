@@ -5,9 +5,10 @@
  * Challenge, WaitEvent, Filter) are answered here, per client, and never reach the shared
  * upstream session; everything else is handed to the host to be forwarded to a PBX.
  *
- * Output is bounded: writes of one turn of the event loop go out as one socket write; a
- * client whose unsent output stays over `clientBuffer` for `slowClientTimeoutMs`, or ever
- * exceeds `clientBufferMax`, is disconnected so it can slow no one else down.
+ * Output is bounded (shared/output-queue.ts): writes of one turn of the event loop go out as
+ * one socket write; a client whose unsent output stays over `clientBuffer` for
+ * `slowClientTimeoutMs`, or ever exceeds `clientBufferMax`, is disconnected so it can slow no
+ * one else down.
  */
 import type net from 'node:net';
 import { randomInt } from 'node:crypto';
@@ -18,18 +19,16 @@ import { errorResponse, eventMessage, response, type Failure } from '../../route
 import type { UserConfig } from '../../config/index.js';
 import { bannerFor, type FormatModule } from '../../formats.js';
 import type { Logger } from '../../log.js';
-import type { ActionOwner } from '../shared/action-owner.js';
+import { nextOwnerId, type ActionOwner } from '../shared/action-owner.js';
 import { remainingFailDelay, type LoginRequest, type LoginResult } from '../../access/authenticator.js';
 import type { LockScope } from '../../access/login-guard.js';
 import type { PolicyResult } from '../../access/action-policy.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
 import type { Outbound } from '../shared/outbound.js';
-import { noteAnswer, startAudit, writeAudit, type AuditEntry } from '../../audit.js';
+import { writableOutput, type OutputQueue } from '../shared/output-queue.js';
+import { PendingAudits } from '../../audit.js';
 import { redactForLog } from '../../ami/redact.js';
-import { accessOf } from '../../access/user-access.js';
-import type { EventFilterRule, EventFilterSet } from '../../filters/event-filter.js';
-import type { EventPredicate } from '../../filters/user-event-filter.js';
-import { filterAction } from '../../filters/session-filters.js';
+import { SessionEventFilter } from '../../filters/session-event-filter.js';
 import { socketRemote } from '../shared/socket-remote.js';
 import type { InputDecoder, StreamInputModule } from '../../inputs.js';
 import { standardInput } from '../../../formats/standard-input.js';
@@ -100,18 +99,15 @@ export interface ClientOptions {
 const BEFORE_LOGIN = new Set(['login', 'challenge', 'logoff']);
 const DEFAULT_WAITEVENT_S = 60;
 
-let nextClientId = 1;
 
 export class AmiClientSession implements ActionOwner {
-  readonly id = nextClientId++;
+  readonly id = nextOwnerId();
   readonly remote: string;
   readonly connectedAt = Date.now();
   readonly stats: ClientStats = { eventsSent: 0, eventsDropped: 0, actions: 0, bytesSent: 0 };
   user: UserConfig | undefined;
   /** Classes of events this client receives (its `Events:` choice). */
   eventMask = ALL_CLASSES;
-  /** When its unsent output went over client_buffer; undefined while under. */
-  overSince: number | undefined;
   /** The listener it connected to (its [listener] name or listen address), set by that listener. */
   listener: string | undefined;
   /** How it reads what the client sends. */
@@ -128,22 +124,17 @@ export class AmiClientSession implements ActionOwner {
   private readonly answers = new AnswerOrder<AmiMessage>();
   private allowedServers = new Set<string>();
   private challenge: string | undefined;
-  private out: Buffer[] = [];
-  private flushQueued = false;
+  private readonly output: OutputQueue;
   private closed = false;
   private ending = false;
   private refusing = false;
   private loggedOff = false;
   private authTimer: NodeJS.Timeout | undefined;
   private waiter: { actionId: string | undefined; slot: AnswerSlot; timer: NodeJS.Timeout } | undefined;
-  /** The user's event filter, or the session's own once it sent a Filter action. */
-  private eventFilter: EventPredicate | undefined;
-  /** The session's eventfilter set (a copy of the user's, plus what Filter actions added), once it has one. */
-  private sessionFilters: EventFilterSet | undefined;
-  /** The rules Filter actions added, kept across a reload that changes the user's own. */
-  private addedFilters: EventFilterRule[] = [];
+  /** What it sees of its user's events, its Filter actions included (set at login). */
+  private eventFilter: SessionEventFilter | undefined;
   /** Actions not fully answered yet, by slot, for the audit line written with their last part. */
-  private readonly audits = new Map<number, AuditEntry>();
+  private readonly audits: PendingAudits;
   /** Actions received while a login is being checked: handled, in order, once it is decided. */
   private held: AmiMessage[] | undefined;
   private readonly log: Logger;
@@ -156,6 +147,7 @@ export class AmiClientSession implements ActionOwner {
   ) {
     this.remote = socketRemote(socket);
     this.log = host.log.child({ client: this.id, remote: this.remote });
+    this.audits = new PendingAudits(host.log, 'ami');
     this.input = options.input ?? standardInput;
     this.options = options;
     this.autoFilter = options.autoFilter ?? 'off';
@@ -167,13 +159,21 @@ export class AmiClientSession implements ActionOwner {
         this.answerNow(errorResponse(actionIdOf({ headers }), text));
       },
     });
+    const session = this;
+    this.output = writableOutput(socket, {
+      get isClosed() {
+        return session.isClosed;
+      },
+      drop: (reason) => this.dropSlow(reason),
+      limits: () => host.settings(),
+      lagging: (bytes) => host.outputQueued(bytes),
+      sent: (bytes) => void (this.stats.bytesSent += bytes),
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (!this.refusing) this.decoder.push(chunk);
     });
-    socket.on('drain', () => {
-      this.overSince = undefined;
-    });
+    socket.on('drain', () => this.output.drained());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error'));
     socket.on('close', () => this.onClose());
     this.write(bannerFor(format, host.bannerVersion()));
@@ -206,45 +206,29 @@ export class AmiClientSession implements ActionOwner {
     return this.socket.writableLength;
   }
 
+  /** When its unsent output went over client_buffer; undefined while under. */
+  get overSince(): number | undefined {
+    return this.output.overSince;
+  }
+
   /** A reload changed this client's user: its servers, permissions and filters apply from now on. */
   updateUser(user: UserConfig): void {
     if (!this.user) return;
     this.user = user;
     this.allowedServers = new Set(user.servers);
-    this.compileFilter();
+    this.eventFilter?.updateUser(user);
   }
 
   /** Whether a broadcast event passes this client's event mask, its user's filters and its session's Filter actions. */
   wants(event: Outbound): boolean {
     const bits = event.classBits;
-    return this.eventFilter !== undefined && this.autoFilter === 'off' && (this.eventMask & bits) === bits && this.eventFilter(event);
-  }
-
-  private compileFilter(): void {
-    const filter = accessOf(this.user!).events;
-    if (this.addedFilters.length === 0) {
-      this.sessionFilters = undefined;
-      this.eventFilter = filter;
-      return;
-    }
-    const set = filter.eventFilters.copy();
-    for (const rule of this.addedFilters) set.add(rule);
-    this.sessionFilters = set;
-    this.eventFilter = filter.withEventFilters(set);
+    return this.eventFilter !== undefined && this.autoFilter === 'off' && (this.eventMask & bits) === bits && this.eventFilter.events(event);
   }
 
   /** Asterisk's Filter action, for this session only: adds to a copy of the user's eventfilter lines. */
   private addFilter(msg: AmiMessage): AmiMessage {
-    const user = accessOf(this.user!).events;
-    const set = this.sessionFilters ?? user.eventFilters.copy();
-    const result = filterAction(set, msg);
-    if (result.reason !== undefined) {
-      this.log.info({ reason: result.reason }, 'Filter action refused');
-      return result.response;
-    }
-    this.addedFilters = [...set.addedSinceCreated];
-    this.sessionFilters = set;
-    this.eventFilter = user.withEventFilters(set);
+    const result = this.eventFilter!.add(msg);
+    if (result.reason !== undefined) this.log.info({ reason: result.reason }, 'Filter action refused');
     return result.response;
   }
 
@@ -257,16 +241,7 @@ export class AmiClientSession implements ActionOwner {
    * the client's event mask, once every earlier action of this client is fully answered.
    */
   answer(slot: AnswerSlot, msg: AmiMessage, final: boolean, _failure?: Failure): void {
-    const audit = this.audits.get(slot.seq);
-    if (audit !== undefined) {
-      noteAnswer(audit, msg);
-      if (final) {
-        this.audits.delete(slot.seq);
-        audit.user ??= this.user?.name;
-        if (this.isClosed) audit.disconnected = true;
-        writeAudit(this.host.log, audit, this.remote, 'ami');
-      }
-    }
+    this.audits.answer(slot.seq, msg, final, { user: this.user?.name, remote: this.remote, gone: this.isClosed });
     const { ready, close } = this.answers.push(slot, msg, final);
     for (const m of ready) this.send(m);
     if (close) this.end();
@@ -275,8 +250,7 @@ export class AmiClientSession implements ActionOwner {
   /** The action that took `slot` goes to PBX `server`: its answer is ordered among that PBX's answers. */
   assignServer(slot: AnswerSlot, server: string): void {
     this.answers.setLane(slot, server);
-    const audit = this.audits.get(slot.seq);
-    if (audit !== undefined) audit.server = server;
+    this.audits.server(slot.seq, server);
   }
 
   /** ProxyAction: SetAutoFilter: on or unique, the client receives no events but those carrying its ActionIDs. */
@@ -314,15 +288,7 @@ export class AmiClientSession implements ActionOwner {
    * client_buffer for longer than slow_client_timeout; returns whether it did.
    */
   checkSlow(now: number): boolean {
-    if (this.overSince === undefined || this.isClosed) return false;
-    const { clientBuffer, slowClientTimeoutMs } = this.host.settings();
-    if (this.socket.writableLength <= clientBuffer) {
-      this.overSince = undefined;
-      return false;
-    }
-    if (now - this.overSince < slowClientTimeoutMs) return false;
-    this.dropSlow(`output over client_buffer for more than ${slowClientTimeoutMs / 1000} s`);
-    return true;
+    return this.output.checkSlow(now);
   }
 
   /** Disconnects a client that does not read its output fast enough (counted and logged once). */
@@ -336,7 +302,7 @@ export class AmiClientSession implements ActionOwner {
   end(): void {
     if (this.closed || this.ending) return;
     this.ending = true;
-    this.flush();
+    this.output.flush();
     this.socket.end();
   }
 
@@ -362,7 +328,8 @@ export class AmiClientSession implements ActionOwner {
   private enter(user: UserConfig): void {
     const first = this.user === undefined;
     this.user = user;
-    this.compileFilter();
+    if (this.eventFilter === undefined) this.eventFilter = new SessionEventFilter(user);
+    else this.eventFilter.updateUser(user);
     if (first) this.host.clientLoggedIn(this);
     this.allowedServers = new Set(user.servers);
     // The user's format applies from its login response on.
@@ -421,11 +388,7 @@ export class AmiClientSession implements ActionOwner {
     const name = proxyAction === undefined ? (action ?? '').toLowerCase() : proxyAction.toLowerCase() === 'logoff' ? 'logoff' : 'proxyaction';
     const slot = this.answers.open(name === 'logoff');
     const settings = this.host.settings();
-    if (settings.audit) {
-      const entry = startAudit(msg);
-      entry.user = this.user?.name ?? (name === 'login' ? getHeader(msg, 'Username') : undefined);
-      this.audits.set(slot.seq, entry);
-    }
+    if (settings.audit) this.audits.start(slot.seq, msg, this.user?.name ?? (name === 'login' ? getHeader(msg, 'Username') : undefined));
     if (this.log.isLevelEnabled('debug')) this.log.debug({ action: redactForLog(msg, settings.redacted) }, 'action from client');
     const reply = (answer: AmiMessage) => this.answer(slot, answer, true);
     if (name === '') {
@@ -567,31 +530,7 @@ export class AmiClientSession implements ActionOwner {
 
   private write(buf: Buffer): void {
     if (this.ending || this.isClosed) return;
-    this.out.push(buf);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      // Once per turn of the event loop, after every upstream chunk read in that turn.
-      setImmediate(() => this.flush());
-    }
-  }
-
-  /** Writes what this turn of the event loop queued, as one write, and checks the buffer limits. */
-  private flush(): void {
-    this.flushQueued = false;
-    if (this.isClosed || this.out.length === 0) return;
-    const out = this.out;
-    this.out = [];
-    const buf = out.length === 1 ? out[0]! : Buffer.concat(out);
-    this.stats.bytesSent += buf.length;
-    this.socket.write(buf);
-    const { clientBuffer, clientBufferMax } = this.host.settings();
-    const buffered = this.socket.writableLength;
-    if (buffered > clientBufferMax) {
-      this.dropSlow(`output buffer over client_buffer_max (${clientBufferMax} bytes)`);
-    } else if (buffered > clientBuffer) {
-      this.overSince ??= Date.now();
-      this.host.outputQueued(buf.length);
-    }
+    this.output.push(buf);
   }
 
   private onClose(): void {
@@ -600,7 +539,7 @@ export class AmiClientSession implements ActionOwner {
     clearTimeout(this.authTimer);
     if (this.waiter) clearTimeout(this.waiter.timer);
     this.waiter = undefined;
-    this.out = [];
+    this.output.discard();
     this.log.debug({ user: this.user?.name }, 'client closed');
     this.host.clientClosed(this);
   }

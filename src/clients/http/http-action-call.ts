@@ -7,29 +7,24 @@
 import type { AmiMessage } from '../../ami/message.js';
 import type { UserConfig } from '../../config/index.js';
 import type { Failure } from '../../router/action-router.js';
-import type { ActionOwner } from '../shared/action-owner.js';
+import { nextOwnerId, type ActionOwner } from '../shared/action-owner.js';
 import type { AnswerSlot } from '../shared/answer-order.js';
 
 export type CallDone = (parts: readonly AmiMessage[], failure: Failure | undefined) => void;
 
-/** Ids of HTTP calls, apart from raw TCP clients' (logs say `http` with them). */
-let nextCallId = 1;
 
 export class HttpActionCall implements ActionOwner {
-  readonly id = nextCallId++;
+  readonly id = nextOwnerId();
   readonly slot: AnswerSlot = { seq: 0 };
   /** The PBX the action went to, once the hub chose it. */
   server: string | undefined;
-  private readonly parts: AmiMessage[] = [];
-  private readonly servers: ReadonlySet<string>;
+  private parts: AmiMessage[] = [];
   private closed = false;
 
   constructor(
     readonly user: UserConfig,
-    private readonly done: CallDone,
-  ) {
-    this.servers = new Set(user.servers);
-  }
+    private done: CallDone,
+  ) {}
 
   get isClosed(): boolean {
     return this.closed;
@@ -40,15 +35,15 @@ export class HttpActionCall implements ActionOwner {
   }
 
   mayUseServer(name: string): boolean {
-    return this.servers.has(name);
+    return this.user.servers.includes(name);
   }
 
   answer(_slot: AnswerSlot, msg: AmiMessage, final: boolean, failure?: Failure): void {
     if (this.closed) return;
     this.parts.push(msg);
     if (!final) return;
-    this.closed = true;
-    this.done(this.parts, failure);
+    const { parts, done } = this.close();
+    done(parts, failure);
   }
 
   assignServer(_slot: AnswerSlot, server: string): void {
@@ -60,7 +55,19 @@ export class HttpActionCall implements ActionOwner {
 
   /** The answer so far, and no more parts taken: the request timed out or its client went away. */
   abandon(): readonly AmiMessage[] {
+    return this.close().parts;
+  }
+
+  /**
+   * Closed for good. The router keeps routing late events of the action to this call for a
+   * while (see ActionRouter's linger), so it lets go of the answer and of the request its
+   * callback holds: thousands of finished HTTP requests a second must not stay alive that long.
+   */
+  private close(): { parts: AmiMessage[]; done: CallDone } {
+    const taken = { parts: this.parts, done: this.done };
     this.closed = true;
-    return this.parts;
+    this.parts = [];
+    this.done = () => {};
+    return taken;
   }
 }

@@ -11,7 +11,7 @@ import type { Logger } from '../../log.js';
 import { parseBasic, sessionCookie } from './http-auth.js';
 import type { HttpSession, HttpSessionStore } from './http-sessions.js';
 import { socketRemote } from '../shared/socket-remote.js';
-import { remainingFailDelay } from '../../access/authenticator.js';
+import { remainingFailDelay, type LoginResult } from '../../access/authenticator.js';
 import type { LockScope } from '../../access/login-guard.js';
 
 export interface HttpSettings {
@@ -59,9 +59,10 @@ export type Identity =
 /**
  * Who sends the request: HTTP Basic when the request has an Authorization header, else its
  * `ProxyKey` (on a listener with proxy_key_user), else the session of its `mansession_id`
- * cookie, else the listener's anonymous_user.
+ * cookie, else the listener's anonymous_user. Answered at once unless a secret_hash must be
+ * checked by scrypt or bcrypt (the first request with that secret): a promise then.
  */
-export async function identify(ctx: HttpContext, req: http.IncomingMessage, now: number, proxyKey?: string): Promise<Identity> {
+export function identify(ctx: HttpContext, req: http.IncomingMessage, now: number, proxyKey?: string): Identity | Promise<Identity> {
   const basic = parseBasic(req.headers.authorization);
   const pk = ctx.listener?.proxyKey;
   if (basic === undefined && proxyKey !== undefined && pk !== undefined) {
@@ -69,9 +70,8 @@ export async function identify(ctx: HttpContext, req: http.IncomingMessage, now:
     if (!secure && !pk.plainAllowed && !isLoopbackHost(req.socket.remoteAddress ?? '')) {
       return { ok: false, message: 'ProxyKey is not accepted over plain HTTP from this address: use HTTPS, or log in', failed: false };
     }
-    const result = await ctx.hub.authenticate({ username: pk.user, secret: proxyKey, address: req.socket.remoteAddress });
-    if (!result.ok) return { ok: false, message: 'Authentication failed', failed: true, username: pk.user, reason: `ProxyKey: ${result.reason}`, lockedOut: result.lockedOut };
-    return { ok: true, user: result.user };
+    const result = ctx.hub.auth.check({ username: pk.user, secret: proxyKey, address: req.socket.remoteAddress });
+    return result instanceof Promise ? result.then((r) => loginIdentity(r, pk.user, 'ProxyKey: ')) : loginIdentity(result, pk.user, 'ProxyKey: ');
   }
   if (basic !== undefined) {
     if (!basic.ok) {
@@ -79,9 +79,8 @@ export async function identify(ctx: HttpContext, req: http.IncomingMessage, now:
       const result = ctx.hub.auth.malformed(req.socket.remoteAddress, basic.message);
       return { ok: false, message: basic.message, failed: true, reason: result.ok ? basic.message : result.reason, lockedOut: result.ok ? undefined : result.lockedOut };
     }
-    const result = await ctx.hub.authenticate({ username: basic.username, secret: basic.secret, address: req.socket.remoteAddress });
-    if (!result.ok) return { ok: false, message: 'Authentication failed', failed: true, username: basic.username, reason: result.reason, lockedOut: result.lockedOut };
-    return { ok: true, user: result.user };
+    const result = ctx.hub.auth.check({ username: basic.username, secret: basic.secret, address: req.socket.remoteAddress });
+    return result instanceof Promise ? result.then((r) => loginIdentity(r, basic.username)) : loginIdentity(result, basic.username);
   }
   const id = sessionCookie(req.headers.cookie);
   const anonymous = ctx.listener?.anonymousUser === undefined ? undefined : ctx.hub.findUser(ctx.listener.anonymousUser);
@@ -98,6 +97,12 @@ export async function identify(ctx: HttpContext, req: http.IncomingMessage, now:
     return { ok: false, message: "Permission denied: this address is not allowed by the user's permit/deny", failed: false };
   }
   return { ok: true, user: session.user, session };
+}
+
+/** The identity a login check gives (`why` prefixes the reason logged for a failure). */
+function loginIdentity(result: LoginResult, username: string, why = ''): Identity {
+  if (!result.ok) return { ok: false, message: 'Authentication failed', failed: true, username, reason: `${why}${result.reason}`, lockedOut: result.lockedOut };
+  return { ok: true, user: result.user };
 }
 
 /**

@@ -45,6 +45,18 @@ export class CorsPolicy {
     return { kind: 'refused', origin };
   }
 
+  /**
+   * Whether a request that carries the user's credentials by itself — a WebSocket upgrade, which
+   * sends the login cookie whatever the page — may come from this Origin: none (not a browser),
+   * the listener's own, or one listed explicitly. `*` admits none: it is for requests without
+   * credentials, and a page elsewhere must never act with the user's cookie (cross-site
+   * WebSocket hijacking).
+   */
+  allowsCredentialed(origin: string | undefined, host: string | undefined): boolean {
+    const decision = this.check(origin, host);
+    return decision.kind === 'none' || (decision.kind === 'allowed' && decision.headers['Access-Control-Allow-Credentials'] === 'true');
+  }
+
   /** The extra headers of a preflight answer (204) for an allowed origin. */
   static preflightHeaders(): Record<string, string> {
     return {

@@ -3,7 +3,9 @@
  * Every error amiplex answers over HTTP is an AMI-style `Response: Error` / `Message: …`, so a
  * client reads failures the way it reads answers.
  */
-import type http from 'node:http';
+import http, { ServerResponse } from 'node:http';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AmiMessage } from '../../ami/message.js';
 import type { FormatModule } from '../../formats.js';
 import { errorResponse, type Failure } from '../../router/action-router.js';
@@ -38,14 +40,21 @@ export function sendDocument(
     type = 'text/plain; charset=utf-8';
     body = Buffer.from(`Response: Error\r\nMessage: the ${format.name} format could not write the answer: ${(err as Error).message}\r\n\r\n`, 'utf8');
   }
-  res.writeHead(status, {
-    ...headers,
-    'Cache-Control': 'no-cache, no-store',
-    'Content-Type': type,
-    'Content-Length': String(body.length),
-  });
+  // As a flat list of names and values: node writes it with less work than an object.
+  const raw: string[] = [];
+  for (const name in headers) {
+    if (OWN_HEADERS.has(name)) continue;
+    const value = headers[name]!;
+    if (typeof value === 'string') raw.push(name, value);
+    else for (const v of value) raw.push(name, v);
+  }
+  raw.push('Cache-Control', 'no-cache, no-store', 'Content-Type', type, 'Content-Length', String(body.length));
+  res.writeHead(status, raw);
   res.end(body);
 }
+
+/** The headers sendDocument writes itself, whatever the caller's say. */
+const OWN_HEADERS: ReadonlySet<string> = new Set(['Cache-Control', 'Content-Type', 'Content-Length']);
 
 /** Writes `Response: Error` with the request's ActionID and `message` (a byte string, as every message value). */
 export function sendError(
@@ -57,4 +66,22 @@ export function sendError(
   headers: HeaderMap = {},
 ): void {
   sendDocument(res, status, format, [errorResponse(actionId, message)], headers);
+}
+
+/**
+ * A response written straight on a connection node handed over as an upgrade (`upgrade`
+ * event): the same answers as any request (a WebSocket refused before its upgrade, or a request
+ * that asked for an upgrade amiplex does not offer), then the connection is closed.
+ */
+export function responseOnSocket(req: http.IncomingMessage, socket: Duplex): http.ServerResponse {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as net.Socket);
+  res.once('finish', () => {
+    res.detachSocket(socket as net.Socket);
+    socket.end();
+  });
+  // As node's server does for the responses of its connections: 'close' once the connection is gone.
+  socket.once('close', () => res.emit('close'));
+  return res;
 }

@@ -1,7 +1,8 @@
 /**
  * The HTTP listeners (`http =` in [general], one node:http server per address, all sharing one
  * set of login sessions and one event feed): actions by GET or form-encoded POST, Server-Sent
- * Events at `/events`, and the status page at `/` (see status-page.ts).
+ * Events at `/events`, WebSockets at `/ws` (src/clients/websocket/), and the status page at `/`
+ * (see status-page.ts).
  *
  * The checks of a request, in order, each refused with its status and an AMI-style error body
  * in the request's format: shutting down 503 · Origin not allowed 403 · URL over http_max_url
@@ -14,29 +15,33 @@ import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { formatHostPort, type HostPort } from '../../config/index.js';
 import type { FormatModule } from '../../formats.js';
 import type { Hub } from '../../hub.js';
 import type { Logger } from '../../log.js';
 import { MetricsEndpoint, METRICS_PATH } from '../../metrics/metrics-endpoint.js';
 import { ProxyMetrics } from '../../metrics/proxy-metrics.js';
-import { chooseFormat, hasActionParam, parseActionRequest, parseEventsQuery, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../../formats/http.js';
+import { chooseFormat, hasActionParam, parseActionRequest, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../../formats/http.js';
 import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../../tls/server-tls.js';
 import { closedByGate, ConnectionGate, PendingHandshakes } from '../shared/connection-gate.js';
-import { BASIC_CHALLENGE } from './http-auth.js';
+import { refuseSubscription, subscriptionOf } from './event-subscription.js';
 import { HttpActions, pathOf } from './http-actions.js';
-import { answerFailedLogin, identify, remoteOf, type HttpContext, type HttpSettings } from './http-context.js';
+import { remoteOf, type HttpContext, type HttpSettings } from './http-context.js';
 import { ALLOWED_METHODS, CorsPolicy } from './http-cors.js';
-import { sendError, type HeaderMap } from './http-reply.js';
+import { responseOnSocket, sendError, type HeaderMap } from './http-reply.js';
 import { HttpSessionStore } from './http-sessions.js';
 import { SseFeed } from '../sse/sse-feed.js';
 import { SseStream } from '../sse/sse-stream.js';
 import { StatusPage } from './status-page.js';
 import { socketRemote } from '../shared/socket-remote.js';
+import { WebSocketService } from '../websocket/ws-service.js';
 
 export interface HttpServiceOptions {
   /** Interval of keep-alive comments on event streams (default 15 s). */
   readonly sseKeepAliveMs?: number;
+  /** Interval of WebSocket keep-alive pings (default 30 s). */
+  readonly wsPingMs?: number;
   /** The proxy's metrics, served at /metrics (default: a registry of this service's own). */
   readonly metrics?: ProxyMetrics;
   /** HTTPS listeners (`https =` lines): the same service over TLS. */
@@ -66,6 +71,7 @@ export interface HttpBound {
 }
 
 const DEFAULT_SSE_KEEPALIVE_MS = 15_000;
+const DEFAULT_WS_PING_MS = 30_000;
 const SWEEP_MS = 250;
 const CLOSE_GRACE_MS = 2_000;
 const FORM_TYPE = 'application/x-www-form-urlencoded';
@@ -77,6 +83,7 @@ export class HttpService implements HttpContext {
   readonly feed: SseFeed;
   readonly log: Logger;
   readonly statusPage: StatusPage;
+  readonly websockets: WebSocketService;
   /** HTTP listeners, then HTTPS ones. */
   private readonly servers: (http.Server | https.Server)[];
   private readonly listenAddresses: readonly { readonly address: HostPort; readonly secure: boolean }[];
@@ -133,8 +140,11 @@ export class HttpService implements HttpContext {
     this.listener = options.listener;
     this.anyPathRoute = options.listener ? { kind: 'action', fallback: options.listener.format } : { kind: 'action' };
     this.actions = new HttpActions(this);
-    this.metrics = new MetricsEndpoint(options.metrics ?? new ProxyMetrics(hub), g.metricsPermit, this.log);
-    this.statusPage = new StatusPage(this, this.feed);
+    const metrics = options.metrics ?? new ProxyMetrics(hub);
+    this.metrics = new MetricsEndpoint(metrics, g.metricsPermit, this.log);
+    this.websockets = new WebSocketService(this, this.feed, this.cors, json, options.wsPingMs ?? DEFAULT_WS_PING_MS);
+    metrics.watchWebSockets(() => this.websockets.sessions);
+    this.statusPage = new StatusPage(this, this.feed, () => this.websockets.sessions);
     this.listenAddresses = [
       ...addresses.map((address) => ({ address, secure: false })),
       ...(options.https?.addresses ?? []).map((address) => ({ address, secure: true })),
@@ -151,6 +161,7 @@ export class HttpService implements HttpContext {
         if (gate.admit(socket) && secure) this.pending.add(socket);
       });
       server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.clientError(err, socket));
+      server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head, gate));
       this.metrics.watch(server, address);
       return server;
     });
@@ -204,11 +215,12 @@ export class HttpService implements HttpContext {
       );
     }
     this.unreload = this.hub.onReload(() => this.reloadUsers());
-    this.unobserve = this.hub.observe((_server, _event, out) => {
-      this.feed.publish(out.server, out);
+    this.unobserve = this.hub.observe((_server, _event, out, except) => {
+      this.feed.publish(out.server, out, except);
       for (const session of this.sessions.values()) session.offer({ server: out.server, out });
     });
     this.statusPage.start();
+    this.websockets.start();
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_MS);
     this.sweepTimer.unref();
     this.keepAliveTimer = setInterval(() => {
@@ -232,6 +244,7 @@ export class HttpService implements HttpContext {
       clearInterval(this.sweepTimer);
       clearInterval(this.keepAliveTimer);
       for (const stream of [...this.feed.streams]) stream.end();
+      const websocketsClosed = this.websockets.close();
       for (const session of [...this.sessions.values()]) this.sessions.end(session);
       const serversClosed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       this.pending.destroyAll();
@@ -241,12 +254,34 @@ export class HttpService implements HttpContext {
         await new Promise((r) => setTimeout(r, 20));
       }
       for (const s of this.servers) s.closeAllConnections();
-      await serversClosed;
+      await Promise.all([serversClosed, websocketsClosed]);
     })();
     return this.closed;
   }
 
   // ---- one request -------------------------------------------------------------------------
+
+  /**
+   * A request that asks for an upgrade: a WebSocket on `/ws`; anywhere else, an upgrade amiplex
+   * does not offer (h2c…), so it is answered as the plain request it also is, and closed.
+   */
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, gate: ConnectionGate): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    if (routeOf(q < 0 ? url : url.slice(0, q))?.kind === 'websocket') {
+      this.websockets.upgrade(req, socket, head, q < 0 ? '' : url.slice(q + 1), gate.label()).catch((err: unknown) => {
+        this.log.error({ http: remoteOf(req), err: err instanceof Error ? err.stack : String(err) }, 'websocket upgrade failed');
+        socket.destroy();
+      });
+      return;
+    }
+    const res = responseOnSocket(req, socket);
+    // Its body, if any, would not be read: the connection is no longer HTTP's.
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') {
+      return this.refuse(req, res, 400, this.standard, `Upgrade (${(req.headers.upgrade ?? '').slice(0, 40)}) is offered only to a WebSocket on /ws: send this request without it`, {});
+    }
+    this.dispatch(req, res);
+  }
 
   private dispatch(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.inFlight++;
@@ -277,10 +312,10 @@ export class HttpService implements HttpContext {
     const pathRoute = routeOf(path);
     // On a [listener] of its own, /action and /asterisk/ answer in its format unless the request chooses.
     const route = actionAnywhere || (pathRoute?.kind === 'action' && pathRoute.format === undefined) ? this.anyPathRoute : pathRoute;
-    // The format of an early refusal: from the path and Accept (the query, unless it is too long to read).
     const tooLong = Buffer.byteLength(url, 'latin1') > this.settings.maxUrl;
-    const format = this.formatOf(route, tooLong ? undefined : query, accept);
-    const refuse = (status: number, message: string, headers: HeaderMap = {}) => this.refuse(req, res, status, format, message, headers);
+    // The format of an early refusal, worked out only for one: from the path and Accept (the query, unless it is too long to read).
+    const refuse = (status: number, message: string, headers: HeaderMap = {}) =>
+      this.refuse(req, res, status, this.formatOf(route, tooLong ? undefined : query, accept), message, headers);
 
     if (this.closingNow) return refuse(503, 'amiplex is shutting down', { Connection: 'close' });
     if (path === METRICS_PATH) return this.metrics.serve(req, res);
@@ -290,7 +325,8 @@ export class HttpService implements HttpContext {
     if (tooLong) return refuse(414, `Request URL over http_max_url (${this.settings.maxUrl} bytes)`, headers);
     // A POST to such a path may carry its Action in its body: read it to know.
     if ((!route || route.kind === 'page') && req.method === 'POST') return this.readBody(req, res, path, query, headers, refuse, route);
-    if (!route) return refuse(404, `No such path: ${path.slice(0, 200)} (actions: /rawman, /mxml, /json, /csv, /action, or any path with an Action; events: /events; status page: /)`, headers);
+    if (!route) return refuse(404, `No such path: ${path.slice(0, 200)} (actions: /rawman, /mxml, /json, /csv, /action, or any path with an Action; events: /events, /ws; status page: /)`, headers);
+    if (route.kind === 'websocket') return refuse(426, 'GET /ws opens a WebSocket: ask for the upgrade (Connection: Upgrade, Upgrade: websocket)', { ...headers, Upgrade: 'websocket' });
 
     const page = route.kind === 'page' || route.kind === 'status' || route.kind === 'asset';
     const methods = route.kind === 'events' ? 'GET, OPTIONS' : page ? 'GET, HEAD, OPTIONS' : ALLOWED_METHODS;
@@ -402,31 +438,10 @@ export class HttpService implements HttpContext {
   /** `GET /events`: a Server-Sent Events stream of the events the user may see, filtered by the query. */
   private async events(req: http.IncomingMessage, res: http.ServerResponse, query: string, headers: HeaderMap): Promise<void> {
     const json = this.hub.formats.get('json') ?? this.standard;
-    const refuse = (status: number, message: string, extra: HeaderMap = {}) => this.refuse(req, res, status, json, message, { ...headers, ...extra });
-    const asked = parseEventsQuery(query);
-    if (!asked.ok) return refuse(400, asked.message);
     const lastHeader = req.headers['last-event-id'];
-    const lastText = (Array.isArray(lastHeader) ? lastHeader[0] : lastHeader) ?? asked.lastEventId;
-    let lastEventId: number | undefined;
-    if (lastText !== undefined && lastText.trim() !== '') {
-      if (!/^\d{1,15}$/.test(lastText.trim())) return refuse(400, `Last-Event-ID must be an event id (digits), not '${lastText.slice(0, 40)}'`);
-      lastEventId = Number(lastText.trim());
-    }
-    const now = Date.now();
-    const who = await identify(this, req, now);
-    if (!who.ok) {
-      if (who.failed) this.hub.loginFailed({ remote: `http ${remoteOf(req)}` }, who.username, who.reason ?? who.message, who.lockedOut);
-      const answer = () => sendError(res, 401, json, undefined, who.message, { ...headers, 'WWW-Authenticate': BASIC_CHALLENGE });
-      if (who.failed) answerFailedLogin(this, now, answer);
-      else answer();
-      return;
-    }
-    const user = who.user;
-    for (const name of asked.servers) {
-      if (!this.hub.servers.has(name)) return refuse(400, `Unknown server: ${name}`);
-      if (!user.servers.includes(name)) return refuse(403, `Permission denied for server ${name}`);
-    }
-    const servers = new Set(asked.servers.length > 0 ? asked.servers : user.servers);
+    const asked = await subscriptionOf(this, req, query, '/events', Array.isArray(lastHeader) ? lastHeader[0] : lastHeader);
+    if (!asked.ok) return refuseSubscription(this, req, res, json, asked, headers);
+    const { user, lastEventId } = asked;
     res.writeHead(200, {
       ...headers,
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -436,11 +451,11 @@ export class HttpService implements HttpContext {
     });
     res.flushHeaders();
     req.socket.setNoDelay(true);
-    const session = who.session;
+    const session = asked.session;
     const stream = new SseStream(
       res,
       user,
-      { events: asked.events, servers, allServers: asked.servers.length === 0 },
+      { events: asked.events, servers: asked.servers, allServers: asked.allServers },
       this.settings,
       {
         slow: (s, reason) => {

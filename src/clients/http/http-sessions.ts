@@ -5,9 +5,8 @@
  * see since login — bounded, oldest dropped — for the `WaitEvent` long poll. Clock passed in.
  */
 import type { AmiMessage } from '../../ami/message.js';
-import { accessOf } from '../../access/user-access.js';
-import type { EventFilterSet } from '../../filters/event-filter.js';
-import { filterAction, type FilterActionResult } from '../../filters/session-filters.js';
+import { SessionEventFilter } from '../../filters/session-event-filter.js';
+import type { FilterActionResult } from '../../filters/session-filters.js';
 import type { EventPredicate } from '../../filters/user-event-filter.js';
 import { randomBytes } from 'node:crypto';
 import { ALL_CLASSES } from '../../ami/event-classes.js';
@@ -38,9 +37,8 @@ export class HttpSession {
   readonly onEnd = new Set<() => void>();
   private queue: QueuedEvent[] = [];
   private servers: ReadonlySet<string>;
-  /** The session's own event filter once it sent a Filter action (else the user's). */
-  private filter: EventPredicate | undefined;
-  private filterSet: EventFilterSet | undefined;
+  /** What it sees of its user's events, its Filter actions included. */
+  private readonly filter: SessionEventFilter;
 
   constructor(
     readonly id: string,
@@ -49,11 +47,12 @@ export class HttpSession {
     private readonly maxQueued: number,
   ) {
     this.servers = new Set(user.servers);
+    this.filter = new SessionEventFilter(user);
   }
 
   /** What the session may see: its own Filter's rules once it sent one, else its user's. */
   get events(): EventPredicate {
-    return this.filter ?? accessOf(this.user).events;
+    return this.filter.events;
   }
 
   mayUseServer(name: string): boolean {
@@ -64,25 +63,12 @@ export class HttpSession {
   updateUser(user: UserConfig): void {
     this.user = user;
     this.servers = new Set(user.servers);
-    if (this.filterSet !== undefined) {
-      const events = accessOf(user).events;
-      const set = events.eventFilters.copy();
-      for (const rule of this.filterSet.addedSinceCreated) set.add(rule);
-      this.filterSet = set;
-      this.filter = events.withEventFilters(set);
-    }
+    this.filter.updateUser(user);
   }
 
   /** Asterisk's Filter action for this login session: adds to a copy of the user's eventfilter lines. */
   addFilter(action: AmiMessage): FilterActionResult {
-    const events = accessOf(this.user).events;
-    const set = this.filterSet ?? events.eventFilters.copy();
-    const result = filterAction(set, action);
-    if (result.reason === undefined) {
-      this.filterSet = set;
-      this.filter = events.withEventFilters(set);
-    }
-    return result;
+    return this.filter.add(action);
   }
 
   get queued(): number {

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { UserConfig } from '../../config/index.js';
 import { RateWindow } from '../../status/rate-window.js';
-import { rateCounters, statusReport, type StatusReport } from '../../status/status-report.js';
+import { rateCounters, statusReport, type StatusReport, type WebSocketView } from '../../status/status-report.js';
 import { BASIC_CHALLENGE, setSessionCookie } from './http-auth.js';
 import { answerFailedLogin, identify, remoteOf, type HttpContext } from './http-context.js';
 import { sendError, type HeaderMap } from './http-reply.js';
@@ -48,6 +48,8 @@ export class StatusPage {
   constructor(
     private readonly ctx: HttpContext,
     private readonly feed: SseFeed,
+    /** The open WebSockets (of the listener's WebSocket service). */
+    private readonly webSockets: () => Iterable<WebSocketView>,
     root: string = packageRoot(),
   ) {
     this.assets = new WebAssets(path.join(root, 'dist', 'web'));
@@ -107,6 +109,7 @@ export class StatusPage {
       servers: hub.servers.values(),
       clients: hub.clients,
       streams: this.feed.streams,
+      webSockets: this.webSockets(),
       counters: hub.counters,
       httpSessions: this.ctx.sessions.size,
       rate: (key) => this.rates.rate(key),

@@ -37,7 +37,7 @@ export class ConnectionGate {
     private readonly hub: Hub,
     private readonly scope: AclScope,
     /** How the log names the listener. */
-    private readonly label: () => string,
+    readonly label: () => string,
   ) {}
 
   /** The ACL in force now. */

@@ -1,11 +1,12 @@
 /**
  * The event feed of the HTTP listener: every event the hub broadcasts gets the next SSE id, is
- * kept in the replay buffer (`sse_replay` events) and is offered to every open stream.
+ * kept in the replay buffer (`sse_replay` events) and is offered to every open stream, and to
+ * every other reader of the feed (WebSockets, whose events carry the same ids).
  *
- * A reader that resumes (`Last-Event-ID`) first gets what it missed: from the replay buffer, or,
- * in cluster mode, from the cluster's event stream for what is older than the buffer (the ids
- * are the stream's sequence on every node, so it may come from another node). Resuming goes
- * through FeedReader, which any kind of client of the feed implements (an SSE stream here).
+ * A client that resumes (`Last-Event-ID`, or a WebSocket's `since`) first gets what it missed:
+ * from the replay buffer, or, in cluster mode, from the cluster's event stream for what is older
+ * than the buffer (the ids are the stream's sequence on every node, so it may come from another
+ * node). Resuming goes through FeedReader, which every kind of reader implements.
  *
  * Wire format of one event (the json format's object for the message, Server header included
  * unless the user has `server_header = no`):
@@ -27,9 +28,11 @@ import type { SseEntry, SseStream } from './sse-stream.js';
 export class FeedEntry implements SseEntry {
   readonly name: string;
   private readonly frames: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
+  /** Frames other readers built of it (see cached). */
+  private other: (Buffer | undefined)[] | undefined;
 
   constructor(
-    /** undefined: an event outside the ids' sequence (see publish). */
+    /** undefined: an event outside the ids' sequence (see SseFeed.publish). */
     readonly id: number | undefined,
     readonly server: string | undefined,
     readonly out: Outbound,
@@ -42,6 +45,25 @@ export class FeedEntry implements SseEntry {
     const i = serverHeader ? 1 : 0;
     return (this.frames[i] ??= sseFrame(this.id, this.out.bytes(this.json, serverHeader)));
   }
+
+  /** The json format's encoding of the event (the bytes raw TCP json clients share). */
+  jsonBytes(serverHeader: boolean): Buffer {
+    return this.out.bytes(this.json, serverHeader);
+  }
+
+  /** A frame another reader builds of the event, built once (`slot`: which one, a small integer). */
+  cached(slot: number, build: () => Buffer): Buffer {
+    const other = (this.other ??= []);
+    return (other[slot] ??= build());
+  }
+}
+
+/** A reader of the feed as resuming sees it: an event stream, or a WebSocket. */
+export interface FeedReader {
+  /** Queues the event when its filters admit it; whether it did. */
+  offer(entry: FeedEntry): boolean;
+  /** Some events after the id it resumes from are gone: this notice (ProxyEventsLost) comes first. */
+  lost(notice: AmiMessage): void;
 }
 
 /** An SSE frame: `id:` (when given), then the encoded message as `data:` lines, then a blank line. */
@@ -58,14 +80,6 @@ export function sseFrame(id: number | undefined, encoded: Buffer): Buffer {
   return Buffer.concat([head, body, Buffer.from('\n\n', 'latin1')]);
 }
 
-/** A client of the feed, as resuming sees it. */
-export interface FeedReader {
-  /** Queues the event when the reader's filters admit it; whether it did. */
-  offer(entry: FeedEntry): boolean;
-  /** Some events after the id it resumes from are gone: this notice (ProxyEventsLost) comes first. */
-  lost(notice: AmiMessage): void;
-}
-
 /** How far ahead of this node a resuming client's Last-Event-ID may be, in cluster mode, to be waited for. */
 const AHEAD_MAX = 100_000;
 /** Cluster mode: the most events one resume reads from the stream (older ones are reported lost). */
@@ -76,10 +90,12 @@ const RESUMES_AT_ONCE = 2;
 
 export class SseFeed {
   readonly streams = new Set<SseStream>();
-  /** Cluster mode: readers that resumed from an id this node had not reached, and that id. */
-  private readonly ahead = new Map<object, number>();
-  /** Cluster mode: readers still reading what they missed from the stream (not live yet). */
-  private readonly resuming = new Set<object>();
+  /** The feed's other readers (WebSockets). */
+  readonly readers = new Set<FeedReader>();
+  /** Cluster mode: streams and readers that resumed from an id this node had not reached, and that id. */
+  private readonly ahead = new Map<SseStream | FeedReader, number>();
+  /** Cluster mode: streams and readers still reading what they missed from the stream (not live yet). */
+  private readonly resuming = new Set<SseStream | FeedReader>();
   private resumesRunning = 0;
   private readonly resumesWaiting: Array<() => void> = [];
   private readonly replay: EventReplay<FeedEntry>;
@@ -102,13 +118,15 @@ export class SseFeed {
   /**
    * An event broadcast by the hub. Its id: its sequence in the cluster's stream when it has one
    * (cluster mode: the same id on every node), else the next of this feed's own (in cluster
-   * mode: none).
+   * mode: none). `except`: the reader it already reached as an answer (an OriginateResponse to
+   * its sender).
    */
-  publish(server: string | undefined, out: Outbound): void {
+  publish(server: string | undefined, out: Outbound, except?: unknown): void {
     if (out.seq === undefined && this.history !== undefined) {
       // Cluster mode, an event that is not in the stream (told here while NATS was unreachable): no id, not kept.
       const entry = new FeedEntry(undefined, server, out, this.json);
       for (const stream of this.streams) if (stream.offer(entry)) this.counters.eventsStreamed++;
+      for (const reader of this.readers) if (reader !== except) reader.offer(entry);
       return;
     }
     const id = out.seq ?? this.replay.lastId + 1;
@@ -117,18 +135,20 @@ export class SseFeed {
     let written = 0;
     if (this.ahead.size === 0) {
       for (const stream of this.streams) if (stream.offer(entry)) written++;
+      for (const reader of this.readers) if (reader !== except) reader.offer(entry);
     } else {
       for (const stream of this.streams) if (this.due(stream, id) && stream.offer(entry)) written++;
+      for (const reader of this.readers) if (reader !== except && this.due(reader, id)) reader.offer(entry);
     }
     this.counters.eventsStreamed += written;
   }
 
-  /** Whether event `id` is new to a reader that resumed from an id this node had not reached yet. */
-  private due(reader: object, id: number): boolean {
-    const after = this.ahead.get(reader);
+  /** Whether event `id` is new to a stream or reader that resumed from an id this node had not reached yet. */
+  private due(who: SseStream | FeedReader, id: number): boolean {
+    const after = this.ahead.get(who);
     if (after === undefined) return true;
     if (id <= after) return false;
-    this.ahead.delete(reader);
+    this.ahead.delete(who);
     return true;
   }
 
@@ -145,35 +165,50 @@ export class SseFeed {
       },
       lost: (notice) => stream.write(sseFrame(undefined, this.json.encode(notice))),
     };
-    // The stream itself is the key of `ahead` and `resuming`: close() finds it there.
     this.resume(stream, reader, lastEventId, () => this.streams.add(stream));
   }
 
+  /** Adds a reader, first given the events after `lastEventId` as a stream is (see open). */
+  openReader(reader: FeedReader, lastEventId: number | undefined): void {
+    this.resume(reader, reader, lastEventId, () => this.readers.add(reader));
+  }
+
+  closeReader(reader: FeedReader): void {
+    this.readers.delete(reader);
+    this.ahead.delete(reader);
+    this.resuming.delete(reader);
+  }
+
+  close(stream: SseStream): void {
+    this.streams.delete(stream);
+    this.ahead.delete(stream);
+    this.resuming.delete(stream);
+  }
+
   /**
-   * Gives `reader` what it missed after `lastEventId`, then calls `live` (from then on it gets
-   * every new event). `key` identifies the reader to close(). At once when the replay buffer
-   * holds it all (or without a cluster); in cluster mode, what is older than the buffer is read
-   * from the stream first.
+   * Gives `reader` what `who` missed after `lastEventId`, then calls `live` (from then on it
+   * gets every new event). At once when the replay buffer holds it all (or without a cluster);
+   * in cluster mode, what is older than the buffer is read from the stream first.
    */
-  resume(key: object, reader: FeedReader, lastEventId: number | undefined, live: () => void): void {
+  private resume(who: SseStream | FeedReader, reader: FeedReader, lastEventId: number | undefined, live: () => void): void {
     if (lastEventId === undefined) return live();
     if (this.history === undefined || this.replay.covers(lastEventId)) {
-      this.fromBuffer(key, reader, lastEventId);
+      this.fromBuffer(who, reader, lastEventId);
       return live();
     }
-    this.resuming.add(key);
-    void this.fromStream(key, reader, lastEventId, this.history).then((cursor) => {
-      if (!this.resuming.delete(key)) return; // closed meanwhile
-      this.fromBuffer(key, reader, cursor);
+    this.resuming.add(who);
+    void this.fromStream(who, reader, lastEventId, this.history).then((cursor) => {
+      if (!this.resuming.delete(who)) return; // closed meanwhile
+      this.fromBuffer(who, reader, cursor);
       live();
     });
   }
 
   /** The buffer's events after `lastId`, a ProxyEventsLost first when some are gone; in cluster mode an id this node has not reached yet is waited for. */
-  private fromBuffer(key: object, reader: FeedReader, lastId: number): void {
+  private fromBuffer(who: SseStream | FeedReader, reader: FeedReader, lastId: number): void {
     if (this.history !== undefined && lastId > this.replay.lastId) {
       // A client from a node a little further along the same stream: it gets what follows as this node catches up.
-      if (lastId - this.replay.lastId <= AHEAD_MAX) this.ahead.set(key, lastId);
+      if (lastId - this.replay.lastId <= AHEAD_MAX) this.ahead.set(who, lastId);
       return;
     }
     const { entries, missed, unknown } = this.replay.after(lastId);
@@ -186,7 +221,7 @@ export class SseFeed {
    * most RESUME_MAX events); resolves with the id it got to. NATS unreachable: resolves with
    * where it was, and the buffer reports what is lost.
    */
-  private async fromStream(key: object, reader: FeedReader, lastEventId: number, history: EventHistory): Promise<number> {
+  private async fromStream(who: SseStream | FeedReader, reader: FeedReader, lastEventId: number, history: EventHistory): Promise<number> {
     let cursor = lastEventId;
     await this.turn();
     try {
@@ -209,7 +244,7 @@ export class SseFeed {
           if (cursor >= end) break;
         }
         const batch = await history.read(cursor + 1, Math.min(end, cursor + RESUME_BATCH));
-        if (!this.resuming.has(key) || batch.length === 0) break;
+        if (!this.resuming.has(who) || batch.length === 0) break;
         for (const e of batch) {
           if (e.seq <= cursor) continue;
           reader.offer(this.entryOf(e));
@@ -238,13 +273,6 @@ export class SseFeed {
   private turnDone(): void {
     this.resumesRunning--;
     this.resumesWaiting.shift()?.();
-  }
-
-  /** A stream (or another reader, by the key it resumed with) is gone. */
-  close(key: object): void {
-    this.streams.delete(key as SseStream);
-    this.ahead.delete(key);
-    this.resuming.delete(key);
   }
 }
 

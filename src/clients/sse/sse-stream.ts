@@ -1,20 +1,17 @@
 /**
  * One Server-Sent Events stream (`GET /events`): the events its filters admit, as prepared
- * frames. Output is bounded like a raw TCP client's: what one turn of the event loop queues goes
- * out as one write; a reader whose unsent output stays over `client_buffer` for
+ * frames. Output is bounded like a raw TCP client's (shared/output-queue.ts): what one turn of
+ * the event loop queues goes out as one write; a reader whose unsent output stays over `client_buffer` for
  * `slow_client_timeout`, or ever exceeds `client_buffer_max`, is disconnected.
  */
 import type http from 'node:http';
 import type { UserConfig } from '../../config/index.js';
 import { accessOf } from '../../access/user-access.js';
 import type { EventView } from '../../filters/event-view.js';
+import { writableOutput, type OutputLimits, type OutputQueue } from '../shared/output-queue.js';
 import { socketRemote } from '../shared/socket-remote.js';
 
-export interface SseLimits {
-  readonly clientBuffer: number;
-  readonly clientBufferMax: number;
-  readonly slowClientTimeoutMs: number;
-}
+export type SseLimits = OutputLimits;
 
 /** An event as the streams see it. */
 export interface SseEntry {
@@ -56,9 +53,7 @@ export class SseStream {
   /** The reader's IP address, as its user's permit/deny checks it. */
   readonly address: string | undefined;
   eventsSent = 0;
-  private out: Buffer[] = [];
-  private flushQueued = false;
-  private overSince: number | undefined;
+  private readonly output: OutputQueue;
   private closed = false;
   private reported = false;
 
@@ -66,7 +61,7 @@ export class SseStream {
     private readonly res: http.ServerResponse,
     public user: UserConfig,
     private filter: SseFilter,
-    private readonly limits: SseLimits,
+    limits: SseLimits,
     private readonly hooks: SseHooks,
     /** The login session it was opened with (cookie): its Filter applies, as to its WaitEvent. */
     private readonly session?: { readonly events: (event: EventView) => boolean },
@@ -74,9 +69,15 @@ export class SseStream {
     const socket = res.req?.socket;
     this.address = socket?.remoteAddress;
     this.remote = socketRemote(socket);
-    res.on('drain', () => {
-      this.overSince = undefined;
+    const stream = this;
+    this.output = writableOutput(res, {
+      get isClosed() {
+        return stream.isClosed;
+      },
+      drop: (reason) => this.drop(reason),
+      limits: () => limits,
     });
+    res.on('drain', () => this.output.drained());
     res.on('close', () => this.onClose());
   }
 
@@ -113,12 +114,7 @@ export class SseStream {
   }
 
   write(buf: Buffer): void {
-    if (this.isClosed) return;
-    this.out.push(buf);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => this.flush());
-    }
+    if (!this.isClosed) this.output.push(buf);
   }
 
   keepAlive(): void {
@@ -127,39 +123,21 @@ export class SseStream {
 
   /** Called periodically: disconnects a reader over client_buffer for longer than slow_client_timeout. */
   checkSlow(now: number): void {
-    if (this.overSince === undefined || this.isClosed) return;
-    if (this.res.writableLength <= this.limits.clientBuffer) {
-      this.overSince = undefined;
-      return;
-    }
-    if (now - this.overSince >= this.limits.slowClientTimeoutMs) {
-      this.drop(`output over client_buffer for more than ${this.limits.slowClientTimeoutMs / 1000} s`);
-    }
+    this.output.checkSlow(now);
   }
 
   /** Ends the stream after what is queued. */
   end(): void {
     if (this.isClosed) return;
-    this.flush();
+    this.output.flush();
     this.closed = true;
     this.res.end();
-  }
-
-  private flush(): void {
-    this.flushQueued = false;
-    if (this.isClosed || this.out.length === 0) return;
-    const buf = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
-    this.out = [];
-    this.res.write(buf);
-    const buffered = this.res.writableLength;
-    if (buffered > this.limits.clientBufferMax) this.drop(`output buffer over client_buffer_max (${this.limits.clientBufferMax} bytes)`);
-    else if (buffered > this.limits.clientBuffer) this.overSince ??= Date.now();
   }
 
   private drop(reason: string): void {
     if (this.isClosed) return;
     this.hooks.slow(this, reason);
-    this.out = [];
+    this.output.discard();
     this.res.destroy();
   }
 
@@ -167,7 +145,7 @@ export class SseStream {
     if (this.reported) return;
     this.reported = true;
     this.closed = true;
-    this.out = [];
+    this.output.discard();
     this.hooks.closed(this);
   }
 }
