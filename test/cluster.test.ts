@@ -16,6 +16,7 @@ import { startNats, type NatsServer } from './helpers/nats-server.js';
 import { parsePrometheusText, valueOf } from './helpers/prometheus-text.js';
 import { startSim, waitUntil } from './helpers/proxy-fixture.js';
 import { startRelay, type TcpRelay } from './helpers/tcp-relay.js';
+import { WsTestClient } from './helpers/ws-client.js';
 
 const TTL = 2;
 const NODES = ['n1', 'n2', 'n3'];
@@ -183,7 +184,7 @@ describe('a cluster of three nodes sharing two PBXes through NATS', () => {
     expect(peaks()).toEqual({ pbx1: 1, pbx2: 1 });
   }, 30_000);
 
-  it('an SSE client that reconnects to another node resumes where it was: nothing missing, nothing twice, from the stream when older than the buffer', async () => {
+  it('an SSE client (or a WebSocket) that reconnects to another node resumes where it was: nothing missing, nothing twice, from the stream when older than the buffer', async () => {
     await settled(NODES);
     const a = await sse('n1');
     publishSeq(sims.get('pbx1')!, 'Resume', 100);
@@ -204,6 +205,14 @@ describe('a cluster of three nodes sharing two PBXes through NATS', () => {
     // Every event of the stream once, in order: the ids follow each other from where n1 left off, no ProxyEventsLost.
     const ids = b.events.map((e) => Number(e.id));
     expect(ids.every((id, i) => id === lastId + 1 + i), `ids ${ids.slice(0, 5).join(',')}… after ${lastId}`).toBe(true);
+    // A WebSocket resumes the same way, from the same id: on n3, what it missed from the stream.
+    const { host, port } = nodes.get('n3')!.http[0]!;
+    const ws = await WsTestClient.connect({ host, port, basic: () => AUTH.Authorization }, `/ws?since=${lastId}`, { auth: 'alice' });
+    const wsSeq = (tag: string) => ws.events('UserEvent').filter((f) => f.data?.UserEvent === tag).map((f) => Number(f.data?.N));
+    await ws.waitFor(() => wsSeq('Live').length >= 100, 10_000, 'the missed events on a WebSocket of n3');
+    expect([wsSeq('Away'), wsSeq('Live')]).toEqual([sseSeq(b.events, 'Away'), sseSeq(b.events, 'Live')]);
+    expect(ws.ofType('event').map((f) => f.id)).toEqual(ids.slice(0, ws.ofType('event').length));
+    ws.close();
     // A short absence, resumed on n3 with the lastEventId= parameter: from its buffer.
     await new Promise((r) => setTimeout(r, 100));
     b.close();
