@@ -98,7 +98,7 @@ async function metric(p: CliProcess, name: string, labels: Record<string, string
   return valueOf(parsePrometheusText((await httpRequest(port, host, '/metrics')).body), name, labels);
 }
 
-/** The N of the UserEvents `tag` a stream got, and whether it was told of lost events. */
+/** The N of the UserEvents `tag` an SSE stream got, in order. */
 function sseSeq(events: readonly SseEvent[], tag: string): number[] {
   return events.map((e) => JSON.parse(e.data) as Record<string, string>).filter((o) => o.UserEvent === tag).map((o) => Number(o.N));
 }
