@@ -23,6 +23,8 @@ export interface ProxyStart {
   readonly secret: string;
   /** Also an HTTP listener (`http = 127.0.0.1:0`); its port is then asked for with `httpPort`. */
   readonly http?: boolean;
+  /** A node of a cluster: `start` waits until it joined, not for its PBX session (another node may hold it). */
+  readonly cluster?: { readonly nats: string; readonly node: string };
 }
 
 export interface ProxyChildStats {
@@ -62,6 +64,9 @@ export function markerLine(tag: string): string {
 export function probeLine(sentAt: string): string {
   return `${PROBE_KEY}: ${sentAt}\r\n`;
 }
+
+/** How often the PBX child publishes a latency probe while probes are on (ms). */
+export const PROBE_MS = 20;
 
 /** The header of a probe's send time: clients find it as `SentAt: ` (raw) or `"SentAt":"` (json). */
 export const PROBE_KEY = 'BenchSentAt';
