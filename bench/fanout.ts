@@ -111,7 +111,7 @@ export async function fanout(scope: Scope, via: Via, n: number, load: Load, s: S
  * `timeoutMs`) until every open client has seen it. Returns how many events the PBX had generated
  * before the marker, and — through amiplex — amiplex's count of events taken in at the marker.
  */
-async function mark(t: Target, clients: readonly CountingClient[], tag: string, timeoutMs: number): Promise<{ before: number; proxyIn: Promise<number | undefined> }> {
+export async function mark(t: Pick<Target, 'sim' | 'proxy'>, clients: readonly CountingClient[], tag: string, timeoutMs: number): Promise<{ before: number; proxyIn: Promise<number | undefined> }> {
   for (const c of clients) c.watchFor(tag);
   // amiplex must be watching before the marker can reach it.
   await t.proxy?.request('watchMarker', tag);

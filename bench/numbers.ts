@@ -22,6 +22,15 @@ export function mb(bytes: number): string {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Polls a condition every 10 ms. */
+export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 /** CPU time the whole machine spent busy (every process, kernel included), in ms summed over cores. */
 export function machineBusyMs(): number {
   let busy = 0;

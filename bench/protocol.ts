@@ -31,6 +31,8 @@ export interface ProxyStart {
   readonly server?: readonly string[];
   /** The user's `[user]` lines instead of `secret = …` (a `secret_hash = …`). */
   readonly userLines?: readonly string[];
+  /** A node of a cluster: `start` waits until it joined, not for its PBX session (another node may hold it). */
+  readonly cluster?: { readonly nats: string; readonly node: string };
 }
 
 export interface ProxyChildStats {
@@ -79,6 +81,9 @@ export function markerLine(tag: string): string {
 export function probeLine(sentAt: string): string {
   return `${PROBE_KEY}: ${sentAt}\r\n`;
 }
+
+/** How often the PBX child publishes a latency probe while probes are on (ms). */
+export const PROBE_MS = 20;
 
 /** The header of a probe's send time: clients find it as `SentAt: ` (raw) or `"SentAt":"` (json). */
 export const PROBE_KEY = 'BenchSentAt';

@@ -4,7 +4,7 @@
  * Logs at `warn` and above go to stderr, which the parent keeps for its error reports.
  */
 import os from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseConfig } from '../src/config/index.js';
 import { startProxy, type RunningProxy } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
@@ -43,6 +43,10 @@ function upstreamState(p: RunningProxy): string {
   return [...p.hub.servers.values()].map((s) => s.session.state).join(',');
 }
 
+function holds(p: RunningProxy): boolean {
+  return [...p.hub.servers.values()].every((s) => s.remote === undefined && s.session.state === 'up');
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 serve({
@@ -64,10 +68,15 @@ serve({
       `[user ${arg.username}]`,
       ...(arg.userLines ?? [`secret = ${arg.secret}`]),
       '',
+      ...(arg.cluster === undefined ? [] : ['[cluster]', `nats = ${arg.cluster.nats}`, `node = ${arg.cluster.node}`, 'name = bench', '']),
     ].join('\n');
     const config = parseConfig(text, 'bench.conf');
     proxy = await startProxy(config, { log: createLogger('warn', process.stderr) });
     const deadline = Date.now() + UP_TIMEOUT_MS;
+    if (proxy.cluster !== undefined) {
+      await Promise.race([proxy.cluster.ready, sleep(UP_TIMEOUT_MS).then(() => Promise.reject(new Error(`not in the cluster after ${UP_TIMEOUT_MS} ms`)))]);
+      return proxy.listeners[0]!.port;
+    }
     while (upstreamState(proxy) !== 'up') {
       if (Date.now() > deadline) throw new Error(`the PBX session is not up after ${UP_TIMEOUT_MS} ms (${upstreamState(proxy)})`);
       await sleep(10);
@@ -75,6 +84,20 @@ serve({
     const listener = proxy.listeners[0];
     if (!listener) throw new Error('amiplex has no listener');
     return listener.port;
+  },
+  /** Cluster mode: whether this node holds the PBX and its session is up. */
+  holds(): boolean {
+    return holds(running());
+  },
+  /** Cluster mode: resolves, with when (ms since the epoch), once this node holds the PBX with its session up. */
+  async heldAt(timeoutMs: number): Promise<number> {
+    const p = running();
+    const deadline = Date.now() + timeoutMs;
+    while (!holds(p)) {
+      if (Date.now() > deadline) throw new Error(`does not hold the PBX after ${timeoutMs} ms`);
+      await sleep(2);
+    }
+    return performance.timeOrigin + performance.now();
   },
   /** The bound port of the HTTP listener (started with `http: true`). */
   httpPort(): number {

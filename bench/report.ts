@@ -2,6 +2,7 @@
  * The benchmark's report: Markdown tables that can be pasted into the README as they are,
  * the issue's targets next to the figures, and the machine they were measured on.
  */
+import { PROBES_PER_S, type ClusterPhase, type ClusterResult } from './cluster.js';
 import type { FanoutResult } from './fanout.js';
 import { runCpuText, serverUsPerRequest, type HttpActionsResult, type HttpCpu, type HttpRun, type SseResult } from './http.js';
 import type { RssResult } from './memory.js';
@@ -17,6 +18,7 @@ export interface ReportInput {
   readonly rss: RssResult | undefined;
   readonly http: HttpActionsResult | undefined;
   readonly sse: SseResult | undefined;
+  readonly cluster: ClusterResult | undefined;
   /** Raw TCP, then WebSocket clients, the same number at the same steady rate. */
   readonly websocket: readonly WsFanoutResult[];
   readonly settings: Settings;
@@ -50,12 +52,12 @@ function table(head: readonly string[], rows: readonly (readonly string[])[], ri
   return [head, align, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n') + '\n';
 }
 
-function droppedText(r: FanoutResult): string {
+function droppedText(r: Pick<FanoutResult, 'wrongClients' | 'dropped' | 'extra'> & { readonly closedClients?: number }): string {
   if (r.wrongClients === 0) return '0';
   const parts = [num(r.dropped)];
   if (r.extra > 0) parts.push(`+${r.extra} extra`);
   parts.push(`${r.wrongClients} client${r.wrongClients === 1 ? '' : 's'}`);
-  if (r.closedClients > 0) parts.push(`${r.closedClients} disconnected`);
+  if (r.closedClients !== undefined && r.closedClients > 0) parts.push(`${r.closedClients} disconnected`);
   return parts.join(', ');
 }
 
@@ -111,7 +113,13 @@ function fanoutSection(fan: readonly FanoutResult[]): string {
 
 /** amiplex's CPU time per event it delivered to a client, in µs: its efficiency, whoever was the bottleneck. */
 function usPerDelivery(r: FanoutResult): string {
-  return r.cpu.proxy === undefined || r.total <= 0 ? '–' : ((r.cpu.proxy * 1e4) / r.total).toFixed(2);
+  return r.cpu.proxy === undefined ? '–' : perDelivery(r.cpu.proxy, [r.total]);
+}
+
+/** µs of CPU per event delivered, from % of one core and the events per second delivered. */
+function perDelivery(cpuPercent: number, rates: readonly number[]): string {
+  const total = rates.reduce((a, b) => a + b, 0);
+  return total <= 0 ? '–' : ((cpuPercent * 1e4) / total).toFixed(2);
 }
 
 function cpuText(r: FanoutResult): string {
@@ -247,6 +255,47 @@ function sseSection(r: SseResult): string {
   );
 }
 
+function clusterSection(r: ClusterResult): string {
+  const ms = (samples: readonly number[], q: number): string => (samples.length === 0 ? '–' : fmtMs(percentile(samples, q)));
+  const latencies = (p: ClusterPhase): number[] => p.nodes.flatMap((n) => n.latencies).sort((a, b) => a - b);
+  const [one, three] = [latencies(r.single), latencies(r.cluster)];
+  const added = (q: number): string => (one.length === 0 || three.length === 0 ? '–' : fmtMs(percentile(three, q) - percentile(one, q)));
+  const cpuOf = (p: ClusterPhase): string =>
+    `PBX ${Math.round(p.cpu.sim)} · ${p.cpu.nats === undefined ? '' : `nats-server ${Math.round(p.cpu.nats)} · `}clients ${Math.round(p.cpu.clients)} · other ${Math.round(p.cpu.other)}`;
+  const rows: string[][] = [];
+  for (const [phase, p] of [['one node, no cluster', r.single], ['cluster of three', r.cluster]] as const) {
+    for (const n of p.nodes) {
+      rows.push([
+        phase,
+        n.name === 'single' ? '–' : `${n.name}${n.holder ? ' (holds the PBX)' : ''}`,
+        String(n.clients),
+        `${num(n.perClient[0] ?? 0)} / ${num(median(n.perClient))}`,
+        droppedText(n),
+        ms(n.latencies, 50),
+        ms(n.latencies, 99),
+        String(Math.round(n.cpu)),
+        perDelivery(n.cpu, n.perClient),
+        fmtMs(n.loopDelayMaxMs),
+        n === p.nodes[0] ? `${num(p.pbxRate)}; ${cpuOf(p)}` : '',
+      ]);
+    }
+  }
+  return (
+    `### Cluster: ${num(r.clients)} clients on three nodes against one, PBX at a steady ${num(r.rate)} events/s\n\n` +
+    `First one amiplex without a cluster serves the ${num(r.clients)} clients; then, with fresh processes, three amiplex nodes ` +
+    'share a PBX through a nats-server (JetStream) on this machine, the same clients spread over them. Latency: from the PBX ' +
+    `stamping a probe event (${num(PROBES_PER_S)} a second, part of its rate) to a client reading it.\n\n` +
+    table(['run', 'node', 'clients', 'ev/s per client (min / median)', 'dropped', 'event latency p50 (ms)', 'p99 (ms)', 'amiplex CPU %', 'amiplex CPU µs per delivered event', 'amiplex event-loop max delay (ms)', 'PBX ev/s; CPU % of the rest'], rows, 2) +
+    `\nAdded by the NATS hop (all clients of the cluster against all of the single node): **p50 ${added(50)} ms, p99 ${added(99)} ms**.\n\n` +
+    table(
+      ['lease_ttl', 'SIGKILL of the holder → its PBX session up on a survivor', 'taken by', "survivors' clients disconnected"],
+      [[`${r.leaseTtl} s`, r.takeoverMs === undefined ? 'not within 3 TTLs' : `**${(r.takeoverMs / 1000).toFixed(2)} s**`, r.takenBy ?? '–', String(r.survivorsDisconnected)]],
+    ) +
+    '\nA take-over waits for the dead holder\'s lease to run out: `lease_ttl` after its last renewal (renewed every third of it), ' +
+    'so between ⅔ and all of `lease_ttl`, plus up to a tenth of it until a survivor looks, plus an AMI login.\n'
+  );
+}
+
 function websocketSection(runs: readonly WsFanoutResult[]): string {
   const first = runs[0];
   if (!first) return '';
@@ -353,6 +402,7 @@ export function renderReport(input: ReportInput): string {
   if (input.rss) parts.push(rssSection(input.rss));
   if (input.http) parts.push(httpSection(input.http));
   if (input.sse) parts.push(sseSection(input.sse));
+  if (input.cluster) parts.push(clusterSection(input.cluster));
   if (input.websocket.length > 0) parts.push(websocketSection(input.websocket));
   const targets = targetsSection(input);
   if (targets) parts.push(targets);

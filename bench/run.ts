@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: amiplex measured against the simulated PBX on this machine.
  *
- *   node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,http-actions,sse,websocket] [--clients 1,10,100,1000]
+ *   node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,http-actions,sse,websocket,cluster] [--clients 1,10,100,1000]
  *                          [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]
+ *                          [--cluster-clients N] [--cluster-rate EV_S]
  *                          [--profile DIR] [--ajam http://USER:SECRET@HOST:8088/asterisk/rawman]
  *                          [--http-client auto|wrk|node]
  *
@@ -18,6 +19,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { renderReport } from './report.js';
+import { clusterRun, type ClusterResult } from './cluster.js';
 import { fanout, type FanoutResult } from './fanout.js';
 import { httpActions, sseFanout, type HttpActionsResult, type SseResult } from './http.js';
 import { chooseClient } from './http-load.js';
@@ -36,12 +38,16 @@ interface Args {
   pings: number | undefined;
   steadyClients: number | undefined;
   steadyRate: number | undefined;
+  clusterClients: number | undefined;
+  clusterRate: number | undefined;
   ajam: string | undefined;
   httpClient: 'auto' | 'wrk' | 'node';
 }
 
 /** `http` is both of its halves: `http-actions` and `sse`. */
-const PARTS = ['fanout', 'steady', 'rtt', 'rss', 'http', 'http-actions', 'sse', 'websocket'];
+const PARTS = ['fanout', 'steady', 'rtt', 'rss', 'http', 'http-actions', 'sse', 'websocket', 'cluster'];
+/** Without --only: every part but the cluster, which needs nats-server (Debian's package of that name). */
+const DEFAULT_PARTS = PARTS.filter((p) => p !== 'cluster');
 
 /** A bad command line: reported in one line, without a stack. */
 class UsageError extends Error {}
@@ -49,7 +55,7 @@ class UsageError extends Error {}
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
     quick: false,
-    only: new Set(PARTS),
+    only: new Set(DEFAULT_PARTS),
     clients: [1, 10, 100, 1000],
     profileDir: undefined,
     windowS: undefined,
@@ -57,6 +63,8 @@ function parseArgs(argv: readonly string[]): Args {
     pings: undefined,
     steadyClients: undefined,
     steadyRate: undefined,
+    clusterClients: undefined,
+    clusterRate: undefined,
     ajam: undefined,
     httpClient: 'auto',
   };
@@ -84,6 +92,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--pings') args.pings = Math.round(positive(a, value()));
     else if (a === '--steady-clients') args.steadyClients = Math.round(positive(a, value()));
     else if (a === '--steady-rate') args.steadyRate = positive(a, value());
+    else if (a === '--cluster-clients') args.clusterClients = Math.round(positive(a, value()));
+    else if (a === '--cluster-rate') args.clusterRate = Math.max(200, positive(a, value()));
     else if (a === '--ajam') args.ajam = value();
     else if (a === '--http-client') {
       const v = value();
@@ -92,8 +102,9 @@ function parseArgs(argv: readonly string[]): Args {
     }
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,http-actions,sse,websocket] [--clients 1,10,100,1000]\n' +
+        'usage: node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,http-actions,sse,websocket,cluster] [--clients 1,10,100,1000]\n' +
           '                              [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]\n' +
+          '                              [--cluster-clients N] [--cluster-rate EV_S]\n' +
           '                              [--profile DIR] [--ajam http://USER:SECRET@HOST:8088/asterisk/rawman]\n' +
           '                              [--http-client auto|wrk|node]\n',
       );
@@ -120,6 +131,8 @@ function settingsFor(args: Args): Settings {
     httpConcurrency: 50,
     sseStreams: 100,
     sseRate: 10_000,
+    clusterClients: 300,
+    clusterRate: 2000,
     profileDir,
   };
   const base: Settings = args.quick
@@ -132,6 +145,8 @@ function settingsFor(args: Args): Settings {
     ...(args.pings === undefined ? {} : { pings: args.pings, pingWarmup: Math.ceil(args.pings / 10) }),
     ...(args.steadyClients === undefined ? {} : { steadyClients: args.steadyClients }),
     ...(args.steadyRate === undefined ? {} : { steadyRate: args.steadyRate }),
+    ...(args.clusterClients === undefined ? {} : { clusterClients: args.clusterClients }),
+    ...(args.clusterRate === undefined ? {} : { clusterRate: args.clusterRate }),
   };
 }
 
@@ -166,6 +181,7 @@ async function main(): Promise<number> {
   let rss: RssResult | undefined;
   let httpResult: HttpActionsResult | undefined;
   let sse: SseResult | undefined;
+  let cluster: ClusterResult | undefined;
   const websocket: WsFanoutResult[] = [];
   const problems: string[] = [];
   try {
@@ -206,6 +222,10 @@ async function main(): Promise<number> {
       log(`WebSocket next to raw TCP: ${n} clients each, PBX at a steady ${rate} events/s with latency probes: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
       for (const protocol of ['tcp', 'websocket'] as Protocol[]) websocket.push(await protocolFanout(scope, protocol, n, rate, settings, log));
     }
+    if (args.only.has('cluster')) {
+      log(`cluster: ${settings.clusterClients} clients on one node, then on three nodes and a nats-server, PBX at a steady ${settings.clusterRate} events/s: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window; then SIGKILL of the holder`);
+      cluster = await clusterRun(scope, settings.clusterClients, settings.clusterRate, settings, log);
+    }
   } catch (err) {
     problems.push(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
@@ -229,8 +249,9 @@ async function main(): Promise<number> {
     }
   }
   if (sse) for (const note of sse.notes) notes.push(`SSE fan-out: ${note}`);
+  if (cluster) for (const note of cluster.notes) notes.push(`cluster: ${note}`);
   for (const r of websocket) for (const note of r.notes) notes.push(`${r.protocol === 'tcp' ? 'raw TCP' : 'WebSocket'} clients (WebSocket part): ${note}`);
-  const report = renderReport({ fan, steady, rtt, rss, http: httpResult, sse, websocket, settings, quick: args.quick, elapsedS: (Date.now() - started) / 1000, notes, problems });
+  const report = renderReport({ fan, steady, rtt, rss, http: httpResult, sse, websocket, cluster, settings, quick: args.quick, elapsedS: (Date.now() - started) / 1000, notes, problems });
   process.stdout.write(report);
   if (args.profileDir !== undefined) log(`CPU profiles written to ${args.profileDir}`);
   return problems.length === 0 ? 0 : 1;

@@ -29,6 +29,9 @@ export interface Settings {
   /** Event streams, and the PBX's steady rate, of the SSE fan-out run. */
   readonly sseStreams: number;
   readonly sseRate: number;
+  /** Clients (spread over three nodes) and the PBX's steady rate of the cluster run. */
+  readonly clusterClients: number;
+  readonly clusterRate: number;
   /** Where the children write CPU profiles (node --cpu-prof), if anywhere. */
   readonly profileDir: string | undefined;
 }
@@ -39,11 +42,18 @@ export type Log = (line: string) => void;
 export class Scope {
   private readonly children = new Set<BenchChild>();
   private readonly clients = new Set<{ close(): void }>();
+  /** Run last, once the children are gone (what they depend on, e.g. a NATS server). */
+  private readonly last = new Set<() => void>();
 
   async fork(name: string, script: string, execArgv: readonly string[]): Promise<BenchChild> {
     const child = await BenchChild.fork(name, new URL(script, import.meta.url), [...execArgv]);
     this.children.add(child);
     return child;
+  }
+
+  /** `end` is called after every child has ended (by release() or killNow()). */
+  atEnd(end: () => void): void {
+    this.last.add(end);
   }
 
   track<T extends { close(): void }>(items: T[]): T[] {
@@ -57,12 +67,20 @@ export class Scope {
     const children = [...this.children];
     this.children.clear();
     await Promise.all(children.map((c) => c.kill('stop')));
+    this.runLast();
   }
 
   /** For exit paths that cannot wait. */
   killNow(): void {
     this.closeClients();
     for (const c of this.children) c.killNow();
+    this.runLast();
+  }
+
+  private runLast(): void {
+    const last = [...this.last];
+    this.last.clear();
+    for (const end of last) end();
   }
 
   private closeClients(): void {

@@ -9,12 +9,10 @@
 import { SimulatedPbx } from '../src/sim/index.js';
 import { PERM } from '../src/sim/permissions.js';
 import { cpuReading, serve } from './ipc.js';
-import { markerLine, probeLine, wallMs, type SimChildStats, type SimStart } from './protocol.js';
+import { markerLine, PROBE_MS, probeLine, wallMs, type SimChildStats, type SimStart } from './protocol.js';
 
 let pbx: SimulatedPbx | undefined;
 let probeTimer: NodeJS.Timeout | undefined;
-/** How often a latency probe is published while probes are on. */
-const PROBE_MS = 20;
 
 function running(): SimulatedPbx {
   if (!pbx) throw new Error('the PBX is not started');

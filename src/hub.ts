@@ -27,6 +27,7 @@ import { builtinInputs, type InputRegistry } from './inputs.js';
 import { ActionRouter, errorResponse, type Failure, type Reply } from './router/action-router.js';
 import { UpstreamSession, type UpstreamState, type UpstreamStatus } from './upstream/upstream-session.js';
 import type { ClusterStatus } from './cluster/cluster-status.js';
+import type { EventHistory } from './clients/shared/event-history.js';
 
 /** One PBX: its session and the router of its actions. */
 export interface ServerSlot {
@@ -107,12 +108,17 @@ export interface RemoteServer {
  */
 export interface ClusterLink {
   readonly node: string;
-  publish(server: string, event: AmiMessage, except: ActionOwner | undefined): void;
+  /** `shownHere`: this node's clients were given it already (NATS was unreachable): the stream's copy is for the others. */
+  publish(server: string, event: AmiMessage, except: ActionOwner | undefined, shownHere?: boolean): void;
+  /** Whether NATS is reachable now. */
+  readonly connected: boolean;
   forward(server: ServerSlot, ticket: Ticket, action: AmiMessage, timeoutMs: number): void;
   /** The session of a PBX this node holds changed state. */
   sessionState(server: ServerSlot, status: UpstreamStatus): void;
   /** Nodes, holders and NATS, for the status page and /metrics. */
   status(): ClusterStatus;
+  /** The cluster's event stream, read by sequence (resuming SSE and WebSocket clients). */
+  readonly history: EventHistory;
 }
 
 /** The status of a PBX: its session's here, or the holder's in cluster mode. */
@@ -234,6 +240,11 @@ export class Hub implements SessionHost {
   /** Cluster mode: nodes, holders and NATS; undefined without a [cluster] section. */
   clusterStatus(): ClusterStatus | undefined {
     return this.cluster?.status();
+  }
+
+  /** Cluster mode: the events' history (the cluster's stream); undefined without a [cluster] section. */
+  get eventHistory(): EventHistory | undefined {
+    return this.cluster?.history;
   }
 
   /** Cluster mode: this node's name; undefined without a [cluster] section. */
@@ -618,10 +629,17 @@ export class Hub implements SessionHost {
     else if (result.dropped) this.log.debug({ server: slot.name, reason: result.dropped }, 'upstream message not delivered');
   }
 
-  /** An event about one PBX (ProxyServerUp/Down): in cluster mode through the stream, so every node tells its clients in turn. */
+  /**
+   * An event about one PBX (ProxyServerUp/Down): in cluster mode through the stream, so every
+   * node tells its clients in turn; while NATS is unreachable this node's clients are told at
+   * once (a PBX it held going down as its lease runs out must not go unsaid), the others later.
+   */
   private serverEvent(slot: ServerSlot, event: AmiMessage): void {
-    if (this.cluster !== undefined) this.cluster.publish(slot.name, event, undefined);
-    else this.broadcast(slot.name, event);
+    const cluster = this.cluster;
+    if (cluster === undefined) return this.broadcast(slot.name, event);
+    const cutOff = !cluster.connected;
+    if (cutOff) this.broadcast(slot.name, event);
+    cluster.publish(slot.name, event, undefined, cutOff);
   }
 
   /** An event to every logged-in client whose event mask and servers admit it. */

@@ -38,6 +38,11 @@ describe('a lease', () => {
     expect(other.step(999, OTHER)).toBeUndefined();
     expect(other.step(1000, OTHER)).toEqual({ kind: 'claim', revision: 0 });
     expect(lease().step(0, { ...PREFERRED, mayClaim: false })).toBeUndefined();
+    // The preferred node only just joined (it may claim from 800 on): the others wait a grace period after that.
+    const late = lease();
+    expect(late.step(1000, { ...OTHER, preferredFrom: 800 })).toBeUndefined();
+    expect(late.step(1799, { ...OTHER, preferredFrom: 800 })).toBeUndefined();
+    expect(late.step(1800, { ...OTHER, preferredFrom: 800 })).toEqual({ kind: 'claim', revision: 0 });
   });
 
   it('is held from the write, renewed every third of the TTL, and dropped at three quarters without renewal', () => {

@@ -37,6 +37,15 @@ describe('EventReplay', () => {
     expect(r.after(0)).toEqual({ entries: [], missed: 2, unknown: false });
   });
 
+  it('covers(n): every event after n is kept (what a resume can take from the buffer alone)', () => {
+    const r = new EventReplay<number>(3);
+    expect(r.covers(0)).toBe(true);
+    for (let i = 1; i <= 10; i++) r.push(i);
+    expect([6, 7, 9, 10, 11].map((n) => r.covers(n))).toEqual([false, true, true, true, false]);
+    r.push(50, 50); // cluster mode: the stream's sequence jumped
+    expect([10, 49, 50].map((n) => r.covers(n))).toEqual([false, true, true]);
+  });
+
   it('wraps around many times without losing order', () => {
     const r = new EventReplay<number>(4);
     for (let i = 1; i <= 1003; i++) r.push(i);

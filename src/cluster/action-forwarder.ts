@@ -96,6 +96,8 @@ const NO_SLOT: AnswerSlot = { seq: -1 };
 
 export class ActionForwarder {
   private nc: NatsConnection | undefined;
+  /** False while NATS is unreachable: an action would wait in the client's buffer and reach the holder late, after its client was told it timed out. */
+  private connected = false;
   private readonly pending = new Map<string, Forwarded>();
   private seq = 0;
   private readonly reader = new PayloadReader();
@@ -124,6 +126,7 @@ export class ActionForwarder {
   /** NATS is reachable: listen for answers, for actions other nodes send here, and for pings. */
   start(nc: NatsConnection): void {
     this.nc = nc;
+    this.connected = true;
     for (const s of this.subs) s.unsubscribe();
     this.subs = [
       nc.subscribe(`${this.replyPrefix}.*`, { callback: (err, msg) => (err ? undefined : this.onAnswer(msg)) }),
@@ -148,7 +151,7 @@ export class ActionForwarder {
     const node = slot.remote?.node;
     const clientActionId = actionIdOf(action);
     const nc = this.nc;
-    if (node === undefined || nc === undefined || nc.isClosed()) {
+    if (node === undefined || nc === undefined || !this.connected || nc.isClosed()) {
       ticket.client.answer(ticket.slot, errorResponse(clientActionId, `Server ${slot.name} is not reachable: NATS is not connected`), true, 'unavailable');
       return;
     }
@@ -223,6 +226,7 @@ export class ActionForwarder {
 
   /** NATS is unreachable: no answer can come. */
   disconnected(): void {
+    this.connected = false;
     this.failWhere((f) => !f.done, (f) => `Server ${f.server} disconnected: NATS is unreachable from node ${this.node}`);
   }
 

@@ -7,10 +7,14 @@
  *
  * While NATS is unreachable the holder keeps its PBXes' events (up to BUFFER_MAX) and publishes
  * them when NATS is back, for the PBXes it still holds: a short outage delays events, loses none.
+ *
+ * The stream is also the events' history (EventHistory): a client resuming from an id older than
+ * its node's replay buffer reads what it missed from there, by sequence.
  */
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, DeliverPolicy, DiscardPolicy, StorageType, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { AmiMessage } from '../ami/message.js';
+import type { EventHistory, HistoryEvent } from '../clients/shared/event-history.js';
 import type { Hub } from '../hub.js';
 import type { Logger } from '../log.js';
 import { PayloadReader, toPayload } from './ami-payload.js';
@@ -22,8 +26,15 @@ export const BUFFER_MAX = 100_000;
 export const STREAM_MAX_AGE_S = 300;
 export const STREAM_MAX_BYTES = 1024 ** 3;
 
+/** How long reading the history waits for a batch that does not come whole (events aged out meanwhile). */
+const HISTORY_WAIT_MS = 2000;
+/** How long one read of the history may take in all. */
+const HISTORY_TIMEOUT_MS = 5000;
+
 /** Header of an event that already reached one client as a reply (OriginateResponse, UserEvent): `NODE/CLIENT-ID`. */
 const EXCEPT = 'Amiplex-Except';
+/** Header of an event the publishing node's clients were given already (while NATS was unreachable): that node. */
+const SHOWN = 'Amiplex-Shown';
 
 /** The raw client an event must skip: on which node, and its id there. */
 export interface Except {
@@ -37,7 +48,7 @@ interface Held {
   readonly headers: MsgHdrs | undefined;
 }
 
-export class EventBus {
+export class EventBus implements EventHistory {
   private nc: NatsConnection | undefined;
   private connected = false;
   private buffer: Held[] = [];
@@ -97,6 +108,7 @@ export class EventBus {
       this.log.warn({ server, seq: m.seq }, 'cluster: an event in the stream is not an AMI message: skipped');
       return;
     }
+    if (m.headers?.get(SHOWN) === this.node) return;
     let except: number | undefined;
     const skip = m.headers?.get(EXCEPT);
     if (skip) {
@@ -106,12 +118,13 @@ export class EventBus {
     this.hub.deliverClusterEvent(server, event, m.seq, except);
   }
 
-  /** An event of a PBX this node holds. */
-  publish(server: string, event: AmiMessage, except: Except | undefined): void {
+  /** An event of a PBX this node holds; `shownHere`: this node's clients have it already. */
+  publish(server: string, event: AmiMessage, except: Except | undefined, shownHere = false): void {
     let headers: MsgHdrs | undefined;
-    if (except !== undefined) {
+    if (except !== undefined || shownHere) {
       headers = natsHeaders();
-      headers.set(EXCEPT, `${except.node}/${except.id}`);
+      if (except !== undefined) headers.set(EXCEPT, `${except.node}/${except.id}`);
+      if (shownHere) headers.set(SHOWN, this.node);
     }
     const payload = toPayload(event);
     if (this.connected && this.nc !== undefined) {
@@ -124,6 +137,52 @@ export class EventBus {
       this.bufferDropped++;
     }
     this.buffer.push({ server, payload, headers });
+  }
+
+  bounds(): Promise<{ first: number; last: number }> {
+    return this.bounded('bounds', async (nc) => {
+      const { state } = await (await jetstreamManager(nc)).streams.info(this.names.stream);
+      return { first: state.first_seq, last: state.last_seq };
+    });
+  }
+
+  read(from: number, to: number): Promise<HistoryEvent[]> {
+    return this.bounded('read', async (nc) => {
+      const events: HistoryEvent[] = [];
+      if (to < from) return events;
+      // An ordered consumer of its own, from that sequence: it goes away by itself once read.
+      const consumer = await jetstream(nc).consumers.get(this.names.stream, {
+        filter_subjects: `${this.names.eventsPrefix}>`,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: from,
+      });
+      const messages = await consumer.fetch({ max_messages: to - from + 1, expires: HISTORY_WAIT_MS });
+      for await (const m of messages) {
+        if (m.seq > to) break;
+        const event = this.reader.read(m.data);
+        if (event !== undefined) events.push({ seq: m.seq, server: m.subject.slice(this.names.eventsPrefix.length), event });
+        if (m.seq === to) break;
+      }
+      messages.stop();
+      return events;
+    });
+  }
+
+  /** A read of the history, given up (and logged) when NATS is not connected or does not answer in time: a resuming client is never left waiting. */
+  private async bounded<T>(what: string, run: (nc: NatsConnection) => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (!this.connected || this.nc === undefined) throw new Error('NATS is not connected');
+      const limit = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer from NATS within ${HISTORY_TIMEOUT_MS} ms`)), HISTORY_TIMEOUT_MS);
+      });
+      return await Promise.race([run(this.nc), limit]);
+    } catch (err) {
+      this.log.warn({ err: String(err), what }, 'cluster: reading the event stream for a resuming client failed: it is told what is lost');
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** NATS is unreachable: keep events until it is back. */

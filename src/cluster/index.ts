@@ -48,12 +48,16 @@ export function startCluster(hub: Hub, config: ProxyConfig, log: Logger): Cluste
   });
   hub.attachCluster({
     node,
-    publish(server, event, except) {
-      bus.publish(server, event, except === undefined ? undefined : except instanceof RemoteOwner ? { node: except.node, id: except.id } : { node, id: except.id });
+    publish(server, event, except, shownHere) {
+      bus.publish(server, event, except === undefined ? undefined : except instanceof RemoteOwner ? { node: except.node, id: except.id } : { node, id: except.id }, shownHere);
+    },
+    get connected() {
+      return link.state === 'connected';
     },
     forward: (slot, ticket, action, timeoutMs) => forwarder.forward(slot, ticket, action, timeoutMs),
     sessionState: (slot) => ownership.sessionState(slot.name),
     status: () => status(),
+    history: bus,
   });
 
   let setUp: Promise<void> | undefined;

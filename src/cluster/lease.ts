@@ -56,6 +56,12 @@ export interface StepContext {
   readonly preferred: string | undefined;
   /** Whether a held lease should be handed to `preferred` (it has been in the cluster long enough). */
   readonly handOver: boolean;
+  /**
+   * From when `preferred` may claim (it joined a third of a TTL earlier): any other node waits a
+   * grace period after that too, so a node that joined a little earlier does not take a lease
+   * meant for one just joining, only to hand it over a TTL later.
+   */
+  readonly preferredFrom?: number;
 }
 
 export type LeaseState = 'idle' | 'claiming' | 'held' | 'handing-over';
@@ -169,7 +175,7 @@ export class Lease {
     const record = this.seen?.record;
     const ours = record !== undefined && record.instance === this.instance && record.node === this.node;
     const meant = record?.to !== undefined && record.node === '' ? record.to === this.node : ctx.preferred === this.node;
-    if (!ours && !meant && now < this.freeSince() + this.timing.claimGraceMs) return undefined;
+    if (!ours && !meant && now < Math.max(this.freeSince(), ctx.preferredFrom ?? 0) + this.timing.claimGraceMs) return undefined;
     // A record still there (ours, or released) is replaced on its revision; one presumed gone is created anew.
     const present = record !== undefined && (ours || record.node === '');
     this._state = 'claiming';

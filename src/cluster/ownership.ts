@@ -226,7 +226,8 @@ export class Ownership {
       const other = preferred === undefined ? undefined : live.get(preferred);
       // Hand over only to a node that has been around for a whole TTL: no churn when one flaps.
       const handOver = !this.stopping && preferred !== this.node && other !== undefined && now - other.firstSeen >= this.timing.ttlMs;
-      this.act(server, lease.step(now, { mayClaim, preferred, handOver }));
+      const preferredFrom = other === undefined ? undefined : other.firstSeen + this.timing.claimGraceMs;
+      this.act(server, lease.step(now, { mayClaim, preferred, handOver, preferredFrom }));
     }
     // Leases of servers a reload removed: given up.
     for (const [server, lease] of this.leases) {

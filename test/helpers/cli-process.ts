@@ -39,6 +39,8 @@ export interface CliProcess {
   readonly host: string;
   readonly port: number;
   readonly listeners: readonly HostPort[];
+  /** The [general] HTTP listeners' bound addresses. */
+  readonly http: readonly HostPort[];
   /** Everything written to standard error so far. */
   stderr(): string;
   /** The JSON log lines so far, in order (other lines of standard error are skipped). */
@@ -137,6 +139,7 @@ export async function startCli(configText: string, timeoutMs = 10_000): Promise<
     host: listeners[0]!.host,
     port: listeners[0]!.port,
     listeners,
+    http: (started.http as HostPort[] | undefined) ?? [],
     stderr: () => stderr,
     logs: () => logs,
     waitForLog,

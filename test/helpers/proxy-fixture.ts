@@ -19,6 +19,7 @@ import type { FormatRegistry } from '../../src/formats.js';
 import type { UpstreamState } from '../../src/upstream/upstream-session.js';
 import type { SimulatedPbx as SimulatedPbxType } from '../../src/sim/index.js';
 import { AmiTestClient, encodeAction, type Headers } from './ami-test-client.js';
+import { waitUntil } from '../../bench/numbers.js';
 
 /** Keys of a section; an array is a repeatable key written once per value, in order. */
 export type Settings = Record<string, string | number | readonly (string | number)[]>;
@@ -153,14 +154,8 @@ export async function stopAllFixtures(): Promise<void> {
   await Promise.all(all.map((fx) => fx.stop()));
 }
 
-/** Polls a condition every 10 ms. */
-export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Polls a condition every 10 ms (shared with the benchmark). */
+export { waitUntil };
 
 /** The simulator module, loaded lazily so tests that do not need it run without it. */
 async function simulatorClass(): Promise<typeof SimulatedPbxType> {

@@ -134,7 +134,7 @@ export class HttpService implements HttpContext {
     const standard = hub.formats.get('standard');
     if (!json || !standard) throw new Error('the HTTP listener needs the json and standard formats registered');
     this.standard = standard;
-    this.feed = new SseFeed(json, this.settings.sseReplay, hub.counters);
+    this.feed = new SseFeed(json, this.settings.sseReplay, hub.counters, hub.eventHistory);
     this.formatInfos = hub.formats.names().map((name) => hub.formats.get(name)!);
     this.cors = new CorsPolicy(g.corsOrigins);
     this.listenerName = options.listener?.name;

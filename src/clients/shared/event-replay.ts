@@ -65,6 +65,11 @@ export class EventReplay<T> {
     return entry;
   }
 
+  /** Whether every event after `lastId` is kept (nothing missed, nothing unknown). */
+  covers(lastId: number): boolean {
+    return lastId <= this.lastId && lastId + 1 >= this.nextId - this.count;
+  }
+
   /** Every kept event with an id above `lastId`. */
   after(lastId: number): ReplayResult<T> {
     if (!Number.isSafeInteger(lastId) || lastId < 0 || lastId > this.lastId) return { entries: [], missed: 0, unknown: true };

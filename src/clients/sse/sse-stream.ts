@@ -17,7 +17,8 @@ export type SseLimits = OutputLimits;
 
 /** An event as the streams see it. */
 export interface SseEntry {
-  readonly id: number;
+  /** undefined: an event outside the ids' sequence (sent without `id:`). */
+  readonly id: number | undefined;
   /** Its `Event:` name, lower case. */
   readonly name: string;
   readonly server: string | undefined;
