@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BenchChild } from '../ipc.js';
+import { getHeader, type AmiHeader } from '../../src/ami/message.js';
 import { BENCH_USER, type ProxyChildStats, type ProxyStart } from '../protocol.js';
 import type { Scope } from '../setup.js';
 import { ChaosClient } from './ami-client.js';
@@ -135,5 +136,46 @@ export class LatencyProbe {
   async stop(): Promise<void> {
     this.running = false;
     await this.done;
+  }
+}
+
+/**
+ * Each client keeps `window` actions in flight (`action(n)` gives the n-th) until stopped. An
+ * answer that is an error — often the PBX is away, and then it comes at once — makes that slot
+ * wait 50 ms before its next action. Counts the answers that came from the PBX and the errors.
+ */
+export class ActionLoad {
+  fromPbx = 0;
+  errors = 0;
+  private running = true;
+  private readonly loops: Promise<void>[];
+
+  constructor(clients: readonly ChaosClient[], window: number, action: (n: number) => AmiHeader[]) {
+    this.loops = clients.map(async (c) => {
+      let n = 0;
+      const inFlight = new Set<Promise<void>>();
+      while (this.running && !c.closed) {
+        while (inFlight.size < window && this.running) {
+          const p = c.request(action(n++), 20_000).then(
+            async ({ answer }) => {
+              if (getHeader(answer, 'Response') !== 'Error') return void this.fromPbx++;
+              this.errors++;
+              await sleep(50);
+            },
+            () => undefined,
+          );
+          inFlight.add(p);
+          void p.finally(() => inFlight.delete(p));
+        }
+        await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+    });
+  }
+
+  /** Sends no more; resolves once every action in flight is answered (or given up on). */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
   }
 }

@@ -7,7 +7,7 @@
 import { getHeader } from '../../src/ami/message.js';
 import type { Scope } from '../setup.js';
 import { tally, type ChaosClient } from './ami-client.js';
-import { check, client, sleep, startAmiplex, waitFor, type ChaosSettings, type Log, type ScenarioResult } from './common.js';
+import { ActionLoad, check, client, sleep, startAmiplex, waitFor, type ChaosSettings, type Log, type ScenarioResult } from './common.js';
 import { HostilePbx, MISBEHAVIOURS } from './hostile-pbx.js';
 
 export async function hostileScenario(scope: Scope, s: ChaosSettings, log: Log): Promise<ScenarioResult> {
@@ -23,32 +23,10 @@ export async function hostileScenario(scope: Scope, s: ChaosSettings, log: Log):
     });
     const cs: ChaosClient[] = [];
     for (let i = 0; i < clients; i++) cs.push(await client(amiplex.port, `h${i}`, 'on'));
-    let running = true;
-    let fromPbx = 0;
-    let fromAmiplex = 0;
-    const loops = cs.map(async (c) => {
-      const inFlight = new Set<Promise<void>>();
-      while (running && !c.closed) {
-        while (inFlight.size < window && running) {
-          // An error (often: the PBX is away) may come at once: that slot waits a little before its next action.
-          const p = c.request([['Action', 'Ping']], 20_000).then(
-            async ({ answer }) => {
-              if (getHeader(answer, 'Response') !== 'Error') return void fromPbx++;
-              fromAmiplex++;
-              await sleep(50);
-            },
-            () => undefined,
-          );
-          inFlight.add(p);
-          void p.finally(() => inFlight.delete(p));
-        }
-        await Promise.race(inFlight);
-      }
-      await Promise.all(inFlight);
-    });
+    const load = new ActionLoad(cs, window, () => [['Action', 'Ping']]);
     await sleep(durationMs);
-    running = false;
-    await Promise.all(loops);
+    await load.stop();
+    const { fromPbx, errors: fromAmiplex } = load;
     const t = tally(cs);
     // amiplex itself still answers, and so does the PBX session once it is back.
     await waitFor(() => cs.every((c) => !c.closed), 1000, 'clients to be connected').catch(() => undefined);

@@ -5,10 +5,10 @@
  * connected and see each ProxyServerDown and ProxyServerUp.
  */
 import { performance } from 'node:perf_hooks';
-import { getHeader, type AmiHeader } from '../../src/ami/message.js';
+import type { AmiHeader } from '../../src/ami/message.js';
 import type { Scope } from '../setup.js';
 import { tally, type ChaosClient } from './ami-client.js';
-import { check, client, ms, quantile, sleep, startAmiplex, startSim, waitFor, type ChaosSettings, type Log, type ScenarioResult } from './common.js';
+import { ActionLoad, check, client, ms, quantile, sleep, startAmiplex, startSim, waitFor, type ChaosSettings, type Log, type ScenarioResult } from './common.js';
 
 const ACTIONS: AmiHeader[][] = [[['Action', 'Ping']], [['Action', 'GetVar'], ['Variable', 'CHAOS']], [['Action', 'CoreShowChannels']]];
 
@@ -21,30 +21,7 @@ export async function restartScenario(scope: Scope, s: ChaosSettings, log: Log):
   const amiplex = await startAmiplex(scope, sim.port, { general: ['action_timeout = 5'], server: ['reconnect_min = 0.05', 'reconnect_max = 0.3', 'connect_timeout = 2'] });
   const cs: ChaosClient[] = [];
   for (let i = 0; i < clients; i++) cs.push(await client(amiplex.port, `r${i}`, 'on'));
-  let running = true;
-  let ok = 0;
-  let errors = 0;
-  const loops = cs.map(async (c) => {
-    let n = 0;
-    const inFlight = new Set<Promise<void>>();
-    while (running && !c.closed) {
-      while (inFlight.size < window && running) {
-        // An error (the PBX is away) comes at once: that slot waits a little before its next action.
-        const p = c.request(ACTIONS[n++ % ACTIONS.length]!, 20_000).then(
-          async ({ answer }) => {
-            if (getHeader(answer, 'Response') !== 'Error') return void ok++;
-            errors++;
-            await sleep(50);
-          },
-          () => undefined,
-        );
-        inFlight.add(p);
-        void p.finally(() => inFlight.delete(p));
-      }
-      await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-  });
+  const load = new ActionLoad(cs, window, (n) => ACTIONS[n % ACTIONS.length]!);
   const recovery: number[] = [];
   try {
     await sleep(500);
@@ -60,9 +37,10 @@ export async function restartScenario(scope: Scope, s: ChaosSettings, log: Log):
       await sleep(s.short ? 300 : 700);
     }
   } finally {
-    running = false;
-    await Promise.all(loops);
+    await load.stop();
   }
+  const ok = load.fromPbx;
+  const errors = load.errors;
   const t = tally(cs);
   const stats = await amiplex.stats();
   const stayed = cs.filter((c) => !c.closed).length;
