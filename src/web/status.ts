@@ -5,7 +5,8 @@
  */
 import { connect } from './amiplex.js';
 import { ClickToCall } from './click-to-call.js';
-import { byId, el, formatBytes, formatCount, formatDuration, formatRate, setText } from './dom.js';
+import { byId, el, setText } from './dom.js';
+import { formatBytes, formatCount, formatDuration, formatRate } from './format.js';
 import { EventTail } from './tail.js';
 import type { ClientReport, ServerReport, StatusReport } from './types.js';
 
