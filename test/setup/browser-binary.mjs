@@ -65,16 +65,25 @@ async function unpackOnce(target, unpack) {
   }
 }
 
-/** A Brotli-compressed tar file extracted into `dir` (by Debian's tar: the test browser is for Linux only). */
+/**
+ * A Brotli-compressed tar file extracted into `dir` (by Debian's tar: the test browser is for
+ * Linux only). Decompressed to a file first: tar stops reading at the archive's end marker and
+ * may exit before the padding after it is written, which a pipe into its stdin reports as a
+ * premature close now and then.
+ */
 async function untarBrotli(file, dir) {
   mkdirSync(dir, { recursive: true });
-  const tar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'inherit'] });
-  const exited = new Promise((resolve, reject) => {
-    tar.on('error', reject);
-    tar.on('close', (code) => (code === 0 ? resolve(undefined) : reject(new Error(`tar exited with ${code} extracting ${file}`))));
-  });
-  await pipeline(createReadStream(file), createBrotliDecompress(), tar.stdin);
-  await exited;
+  const tarFile = `${dir}.tar`;
+  try {
+    await pipeline(createReadStream(file), createBrotliDecompress(), createWriteStream(tarFile));
+    const tar = spawn('tar', ['-x', '-f', tarFile, '-C', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await new Promise((resolve, reject) => {
+      tar.on('error', reject);
+      tar.on('close', (code) => (code === 0 ? resolve(undefined) : reject(new Error(`tar exited with ${code} extracting ${file}`))));
+    });
+  } finally {
+    rmSync(tarFile, { force: true });
+  }
 }
 
 /**
