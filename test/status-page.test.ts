@@ -63,6 +63,11 @@ describe('the status page in a browser', () => {
     expect(await card.locator('dd').nth(1).textContent()).toBe(`127.0.0.1:${h.fx.pbx('pbx1').port}`);
     await card.locator('.big', { hasText: /^\d/ }).waitFor({ timeout: 6000 });
     expect(await text(page, '#me')).toBe('ops');
+    // Without [cluster]: no cluster strip, no holder on the card, the page's own title.
+    expect(await page.locator('#cluster').isVisible()).toBe(false);
+    expect(await card.locator('dt:visible').allTextContents()).toEqual(['AMI version', 'Address', 'Uptime']);
+    expect(await card.getAttribute('data-holder')).toBeNull();
+    expect(await page.title()).toBe('amiplex · status');
 
     // The clients: alice's raw AMI connection, and this page's own WebSocket.
     const alice = page.locator('#clients-body tr', { has: page.locator('td.col-user', { hasText: /^alice$/ }) });

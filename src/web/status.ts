@@ -1,13 +1,17 @@
 /**
- * The status page's script: refreshes `/status.json` every 2 s into the header, the PBX cards
- * and the clients table (updated in place, so nothing jumps or flickers), and opens the page's
- * one WebSocket (amiplex.js) for the live tail and the click-to-call form.
+ * The status page's script: refreshes `/status.json` every 2 s into the header, the cluster
+ * strip (with a [cluster] section only), the PBX cards and the clients table (updated in place,
+ * so nothing jumps or flickers), and opens the page's one WebSocket (amiplex.js) for the live
+ * tail and the click-to-call form.
  */
 import { connect } from './amiplex.js';
 import { ClickToCall } from './click-to-call.js';
-import { byId, el, formatBytes, formatCount, formatDuration, formatRate, setText } from './dom.js';
+import { ClusterStrip } from './cluster-strip.js';
+import { holderWords } from './cluster-words.js';
+import { byId, el, setText } from './dom.js';
+import { formatBytes, formatCount, formatDuration, formatRate } from './format.js';
 import { EventTail } from './tail.js';
-import type { ClientReport, ServerReport, StatusReport } from './types.js';
+import type { ClientReport, ClusterReport, ServerReport, StatusReport } from './types.js';
 
 const REFRESH_MS = 2000;
 const TAIL_LINES = 500;
@@ -21,6 +25,9 @@ interface Card {
   readonly uptime: HTMLElement;
   readonly eventsIn: HTMLElement;
   readonly note: HTMLElement;
+  /** Cluster mode: the node holding the PBX (its row hidden without a cluster). */
+  readonly holderLabel: HTMLElement;
+  readonly holder: HTMLElement;
 }
 
 interface Row {
@@ -32,6 +39,8 @@ interface Row {
 
 const cards = new Map<string, Card>();
 const rows = new Map<string, Row>();
+// The page's script is a module: it runs once the document is parsed.
+const strip = new ClusterStrip();
 
 function boot(): void {
   const tail = new EventTail(byId('tail'), byId('tail-state'), byId('tail-count'), TAIL_LINES);
@@ -93,6 +102,7 @@ function render(r: StatusReport): void {
   setText(byId('total-rate'), formatRate(r.totals.eventsPerSecond));
   setText(byId('client-count'), formatCount(r.totals.amiClients + r.totals.eventStreams + r.totals.webSockets));
   setText(byId('me'), r.me.name);
+  strip.render(r.cluster, Date.parse(r.amiplex.now), r.servers.map((s) => s.name));
   renderCards(r);
   renderClients(r.clients);
   const omitted = byId('clients-omitted');
@@ -120,7 +130,7 @@ function renderCards(r: StatusReport): void {
       cards.set(s.name, card);
       box.append(card.root);
     }
-    updateCard(card, s, now);
+    updateCard(card, s, now, r.cluster);
   }
   for (const [name, card] of cards) {
     if (seen.has(name)) continue;
@@ -138,6 +148,7 @@ function newCard(s: ServerReport): Card {
   const version = fact('AMI version');
   const address = fact('Address');
   const uptime = fact('Uptime');
+  const holder = fact('Held by');
   const state = el('span', { className: 'state' });
   const rate = el('span', { className: 'big' });
   const eventsIn = el('span', { className: 'total' });
@@ -147,13 +158,14 @@ function newCard(s: ServerReport): Card {
     { className: 'card', attrs: { 'data-server': s.name } },
     el('header', {}, el('h3', { text: s.name, title: s.name }), state),
     el('div', { className: 'rate' }, rate, el('span', { className: 'unit', text: 'events/s' }), eventsIn),
-    el('dl', {}, version.dt, version.dd, address.dt, address.dd, uptime.dt, uptime.dd),
+    el('dl', {}, version.dt, version.dd, address.dt, address.dd, uptime.dt, uptime.dd, holder.dt, holder.dd),
     note,
   );
-  return { root, state, rate, version: version.dd, address: address.dd, uptime: uptime.dd, eventsIn, note };
+  holder.dd.className = 'holder';
+  return { root, state, rate, version: version.dd, address: address.dd, uptime: uptime.dd, eventsIn, note, holderLabel: holder.dt, holder: holder.dd };
 }
 
-function updateCard(card: Card, s: ServerReport, now: number): void {
+function updateCard(card: Card, s: ServerReport, now: number, cluster: ClusterReport | undefined): void {
   card.root.dataset.state = s.state;
   setText(card.state, s.state);
   setText(card.rate, s.state === 'up' ? formatRate(s.eventsPerSecond) : '–');
@@ -162,12 +174,23 @@ function updateCard(card: Card, s: ServerReport, now: number): void {
   const since = Math.floor((now - Date.parse(s.stateSince)) / 1000);
   setText(card.uptime, s.state === 'up' ? formatDuration(s.uptimeS) : `${s.state} for ${formatDuration(since)}`);
   setText(card.eventsIn, `${formatCount(s.eventsIn)} received`);
+  const holder = cluster === undefined ? undefined : holderWords(s.node, cluster);
   const notes: string[] = [];
+  if (holder?.stale) notes.push(`as node ${s.node ?? ''} last reported it: NATS is not connected`);
   if (s.reconnects > 0) notes.push(`${formatCount(s.reconnects)} reconnects`);
   if (s.pendingActions > 0) notes.push(`${formatCount(s.pendingActions)} actions pending`);
   if (s.lastError !== null && s.state !== 'up') notes.push(`last error: ${s.lastError}`);
   setText(card.note, notes.join(' · '));
   card.note.title = card.note.textContent ?? '';
+  // Cluster mode: who holds the PBX; without a cluster the row stays hidden.
+  card.holderLabel.hidden = card.holder.hidden = holder === undefined;
+  card.root.toggleAttribute('data-stale', holder?.stale === true);
+  if (holder === undefined) delete card.root.dataset.holder;
+  else {
+    card.root.dataset.holder = holder.kind;
+    setText(card.holder, holder.text);
+    card.holder.title = holder.title;
+  }
 }
 
 const COLUMNS = ['user', 'remote', 'format', 'sent', 'dropped', 'buffered', 'connected'] as const;

@@ -5,7 +5,8 @@
  * any value: case ignored); pausing freezes the view while events keep being counted and kept.
  */
 import type { AmiplexSocket } from './amiplex.js';
-import { clock, el, formatCount } from './dom.js';
+import { el } from './dom.js';
+import { clock, formatCount } from './format.js';
 import type { AmiEvent } from './types.js';
 
 interface Line {

@@ -1,7 +1,8 @@
 /**
  * The shape of `/status.json` as the page reads it: the browser's copy of the server's
- * StatusReport (src/status/status-report.ts), kept apart because the page is built for the
- * browser with its own tsconfig. test/status-page.test.ts checks both against a live answer.
+ * StatusReport (src/status/status-report.ts) and ClusterStatus (src/cluster/cluster-status.ts),
+ * kept apart because the page is built for the browser with its own tsconfig.
+ * test/status-page-cluster-words.test.ts fails to compile when the server's shape no longer fits.
  */
 
 export type ServerState = 'connecting' | 'authenticating' | 'up' | 'down' | 'stopped';
@@ -21,6 +22,38 @@ export interface ServerReport {
   readonly reconnects: number;
   readonly pendingActions: number;
   readonly lastError: string | null;
+  /** Cluster mode only: the node holding the PBX ('' while none does). */
+  readonly node?: string;
+}
+
+/** The NATS connection of this node: `disconnected` after it was connected, `closed` for good. */
+export type NatsState = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface ClusterNodeReport {
+  readonly name: string;
+  readonly self: boolean;
+  /** The PBXes its [server] sections name. */
+  readonly servers: readonly string[];
+  /** Its [server] sections differ from this node's (names or settings). */
+  readonly mismatch: boolean;
+}
+
+/** Cluster mode only (a [cluster] section). */
+export interface ClusterReport {
+  readonly cluster: string;
+  readonly node: string;
+  readonly nats: NatsState;
+  readonly natsServer?: string;
+  /** When `nats` last changed (ms since the epoch, amiplex's clock). */
+  readonly natsSince: number;
+  /** Seconds. */
+  readonly leaseTtl: number;
+  /** The live nodes, this one included once registered. */
+  readonly nodes: readonly ClusterNodeReport[];
+  /** Per PBX: the node holding it ('' while none does). */
+  readonly holders: Readonly<Record<string, string>>;
+  readonly takeovers: number;
+  readonly leasesLost: number;
 }
 
 export interface ClientReport {
@@ -53,6 +86,7 @@ export interface StatusReport {
     readonly httpSessions: number;
   };
   readonly servers: readonly ServerReport[];
+  readonly cluster?: ClusterReport;
   readonly clients: readonly ClientReport[];
   readonly clientsOmitted: number;
 }
