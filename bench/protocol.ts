@@ -7,6 +7,8 @@ import type { CpuReading } from './ipc.js';
 export interface SimStart {
   /** Background call traffic, events per second (0 = none). */
   readonly rate: number;
+  /** The port to listen on (default: any free one): a PBX restarted where the last one was. */
+  readonly port?: number;
 }
 
 export interface SimChildStats {
@@ -23,6 +25,12 @@ export interface ProxyStart {
   readonly secret: string;
   /** Also an HTTP listener (`http = 127.0.0.1:0`); its port is then asked for with `httpPort`. */
   readonly http?: boolean;
+  /** More `[general]` lines (`client_buffer_total = 64M`), as written in proxy.conf. */
+  readonly general?: readonly string[];
+  /** More lines of the PBX's `[server]` section (`reconnect_max = 1`). */
+  readonly server?: readonly string[];
+  /** The user's `[user]` lines instead of `secret = …` (a `secret_hash = …`). */
+  readonly userLines?: readonly string[];
   /** A node of a cluster: `start` waits until it joined, not for its PBX session (another node may hold it). */
   readonly cluster?: { readonly nats: string; readonly node: string };
 }
@@ -31,6 +39,10 @@ export interface ProxyChildStats {
   readonly eventsIn: number;
   readonly eventsDelivered: number;
   readonly slowClientsDropped: number;
+  /** Raw AMI clients disconnected for a flood of malformed input. */
+  readonly floodingClientsDropped: number;
+  /** Connections closed at once because authlimit connections were waiting to log in. */
+  readonly refusedConnections: number;
   readonly clients: number;
   /** Event-loop delay since the last reset (ms). */
   readonly loopDelayMaxMs: number;
@@ -38,9 +50,14 @@ export interface ProxyChildStats {
   /** Bytes accepted for clients and not yet handed to the kernel: the sum, and the largest. */
   readonly bufferedTotal: number;
   readonly bufferedMax: number;
+  /** What client_buffer_total counts now (every client kind together). */
+  readonly budgetTotal: number;
   readonly upstream: string;
   readonly rss: number;
   readonly heapUsed: number;
+  /** Memory outside the JS heap (Buffers and other native objects V8 knows of), and the Buffers' part of it. */
+  readonly external: number;
+  readonly arrayBuffers: number;
   readonly cpu: CpuReading;
 }
 

@@ -56,15 +56,17 @@ serve({
       '[general]',
       'listen = 127.0.0.1:0',
       ...(arg.http === true ? ['http = 127.0.0.1:0'] : []),
+      ...(arg.general ?? []),
       '',
       '[server sim]',
       'host = 127.0.0.1',
       `port = ${arg.simPort}`,
       'username = admin',
       'secret = admin',
+      ...(arg.server ?? []),
       '',
       `[user ${arg.username}]`,
-      `secret = ${arg.secret}`,
+      ...(arg.userLines ?? [`secret = ${arg.secret}`]),
       '',
       ...(arg.cluster === undefined ? [] : ['[cluster]', `nats = ${arg.cluster.nats}`, `node = ${arg.cluster.node}`, 'name = bench', '']),
     ].join('\n');
@@ -114,6 +116,7 @@ serve({
     let bufferedTotal = 0;
     let bufferedMax = 0;
     for (const client of p.hub.clients) {
+      if (client.isClosed) continue; // disconnected, its output let go: no longer counted
       bufferedTotal += client.buffered;
       bufferedMax = Math.max(bufferedMax, client.buffered);
     }
@@ -122,13 +125,18 @@ serve({
       loopDelayP99Ms,
       bufferedTotal,
       bufferedMax,
+      budgetTotal: p.hub.outputBudget.total,
       eventsIn: c.eventsIn,
       eventsDelivered: c.eventsDelivered,
       slowClientsDropped: c.slowClientsDropped,
+      floodingClientsDropped: c.floodingClientsDropped,
+      refusedConnections: c.refusedConnections,
       clients: p.hub.clients.size,
       upstream: upstreamState(p),
       rss: mem.rss,
       heapUsed: mem.heapUsed,
+      external: mem.external,
+      arrayBuffers: mem.arrayBuffers,
       cpu: cpuReading(),
     };
   },

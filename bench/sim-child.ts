@@ -22,7 +22,7 @@ function running(): SimulatedPbx {
 serve({
   async start(arg: SimStart): Promise<number> {
     if (pbx) throw new Error('already started');
-    pbx = new SimulatedPbx({ port: 0, rate: arg.rate });
+    pbx = new SimulatedPbx({ port: arg.port ?? 0, rate: arg.rate });
     const { port } = await pbx.start();
     return port;
   },

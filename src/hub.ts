@@ -18,6 +18,7 @@ import type { AmiClientSession, ClientSettings, SessionHost } from './clients/am
 import type { AnswerSlot } from './clients/shared/answer-order.js';
 import type { BufferedOutput } from './clients/shared/buffered-output.js';
 import { Outbound } from './clients/shared/outbound.js';
+import { OutputBudget } from './clients/shared/output-budget.js';
 import { builtinFormats, type FormatModule, type FormatRegistry } from './formats.js';
 import type { Logger } from './log.js';
 import { proxyAction } from './proxy-actions.js';
@@ -62,6 +63,8 @@ export interface HubCounters {
   /** Lockouts started by a failed login, by what they lock. */
   readonly lockouts: Record<LockScope, number>;
   slowClientsDropped: number;
+  /** Raw AMI clients disconnected for keeping up a flood of malformed input (blank lines, lines too long). */
+  floodingClientsDropped: number;
   clientsConnected: number;
   /** Connections closed at once because authlimit connections were waiting to log in. */
   refusedConnections: number;
@@ -141,6 +144,7 @@ export class Hub implements SessionHost {
     failedLogins: 0,
     lockouts: { address: 0, user: 0 },
     slowClientsDropped: 0,
+    floodingClientsDropped: 0,
     clientsConnected: 0,
     refusedConnections: 0,
     aclRefusedConnections: 0,
@@ -166,10 +170,9 @@ export class Hub implements SessionHost {
   /** TLS handshakes under way on the raw AMI listeners: they count against authlimit too. */
   private handshakes = 0;
   private lastAuthLimitLog = 0;
-  /** Output queued by all clients at the last count, and what lagging clients queued since. */
-  private lastTotal = 0;
-  private queuedSinceCheck = 0;
-  /** Clients other than raw AMI sessions whose output counts against the budget (WebSockets). */
+  /** client_buffer_total: what every client (raw AMI, event streams, WebSockets) has queued, together. */
+  readonly outputBudget = new OutputBudget(() => this.config.general.clientBufferTotal);
+  /** Clients other than raw AMI sessions that the sweep checks for slowness (WebSockets). */
   private readonly outputs = new Set<TrackedOutput>();
   /** Set by attachCluster: the PBX sessions then run only while this node holds their lease. */
   private cluster: ClusterLink | undefined;
@@ -317,7 +320,7 @@ export class Hub implements SessionHost {
     if (server.remote !== undefined) return `Server ${name} is not held by node ${this.cluster?.node ?? ''} any more`;
     if (server.session.state !== 'up') return `Server ${server.name} is not connected (${server.session.state})`;
     if (server.router.size >= server.config.maxPending) return `Too many actions in flight on server ${server.name}`;
-    const { message } = server.router.register(ticket, action, timeoutMs, Date.now());
+    const { message } = server.router.register(ticket, action, timeoutMs, Date.now(), this.config.general.eventlistTimeout * 1000);
     server.session.send(message);
     this.counters.actionsForwarded++;
     return undefined;
@@ -533,6 +536,10 @@ export class Hub implements SessionHost {
     );
   }
 
+  floodingClientDropped(_client: AmiClientSession): void {
+    this.counters.floodingClientsDropped++;
+  }
+
   clientClosed(client: AmiClientSession): void {
     if (this.clients.delete(client) && !client.authenticated) this.unauthenticated--;
   }
@@ -577,7 +584,7 @@ export class Hub implements SessionHost {
     if (server.session.state !== 'up') return refuse('unavailable', `Server ${server.name} is not connected (${server.session.state})`);
     if (server.router.size >= server.config.maxPending) return refuse('overloaded', `Too many actions in flight on server ${server.name}`);
     client.assignServer(slot, server.name);
-    const { message } = server.router.register({ client, slot }, upstream, timeoutMs, Date.now());
+    const { message } = server.router.register({ client, slot }, upstream, timeoutMs, Date.now(), this.config.general.eventlistTimeout * 1000);
     server.session.send(message);
     this.counters.actionsForwarded++;
   }
@@ -695,40 +702,9 @@ export class Hub implements SessionHost {
 
   private sweep(now: number): void {
     for (const slot of this.servers.values()) this.deliver(slot.router.expire(now));
-    let total = 0;
-    for (const client of this.clients) if (!client.checkSlow(now)) total += client.buffered;
-    for (const output of this.outputs) if (!output.checkSlow(now)) total += output.buffered;
-    this.checkBudget(total);
-  }
-
-  /**
-   * Between sweeps, what lagging clients queue is added up as it is written, so a burst cannot
-   * overshoot client_buffer_total by much: once the estimate passes it, the real total is taken.
-   */
-  outputQueued(bytes: number): void {
-    this.queuedSinceCheck += bytes;
-    if (this.lastTotal + this.queuedSinceCheck <= this.config.general.clientBufferTotal) return;
-    let total = 0;
-    for (const client of this.clients) total += client.buffered;
-    for (const output of this.outputs) total += output.buffered;
-    this.checkBudget(total);
-  }
-
-  private checkBudget(total: number): void {
-    this.lastTotal = total > this.config.general.clientBufferTotal ? this.shedLargest(total) : total;
-    this.queuedSinceCheck = 0;
-  }
-
-  /** Over client_buffer_total: disconnect the clients with the most output queued until under it; returns what remains. */
-  private shedLargest(total: number): number {
-    const budget = this.config.general.clientBufferTotal;
-    const byQueue = [...this.clients, ...this.outputs].sort((a, b) => b.buffered - a.buffered);
-    for (const client of byQueue) {
-      if (total <= budget) break;
-      total -= client.buffered;
-      client.dropSlow(`output of all clients over client_buffer_total (${budget} bytes); this one had the most queued`);
-    }
-    return total;
+    for (const client of this.clients) client.checkSlow(now);
+    for (const output of this.outputs) output.checkSlow(now);
+    this.outputBudget.recount();
   }
 }
 
@@ -769,6 +745,7 @@ function clientSettingsOf(config: ProxyConfig): ClientSettings {
     clientBufferMax: g.clientBufferMax,
     slowClientTimeoutMs: g.slowClientTimeout * 1000,
     maxPendingActions: g.maxPendingActions,
+    malformedInput: { rate: g.malformedRate, burst: g.malformedRate, maxThrottledMs: g.malformedTimeout * 1000 },
     audit: g.audit,
     redacted: redactionSet(g.redactHeaders),
   };

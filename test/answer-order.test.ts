@@ -25,6 +25,19 @@ describe('AnswerOrder', () => {
     expect(o.push(slow, 'slow', true).ready).toEqual(['slow']);
   });
 
+  it('finds an answer of one PBX behind many pending ones of another, and writes the rest in order once they come', () => {
+    const o = new AnswerOrder<string>();
+    const slow = Array.from({ length: 3 }, () => o.open());
+    for (const s of slow) o.setLane(s, 'pbx1');
+    const fast = o.open();
+    o.setLane(fast, 'pbx2');
+    expect(o.push(slow[1]!, 'slow-1', true).ready).toEqual([]);
+    expect(o.push(fast, 'fast', true).ready).toEqual(['fast']);
+    expect(o.push(slow[0]!, 'slow-0', true).ready).toEqual(['slow-0', 'slow-1']);
+    expect(o.push(slow[2]!, 'slow-2', true).ready).toEqual(['slow-2']);
+    expect(o.pending).toBe(0);
+  });
+
   it('writes a local answer only after everything sent before it, and holds up everything after it', () => {
     const o = new AnswerOrder<string>();
     const forwarded = o.open();

@@ -146,6 +146,29 @@ describe('404, 405, 413, 414, 415: the request itself', () => {
     expect((await h.get('/rawman?Action=Ping', { auth: 'alice' })).status).toBe(200);
   });
 
+  it('a URL far over node\'s header limit (1 MB, at once or in pieces): still 414 with its reason, read to the end, no reset', async () => {
+    const h = await startHttpFixture();
+    const auth = `Authorization: Basic ${Buffer.from('alice:alice-secret').toString('base64')}\r\n`;
+    const huge = `GET /rawman?Action=Ping&X=${'a'.repeat(1024 * 1024)} HTTP/1.1\r\nHost: x\r\n${auth}\r\n`;
+    const whole = await rawExchange(h.port, [huge]);
+    expect(whole.error).toBeUndefined();
+    expect(whole.text).toMatch(/^HTTP\/1\.1 414 URI Too Long\r\n/);
+    expect(whole.text).toContain('Connection: close');
+    expect(whole.text.endsWith('\r\n\r\nRequest URL over http_max_url (8192 bytes)\n')).toBe(true);
+    // The same URL dripping in: the answer comes as soon as node gives up.
+    const pieces = Array.from({ length: 40 }, (_, i) => huge.slice(i * 1000, (i + 1) * 1000));
+    const dripped = await rawExchange(h.port, pieces);
+    expect(dripped.text).toMatch(/^HTTP\/1\.1 414 /);
+    // On a kept-alive connection, once a first request is answered.
+    const second = await rawExchange(h.port, [`GET /rawman?Action=Ping HTTP/1.1\r\nHost: x\r\n${auth}\r\n`, huge], 500);
+    expect(second.text).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*HTTP\/1\.1 414 /);
+    // Headers too large with a short URL remain 431.
+    const cookie = await rawExchange(h.port, [`GET /rawman?Action=Ping HTTP/1.1\r\nHost: x\r\nCookie: ${'c'.repeat(40_000)}\r\n\r\n`]);
+    expect(cookie.text).toMatch(/^HTTP\/1\.1 431 /);
+    // Nothing else was disturbed.
+    expect((await h.get('/rawman?Action=Ping', { auth: 'alice' })).status).toBe(200);
+  });
+
   it('a POST body that is not a form: 415', async () => {
     const h = await startHttpFixture();
     const r = await h.request('/rawman', { method: 'POST', auth: 'alice', headers: { 'Content-Type': 'application/json' }, body: '{"Action":"Ping"}' });
@@ -199,6 +222,27 @@ describe('502, 503, 504: the PBX', () => {
     expect((await first).status).toBe(504);
   });
 });
+
+/** Writes `parts` (`gapMs` apart) on a new connection and reads until it closes: what came back, and any socket error. */
+function rawExchange(port: number, parts: string[], gapMs = 5): Promise<{ text: string; error: string | undefined }> {
+  return new Promise((resolve) => {
+    let text = '';
+    let error: string | undefined;
+    const s = net.connect(port, '127.0.0.1', () => {
+      void (async () => {
+        for (const p of parts) {
+          if (s.destroyed) return;
+          s.write(p);
+          if (parts.length > 1) await new Promise((r) => setTimeout(r, gapMs));
+        }
+      })();
+    });
+    s.on('data', (d) => (text += d.toString('latin1')));
+    s.on('error', (e: NodeJS.ErrnoException) => (error = e.code));
+    s.on('close', () => resolve({ text, error }));
+    setTimeout(() => s.destroy(), 8000).unref();
+  });
+}
 
 describe('bad input disturbs nobody', () => {
   it('garbage, oversized and refused requests leave raw TCP clients and other HTTP clients served', async () => {

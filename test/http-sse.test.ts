@@ -164,4 +164,40 @@ describe('GET /events', () => {
     const fastIds = ids(fast);
     expect(fastIds).toEqual(fastIds.map((_, i) => fastIds[0]! + i));
   });
+
+  it('counts against client_buffer_total with the raw AMI clients: together over it, the one with the most queued goes', async () => {
+    // The stream follows pbx1 only and falls 5 MiB behind; then a raw AMI client stops reading
+    // while only pbx2 has traffic. Neither reaches its own cap (8M): the two together reach the
+    // budget of all clients (8M), and the stream, which has the most queued, goes.
+    const h = await startHttpFixture({
+      pbxes: [{ name: 'pbx1', sim: { rate: 0 } }, { name: 'pbx2', sim: { rate: 0 } }],
+      general: { client_buffer: '16K', client_buffer_max: '8M', client_buffer_total: '8M', slow_client_timeout: 60 },
+    });
+    const stream = await h.sse('/events?server=pbx1', { auth: 'alice' });
+    stream.pause();
+    const budget = h.fx.proxy.hub.outputBudget;
+    const pbx1 = h.fx.pbx('pbx1').sim!;
+    const pbx2 = h.fx.pbx('pbx2').sim!;
+    pbx1.setRate(10_000);
+    try {
+      await waitUntil(() => budget.total > 5 * 1024 * 1024, 15_000, 'the stream to fall 5 MiB behind');
+    } finally {
+      pbx1.setRate(0);
+    }
+    const streamHeld = budget.total;
+    const raw = await h.fx.loggedIn('alice', 'on', 'raw');
+    raw.pause();
+    pbx2.setRate(10_000);
+    try {
+      await waitUntil(() => h.fx.proxy.hub.counters.slowClientsDropped === 1, 15_000, 'a client to be shed');
+    } finally {
+      pbx2.setRate(0);
+    }
+    const drops = h.fx.logs.filter((l) => l.includes('slow event stream disconnected') || l.includes('slow client disconnected'));
+    expect(drops).toHaveLength(1);
+    expect(drops[0]).toContain('slow event stream disconnected');
+    expect(drops[0], drops[0]).toContain('client_buffer_total');
+    expect(streamHeld, 'the stream alone stayed under its own cap').toBeLessThan(8 * 1024 * 1024);
+    expect(raw.isOpen).toBe(true);
+  });
 });

@@ -100,6 +100,7 @@ describe('GET /metrics', () => {
       amiplex_events_delivered_total: 'counter',
       amiplex_events_dropped_total: 'counter',
       amiplex_slow_clients_disconnected_total: 'counter',
+      amiplex_flooding_clients_disconnected_total: 'counter',
       amiplex_failed_logins_total: 'counter',
       amiplex_clients_connected_total: 'counter',
       amiplex_connections_refused_total: 'counter',

@@ -10,6 +10,7 @@ import {
   hasHeader,
   header,
   isEvent,
+  isResponse,
   responseTo,
   type Received,
 } from './helpers/ami-test-client.js';
@@ -298,23 +299,61 @@ describe('upstream health', () => {
 });
 
 describe('limits on actions in flight', () => {
-  it('refuses actions over max_pending_actions with an error, answered in order after the earlier ones', async () => {
+  it('a list the PBX keeps feeding but never completes is cut off after eventlist_timeout; later answers are no longer held', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const fx = await startFixture({
+      pbxes: [{
+        name: 'pbx1',
+        scripted: {
+          respond: (a) => {
+            const id = a.headers.find(([n]) => n === 'ActionID')![1];
+            a.session.send([['Response', 'Success'], ['ActionID', id], ['EventList', 'start'], ['Message', 'Channels will follow']]);
+            timers.push(setInterval(() => a.session.send([['Event', 'CoreShowChannel'], ['ActionID', id], ['Channel', 'PJSIP/1']]), 50));
+          },
+        },
+      }],
+      general: { eventlist_timeout: 1, action_timeout: 0.5 },
+    });
+    try {
+      const c = await fx.loggedIn('alice', 'off');
+      const start = Date.now();
+      c.sendAction([['Action', 'CoreShowChannels'], ['ActionID', 'endless']]);
+      c.sendAction([['Action', 'Ping'], ['ActionID', 'behind']]);
+      const cut = await c.waitFor((m) => isResponse(m) && header(m, 'Response') === 'Error', 5000);
+      expect(Date.now() - start).toBeGreaterThanOrEqual(900);
+      expect(cut.raw).toBe('Response: Error\r\nActionID: endless\r\nMessage: Timeout: server pbx1 did not complete the list of CoreShowChannels within 1 s\r\n\r\n');
+      // Items kept coming for longer than action_timeout: each one restarted that wait.
+      expect(c.count((m) => header(m, 'Event') === 'CoreShowChannel')).toBeGreaterThan(10);
+      const pong = await c.waitFor(responseTo('behind'), 3000);
+      expect(header(pong, 'Ping')).toBe('Pong');
+      expect(pong.index).toBeGreaterThan(cut.index);
+    } finally {
+      for (const t of timers) clearInterval(t);
+    }
+  });
+
+  it('pauses the input of a client with max_pending_actions unanswered: the rest is read once answers come, in order, none refused', async () => {
     const fx = await startFixture({
       pbxes: [{ name: 'pbx1', scripted: {} }],
       general: { max_pending_actions: 3, action_timeout: 0.5 },
     });
+    const pbx = fx.pbx('pbx1').scripted!;
     const c = await fx.loggedIn('alice', 'off');
     const other = await fx.loggedIn('alice', 'off', 'other');
-    for (let i = 1; i <= 5; i++) c.sendAction([['Action', 'CoreSettings'], ['ActionID', `a${i}`]]);
+    c.send(Array.from({ length: 5 }, (_, i) => `Action: CoreSettings\r\nActionID: a${i + 1}\r\n\r\n`).join(''));
+    await pbx.waitForAction('CoreSettings', 3000, 3);
     // The limit is per client: another client is not affected.
     const ping = await other.action([['Action', 'Ping'], ['ActionID', 'other']]);
     expect(header(ping, 'Ping')).toBe('Pong');
-    // The three in flight time out; the two over the limit are refused. Answers keep the order the
-    // actions were sent in, as from one Asterisk session: a4 and a5 come after a1..a3.
-    const errors = await c.waitForCount((m) => m.headers[0]?.[0] === 'Response' && header(m, 'Response') === 'Error', 5, 3000);
+    // a4 and a5 stay unread while a1..a3 wait for the (silent) PBX.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(pbx.named('CoreSettings')).toHaveLength(3);
+    // a1..a3 time out; then a4 and a5 are read, sent, and time out in turn. Answers keep the
+    // order the actions were sent in, as from one Asterisk session.
+    const errors = await c.waitForCount((m) => m.headers[0]?.[0] === 'Response' && header(m, 'Response') === 'Error', 5, 5000);
     expect(errors.map((m) => header(m, 'ActionID'))).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
-    expect(errors.slice(0, 3).every((m) => /pbx1/.test(header(m, 'Message') ?? ''))).toBe(true);
-    expect(errors.slice(3).every((m) => /max_pending_actions/.test(header(m, 'Message') ?? ''))).toBe(true);
+    expect(errors.every((m) => /^Timeout: server pbx1/.test(header(m, 'Message') ?? ''))).toBe(true);
+    expect(pbx.named('CoreSettings')).toHaveLength(5);
     for (let i = 1; i <= 5; i++) expect(c.count(responseTo(`a${i}`)), `a${i}`).toBe(1);
     // Then the client may send again.
     const again = await c.action([['Action', 'Ping'], ['ActionID', 'again']]);

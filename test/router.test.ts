@@ -131,6 +131,22 @@ describe('ActionRouter', () => {
     expect(r.expire(2800)).toHaveLength(1);
   });
 
+  it('cuts off a list that keeps flowing once it has taken listTimeoutMs in all, and drops what comes after', () => {
+    const r = router();
+    const { proxyId } = r.register('alice', msg(['Action', 'Status'], ['ActionID', 'st']), 1000, 0, 5000);
+    r.route(msg(['Response', 'Success'], ['ActionID', proxyId], ['EventList', 'start']), 500);
+    for (let t = 900; t < 5000; t += 400) {
+      expect(r.route(msg(['Event', 'Status'], ['ActionID', proxyId]), t).replies).toHaveLength(1);
+      expect(r.expire(t)).toEqual([]);
+    }
+    const [cut] = r.expire(5000);
+    expect(cut).toMatchObject({ client: 'alice', final: true, failure: 'timeout' });
+    expect(cut!.message).toEqual(msg(['Response', 'Error'], ['ActionID', 'st'], ['Message', 'Timeout: server pbx1 did not complete the list of Status within 5 s']));
+    expect(r.route(msg(['Event', 'Status'], ['ActionID', proxyId]), 5100).replies).toEqual([]);
+    expect(r.route(msg(['Event', 'StatusComplete'], ['ActionID', proxyId], ['EventList', 'Complete']), 5200).replies).toEqual([]);
+    expect(r.size).toBe(0);
+  });
+
   it('fails every waiting action when the server goes away', () => {
     const r = router();
     r.register('alice', msg(['Action', 'Ping'], ['ActionID', 'a']), 5000, 0);

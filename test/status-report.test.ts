@@ -83,6 +83,7 @@ const counters: HubCounters = {
   failedLogins: 1,
   lockouts: { address: 0, user: 0 },
   slowClientsDropped: 0,
+  floodingClientsDropped: 0,
   clientsConnected: 4,
   aclRefusedConnections: 0,
   refusedConnections: 0,

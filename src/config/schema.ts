@@ -77,7 +77,7 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   },
   clientBufferTotal: {
     key: 'client_buffer_total', kind: byteSize(1024 * 1024, 64 * 1024 ** 3), default: '512M',
-    doc: 'Budget for the output buffers of all clients together: over it, the clients with the most output queued are disconnected first (counted as lagging clients queue output).',
+    doc: 'Budget for the output of all clients together (raw AMI clients and event streams), counted as it is queued: over it, the clients with the most queued are disconnected first, until the total is under 7/8 of it. An event shared by many clients is held once, so amiplex\'s memory stays well under the budget.',
   },
   slowClientTimeout: {
     key: 'slow_client_timeout', kind: duration({ positive: true }), default: '10',
@@ -85,7 +85,19 @@ export const GENERAL_SCHEMA: SectionSchema<GeneralConfig> = deepFreeze({
   },
   maxPendingActions: {
     key: 'max_pending_actions', kind: integer(1, 1_000_000), default: '1000',
-    doc: 'Most actions one client may have waiting for an answer at once.',
+    doc: 'Most actions one client may have waiting for an answer at once: while a raw AMI client has that many, its input is paused (TCP backpressure on its own connection) until answers come back.',
+  },
+  eventlistTimeout: {
+    key: 'eventlist_timeout', kind: duration({ positive: true }), default: '120',
+    doc: "Seconds an EventList may take from its action to its Complete event, however steadily its items flow (action_timeout bounds the wait for each item); then the client gets an error and its later answers are no longer held up.",
+  },
+  malformedRate: {
+    key: 'malformed_rate', kind: integer(1, 1_000_000), default: '1000',
+    doc: "Malformed input (bare blank lines, lines too long, messages without an Action) a raw AMI client gets answered per second, after a first burst of as many; faster, its input waits. Each is answered as Asterisk answers it.",
+  },
+  malformedTimeout: {
+    key: 'malformed_timeout', kind: duration({ positive: true }), default: '10',
+    doc: 'Seconds a raw AMI client may keep sending malformed input faster than malformed_rate before it is disconnected (logged and counted).',
   },
   authTimeout: {
     key: 'authtimeout', kind: duration({ positive: true }), default: '30',

@@ -28,6 +28,11 @@ export interface GeneralConfig {
   readonly clientBufferTotal: number;
   readonly slowClientTimeout: number;
   readonly maxPendingActions: number;
+  /** Seconds an EventList may take in all. */
+  readonly eventlistTimeout: number;
+  /** Malformed input answered per second per raw AMI client, and how long it may go on faster. */
+  readonly malformedRate: number;
+  readonly malformedTimeout: number;
   readonly authTimeout: number;
   readonly authFailDelay: number;
   /** HTTP listeners (none when absent). */

@@ -101,6 +101,8 @@ interface Pending<C> {
   deadline: number;
   /** When it was registered (sent). */
   readonly sentAt: number;
+  /** When its EventList, if it starts one, must be complete whatever its items do. */
+  readonly listEnd: number;
 }
 
 interface Lingering<C> {
@@ -150,9 +152,11 @@ export class ActionRouter<C> {
 
   /**
    * Takes an action from a client: gives it amiplex's ActionID and, for a synchronous
-   * Originate, `Async: true`. The caller sends the returned message upstream.
+   * Originate, `Async: true`. The caller sends the returned message upstream. `timeoutMs`
+   * bounds the wait for its response and for each item of its list; `listTimeoutMs` the
+   * whole list from now, however steadily its items come.
    */
-  register(client: C, action: AmiMessage, timeoutMs: number, now: number): Registered {
+  register(client: C, action: AmiMessage, timeoutMs: number, now: number, listTimeoutMs = Infinity): Registered {
     const proxyId = `${this.options.idPrefix}${++this.seq}`;
     const clientActionId = actionIdOf(action);
     const name = getHeader(action, 'Action') ?? '';
@@ -176,6 +180,7 @@ export class ActionRouter<C> {
       stage: 'response',
       deadline: now + timeoutMs + (syncOriginate ? originateTimeoutMs : 0),
       sentAt: now,
+      listEnd: now + listTimeoutMs,
     };
     this.pending.set(proxyId, entry);
     return { message, proxyId };
@@ -208,7 +213,7 @@ export class ActionRouter<C> {
 
   /**
    * Errors for every action past its deadline. An EventList's deadline restarts with each item,
-   * so a long list that keeps flowing is never cut off.
+   * so a long list that keeps flowing is cut off only once it has taken listTimeoutMs in all.
    */
   expire(now: number): Reply<C>[] {
     const replies: Reply<C>[] = [];
@@ -216,11 +221,16 @@ export class ActionRouter<C> {
       if (entry.deadline > now) continue;
       this.finish(entry, now, true);
       this.timedOut++;
-      const waitedMs = entry.timeoutMs + (entry.syncOriginate ? entry.originateTimeoutMs : 0);
+      const listCut = entry.stage === 'list' && entry.listEnd <= now;
+      const waitedMs = listCut ? entry.listEnd - entry.sentAt : entry.timeoutMs + (entry.syncOriginate ? entry.originateTimeoutMs : 0);
       const seconds = Math.round(waitedMs / 100) / 10;
+      const what = entry.action || 'the action';
+      const text = listCut
+        ? `Timeout: server ${this.options.server} did not complete the list of ${what} within ${seconds} s`
+        : `Timeout: server ${this.options.server} did not answer ${what} within ${seconds} s`;
       replies.push({
         client: entry.client,
-        message: errorResponse(entry.clientActionId, `Timeout: server ${this.options.server} did not answer ${entry.action || 'the action'} within ${seconds} s`),
+        message: errorResponse(entry.clientActionId, text),
         final: true,
         event: false,
         failure: 'timeout',
@@ -252,7 +262,7 @@ export class ActionRouter<C> {
     const list = !failed && sameText(getHeader(msg, 'EventList'), 'start');
     if (list) {
       entry.stage = 'list';
-      entry.deadline = now + entry.timeoutMs;
+      entry.deadline = Math.min(now + entry.timeoutMs, entry.listEnd);
     } else {
       // A queued async Originate still has its OriginateResponse to come: wait for it as long as the call may ring.
       const queued = !failed && entry.originateTimeoutMs > 0;
@@ -278,7 +288,7 @@ export class ActionRouter<C> {
     }
     const complete = sameText(getHeader(msg, 'EventList'), 'Complete');
     if (complete) this.finish(entry, now, false);
-    else if (entry.stage === 'list') entry.deadline = now + entry.timeoutMs;
+    else if (entry.stage === 'list') entry.deadline = Math.min(now + entry.timeoutMs, entry.listEnd);
     return this.reply(entry.client, entry.clientActionId, msg, complete);
   }
 

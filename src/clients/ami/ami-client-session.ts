@@ -5,10 +5,14 @@
  * Challenge, WaitEvent, Filter) are answered here, per client, and never reach the shared
  * upstream session; everything else is handed to the host to be forwarded to a PBX.
  *
+ * Input is paced (shared/input-pacer.ts): a bounded slice per turn of the event loop, paused
+ * while the client has max_pending_actions unanswered, its malformed input answered at a
+ * bounded rate (shared/flood-guard.ts) and the client disconnected when it keeps a flood up.
+ *
  * Output is bounded (shared/output-queue.ts): writes of one turn of the event loop go out as
  * one socket write; a client whose unsent output stays over `clientBuffer` for
  * `slowClientTimeoutMs`, or ever exceeds `clientBufferMax`, is disconnected so it can slow no
- * one else down.
+ * one else down, and what it holds counts against client_buffer_total.
  */
 import type net from 'node:net';
 import { randomInt } from 'node:crypto';
@@ -26,10 +30,13 @@ import type { PolicyResult } from '../../access/action-policy.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
 import type { Outbound } from '../shared/outbound.js';
 import { writableOutput, type OutputQueue } from '../shared/output-queue.js';
+import type { OutputBudget } from '../shared/output-budget.js';
 import { PendingAudits } from '../../audit.js';
 import { redactForLog } from '../../ami/redact.js';
 import { SessionEventFilter } from '../../filters/session-event-filter.js';
 import { socketRemote } from '../shared/socket-remote.js';
+import { InputPacer } from '../shared/input-pacer.js';
+import { FloodGuard, type FloodLimits } from '../shared/flood-guard.js';
 import type { InputDecoder, StreamInputModule } from '../../inputs.js';
 import { standardInput } from '../../../formats/standard-input.js';
 import { proxyActionName, type AutoFilterMode } from '../../astmanproxy-actions.js';
@@ -41,6 +48,8 @@ export interface ClientSettings {
   readonly clientBufferMax: number;
   readonly slowClientTimeoutMs: number;
   readonly maxPendingActions: number;
+  /** How fast malformed input is answered (malformed_rate, malformed_timeout). */
+  readonly malformedInput: FloodLimits;
   /** One log line per action. */
   readonly audit: boolean;
   /** Headers hidden when an action is logged (lower case; Secret and Key always). */
@@ -68,8 +77,10 @@ export interface SessionHost {
   loginFailed(client: AmiClientSession, username: string | undefined, reason: string, lockedOut: LockScope | undefined): void;
   /** Counts and logs (once) a client disconnected for not reading its output. */
   slowClientDropped(client: AmiClientSession, reason: string): void;
-  /** A client over client_buffer queued `bytes` more (for the budget of all clients together). */
-  outputQueued(bytes: number): void;
+  /** Counts a client disconnected for keeping up a flood of malformed input (the session logs it). */
+  floodingClientDropped(client: AmiClientSession): void;
+  /** client_buffer_total: the budget of all clients' output together. */
+  readonly outputBudget: OutputBudget;
   clientClosed(client: AmiClientSession): void;
   /** The client logged in (it stops counting against authlimit). */
   clientLoggedIn(client: AmiClientSession): void;
@@ -121,6 +132,10 @@ export class AmiClientSession implements ActionOwner {
 
   private readonly decoder: InputDecoder;
   private readonly options: ClientOptions;
+  /** Its input, a bounded slice per turn of the event loop. */
+  private readonly pacer: InputPacer;
+  /** The rate at which its malformed input is answered. */
+  private readonly flood: FloodGuard;
   private readonly answers = new AnswerOrder<AmiMessage>();
   private allowedServers = new Set<string>();
   private challenge: string | undefined;
@@ -151,11 +166,16 @@ export class AmiClientSession implements ActionOwner {
     this.input = options.input ?? standardInput;
     this.options = options;
     this.autoFilter = options.autoFilter ?? 'off';
+    this.flood = new FloodGuard(host.settings().malformedInput, Date.now());
     this.decoder = this.input.decoder({
       message: (msg) => this.onAction(msg),
-      blank: () => this.answerNow(errorResponse(undefined, 'Missing action in request')),
+      blank: () => {
+        this.malformed();
+        this.answerNow(errorResponse(undefined, 'Missing action in request'));
+      },
       error: (code, text, headers) => {
-        this.log.warn({ code, input: this.input.name }, 'malformed input from client');
+        if (!this.flood.throttled) this.log.warn({ code, input: this.input.name }, 'malformed input from client');
+        this.malformed();
         this.answerNow(errorResponse(actionIdOf({ headers }), text));
       },
     });
@@ -166,14 +186,18 @@ export class AmiClientSession implements ActionOwner {
       },
       drop: (reason) => this.dropSlow(reason),
       limits: () => host.settings(),
-      lagging: (bytes) => host.outputQueued(bytes),
+      budget: host.outputBudget,
       sent: (bytes) => void (this.stats.bytesSent += bytes),
+    });
+    this.pacer = new InputPacer(socket, {
+      consume: (bytes) => this.decoder.push(bytes),
+      delay: () => this.inputDelay(),
+      allowance: () => this.inputAllowance(),
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      if (!this.refusing) this.decoder.push(chunk);
+      if (!this.refusing) this.pacer.push(chunk);
     });
-    socket.on('drain', () => this.output.drained());
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error'));
     socket.on('close', () => this.onClose());
     this.write(bannerFor(format, host.bannerVersion()));
@@ -203,7 +227,7 @@ export class AmiClientSession implements ActionOwner {
 
   /** Bytes accepted for this client and not yet handed to the kernel. */
   get buffered(): number {
-    return this.socket.writableLength;
+    return this.output.buffered;
   }
 
   /** When its unsent output went over client_buffer; undefined while under. */
@@ -245,6 +269,7 @@ export class AmiClientSession implements ActionOwner {
     const { ready, close } = this.answers.push(slot, msg, final);
     for (const m of ready) this.send(m);
     if (close) this.end();
+    else if (final) this.pacer.kick();
   }
 
   /** The action that took `slot` goes to PBX `server`: its answer is ordered among that PBX's answers. */
@@ -279,7 +304,8 @@ export class AmiClientSession implements ActionOwner {
       return;
     }
     this.stats.eventsSent++;
-    this.write(event.bytes(this.format, this.user?.serverHeader ?? true));
+    // Shared with every client of its format (a standalone copy once it is going to wait: see Outbound).
+    this.output.push(event.bytes(this.format, this.user?.serverHeader ?? true, this.output.lagging));
     if (this.waiter) this.finishWaitEvent();
   }
 
@@ -302,7 +328,7 @@ export class AmiClientSession implements ActionOwner {
   end(): void {
     if (this.closed || this.ending) return;
     this.ending = true;
-    this.output.flush();
+    this.output.flush(true);
     this.socket.end();
   }
 
@@ -353,14 +379,14 @@ export class AmiClientSession implements ActionOwner {
     }
     const rest = withoutHeaders(msg, 'ProxyKey');
     this.held = [];
-    this.socket.pause();
+    this.pacer.hold();
     const startedAt = Date.now();
     const decided = (result: LoginResult) => {
       const held = this.held ?? [];
       this.held = undefined;
       if (this.isClosed) return;
       if (!result.ok) return this.refuseLogin(actionId, pk.user, this.answers.open(), result.reason, result.lockedOut, startedAt);
-      this.socket.resume();
+      this.pacer.release();
       this.anonymous = false;
       this.enter(result.user);
       this.log.info({ user: result.user.name }, 'client logged in by ProxyKey');
@@ -392,6 +418,7 @@ export class AmiClientSession implements ActionOwner {
     if (this.log.isLevelEnabled('debug')) this.log.debug({ action: redactForLog(msg, settings.redacted) }, 'action from client');
     const reply = (answer: AmiMessage) => this.answer(slot, answer, true);
     if (name === '') {
+      this.malformed();
       reply(errorResponse(actionId, 'Missing action in request'));
       return;
     }
@@ -448,7 +475,7 @@ export class AmiClientSession implements ActionOwner {
     };
     // Checking may take a while (scrypt): what the client sends meanwhile waits, in order.
     this.held = [];
-    this.socket.pause();
+    this.pacer.hold();
     const startedAt = Date.now();
     this.host.authenticate(req).then(
       (result) => this.loginDecided(msg, actionId, slot, result, startedAt),
@@ -464,7 +491,7 @@ export class AmiClientSession implements ActionOwner {
       this.refuseLogin(actionId, getHeader(msg, 'Username'), slot, result.reason, result.lockedOut, startedAt);
       return;
     }
-    this.socket.resume();
+    this.pacer.release();
     const user = result.user;
     this.anonymous = false;
     this.enter(user);
@@ -488,12 +515,57 @@ export class AmiClientSession implements ActionOwner {
   /** As Asterisk: answer after a delay (a brake on guessing; counted from the check's start), then close. */
   private refuseLogin(actionId: string | undefined, username: string | undefined, slot: AnswerSlot, reason: string, lockedOut: LockScope | undefined, startedAt: number): void {
     this.refusing = true;
-    this.socket.pause();
+    this.pacer.hold();
     this.host.loginFailed(this, username, reason, lockedOut);
     setTimeout(() => {
       this.answer(slot, errorResponse(actionId, 'Authentication failed'), true);
       this.end();
     }, remainingFailDelay(this.host.settings().authFailDelayMs, startedAt));
+  }
+
+  /**
+   * How long the client's input waits before more of it is handled: while it has
+   * max_pending_actions unanswered (until an answer comes), and while its malformed input is
+   * answered faster than the rate allows. A client that keeps that up is disconnected.
+   */
+  private inputDelay(): number {
+    const now = Date.now();
+    if (this.flood.flooding(now)) {
+      this.dropFlooding();
+      return Infinity;
+    }
+    if (this.answers.pending >= this.host.settings().maxPendingActions) return Infinity;
+    return this.flood.waitMs(now);
+  }
+
+  /**
+   * How many bytes the decoder may be handed before inputDelay is asked again. Every action, and
+   * every malformed input, is at least a byte: no more bytes than actions it may still have in
+   * flight (so none is refused for max_pending_actions) and than malformed inputs may still be
+   * answered (so a slice of blank lines cannot overshoot the rate).
+   */
+  private inputAllowance(): number {
+    const room = this.host.settings().maxPendingActions - this.answers.pending;
+    return Math.min(room, this.flood.tokens(Date.now()));
+  }
+
+  /** Notes malformed input (a blank line, a broken limit, no Action), answered at a bounded rate. */
+  private malformed(): void {
+    const wasThrottled = this.flood.throttled;
+    this.flood.note(Date.now());
+    if (this.flood.throttled && !wasThrottled) {
+      const { rate } = this.flood.limits;
+      this.log.warn({ malformed: this.flood.count }, `malformed input faster than ${rate} a second (malformed_rate): answered at that rate`);
+    }
+  }
+
+  private dropFlooding(): void {
+    if (this.isClosed) return;
+    const { maxThrottledMs } = this.flood.limits;
+    this.log.warn({ malformed: this.flood.count }, `client disconnected: malformed input kept up over malformed_rate for more than ${maxThrottledMs / 1000} s (malformed_timeout)`);
+    this.host.floodingClientDropped(this);
+    this.pacer.close();
+    this.socket.destroy();
   }
 
   private challengeAnswer(msg: AmiMessage, actionId: string | undefined): AmiMessage {
@@ -530,13 +602,14 @@ export class AmiClientSession implements ActionOwner {
 
   private write(buf: Buffer): void {
     if (this.ending || this.isClosed) return;
-    this.output.push(buf);
+    this.output.pushOwn(buf);
   }
 
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
+    this.pacer.close();
     if (this.waiter) clearTimeout(this.waiter.timer);
     this.waiter = undefined;
     this.output.discard();

@@ -25,6 +25,7 @@ import { ProxyMetrics } from '../../metrics/proxy-metrics.js';
 import { chooseFormat, hasActionParam, parseActionRequest, parseForm, routeOf, type FormatInfo, type HttpRoute } from '../../../formats/http.js';
 import { clientCertificateRefusal, tlsServerOptions, type ListenerTlsOptions } from '../../tls/server-tls.js';
 import { closedByGate, ConnectionGate, PendingHandshakes } from '../shared/connection-gate.js';
+import { answerClientError } from './http-client-error.js';
 import { refuseSubscription, subscriptionOf } from './event-subscription.js';
 import { HttpActions, pathOf } from './http-actions.js';
 import { remoteOf, type HttpContext, type HttpSettings } from './http-context.js';
@@ -160,7 +161,7 @@ export class HttpService implements HttpContext {
       server.prependListener('connection', (socket: net.Socket) => {
         if (gate.admit(socket) && secure) this.pending.add(socket);
       });
-      server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.clientError(err, socket));
+      server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => answerClientError(err, socket, this.settings.maxUrl, this.log));
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head, gate));
       this.metrics.watch(server, address);
       return server;
@@ -458,6 +459,7 @@ export class HttpService implements HttpContext {
       { events: asked.events, servers: asked.servers, allServers: asked.allServers },
       this.settings,
       {
+        budget: this.hub.outputBudget,
         slow: (s, reason) => {
           this.hub.counters.slowClientsDropped++;
           this.log.warn({ http: remoteOf(req), user: user.name, stream: s.id, buffered: s.buffered, reason }, 'slow event stream disconnected');
@@ -510,17 +512,6 @@ export class HttpService implements HttpContext {
   ): void {
     this.log.info({ http: remoteOf(req), method: req.method, path: pathOf(req), status, reason: message }, 'http request refused');
     sendError(res, status, format, actionId, message, headers);
-  }
-
-  /** A request node could not even parse (bad request line, headers too large): answered and closed, logged once. */
-  private clientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
-    this.log.info({ http: socketRemote(socket), code: err.code, reason: err.message }, 'malformed http request');
-    if (!socket.writable || err.code === 'ECONNRESET') {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   }
 
   private sweep(now: number): void {

@@ -39,6 +39,8 @@ const NOTHING: Released<never> = Object.freeze({ ready: [], close: false });
 export class AnswerOrder<T> {
   /** Slots not yet fully written, in the order their actions came (Map keeps insertion order). */
   private readonly slots = new Map<number, SlotState<T>>();
+  /** How many of those are in each PBX lane: the scan for what may be written stops once every lane is held up. */
+  private readonly lanes = new Map<string, number>();
   private nextSeq = 0;
 
   /** Actions not yet fully answered. */
@@ -56,7 +58,17 @@ export class AnswerOrder<T> {
   /** Puts a slot in a PBX's lane (before any part of its answer is pushed). */
   setLane(slot: AnswerSlot, lane: string): void {
     const state = this.slots.get(slot.seq);
-    if (state) state.lane = lane;
+    if (!state || state.lane === lane) return;
+    this.countLane(state.lane, -1);
+    state.lane = lane;
+    this.countLane(lane, 1);
+  }
+
+  private countLane(lane: string, by: number): void {
+    if (lane === LOCAL_LANE) return;
+    const n = (this.lanes.get(lane) ?? 0) + by;
+    if (n > 0) this.lanes.set(lane, n);
+    else this.lanes.delete(lane);
   }
 
   /** Adds a part of a slot's answer (`final` for its last part). */
@@ -81,6 +93,7 @@ export class AnswerOrder<T> {
         slot.parts = [];
         if (slot.done) {
           this.slots.delete(seq);
+          this.countLane(slot.lane, -1);
           if (slot.closeAfter) return { ready, close: true };
           continue;
         }
@@ -88,6 +101,10 @@ export class AnswerOrder<T> {
       earlierPending = true;
       if (slot.lane === LOCAL_LANE) barrier = true;
       else busyLanes.add(slot.lane);
+      // Nothing later may be written: a pending local answer holds up everything after it, and
+      // every lane still in use has an earlier answer pending. (Without this stop, each answer
+      // cost a scan of every pending action: quadratic for a client pipelining thousands.)
+      if (barrier || busyLanes.size === this.lanes.size) break;
     }
     return ready.length === 0 ? NOTHING : { ready, close: false };
   }

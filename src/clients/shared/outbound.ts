@@ -4,15 +4,24 @@
  * the resulting Buffer. The message itself is never changed in place. It is also what the
  * clients' event filters look at (EventView): its name and text are worked out at most once,
  * and only when a filter asks.
+ *
+ * An encoding is often a view into a larger buffer (the PBX's read chunk, for raw AMI; a pooled
+ * slab, for a short one). A client that writes it at once needs nothing more; a client whose
+ * output is going to wait asks for the `standalone` variant instead — made once, shared by every
+ * such client — so what lagging clients hold never keeps whole read chunks or slabs alive.
  */
 import { encodeText } from '../../ami/encoder.js';
+import { standalone } from './output-queue.js';
 import { appendHeader, getHeader, headerIndex, type AmiMessage } from '../../ami/message.js';
 import type { EventView } from '../../filters/event-view.js';
 import type { FormatModule } from '../../formats.js';
 
 export class Outbound implements EventView {
-  /** Per format: [bytes without, bytes with the Server header]. Keyed by the module itself: no string keys in the hot loop. */
-  private readonly cache = new Map<FormatModule, [Buffer | undefined, Buffer | undefined]>();
+  /**
+   * Per format: bytes without and with the Server header, then the same as standalone copies.
+   * Keyed by the module itself: no string keys in the hot loop.
+   */
+  private readonly cache = new Map<FormatModule, [Buffer | undefined, Buffer | undefined, Buffer | undefined, Buffer | undefined]>();
   private tagged: AmiMessage | undefined;
   private eventName: string | undefined;
   private wholeText: string | undefined;
@@ -37,15 +46,19 @@ export class Outbound implements EventView {
     return (this.wholeText ??= this.message.raw?.toString('latin1') ?? encodeText(this.message));
   }
 
-  /** The bytes for clients of `format`, with a `Server:` header appended when asked and absent. */
-  bytes(format: FormatModule, serverHeader: boolean): Buffer {
+  /**
+   * The bytes for clients of `format`, with a `Server:` header appended when asked and absent;
+   * `standalone`: in a buffer of their own, for a client that is going to hold them a while.
+   */
+  bytes(format: FormatModule, serverHeader: boolean, standaloneCopy = false): Buffer {
     const tag = serverHeader && this.server !== undefined ? 1 : 0;
     let entry = this.cache.get(format);
     if (entry === undefined) {
-      entry = [undefined, undefined];
+      entry = [undefined, undefined, undefined, undefined];
       this.cache.set(format, entry);
     }
-    return (entry[tag] ??= format.encode(tag ? this.withServer() : this.message));
+    const bytes = (entry[tag] ??= format.encode(tag ? this.withServer() : this.message));
+    return standaloneCopy ? (entry[tag + 2] ??= standalone(bytes)) : bytes;
   }
 
   private withServer(): AmiMessage {

@@ -1,12 +1,23 @@
 /**
  * A client's output, bounded the same way for every kind of client (raw AMI, event streams,
- * WebSockets): what one turn of the event loop queues goes out in one write, after every
- * upstream chunk read in that turn; a client whose unsent output stays over `client_buffer`
- * for `slow_client_timeout`, or ever exceeds `client_buffer_max`, is dropped by its owner so
- * it can slow no one else down. Output queued while over `client_buffer` is reported (the hub
- * adds it up against `client_buffer_total`).
+ * WebSockets). What one turn of the event loop queues for it goes out in one socket write
+ * (corked, so one writev), after every upstream chunk read in that turn; every client written
+ * to in a turn is flushed from one setImmediate. Once the socket says to stop (over its
+ * high-water mark), what comes next is held here, not in the socket's own queue, until it
+ * drains.
+ *
+ * Memory: Buffers are written by reference, never joined into a copy per client. An event's
+ * encoding, shared by every client that receives it, is held once however many of them have
+ * yet to read it; a message for this client alone (`pushOwn`) that is going to wait is first
+ * copied out of whatever larger buffer it is a view of, so a few waiting bytes never keep a read
+ * chunk or a pooled slab alive (see `standalone`; shared encodings offer a standalone variant of
+ * their own, made once).
+ *
+ * Limits: over `client_buffer` for `slow_client_timeout`, or ever over `client_buffer_max`, the
+ * client is dropped by its owner; what it holds counts at once against `client_buffer_total`
+ * (the OutputBudget shared by every client).
  */
-import type { Writable } from 'node:stream';
+import type { BudgetMember, OutputBudget } from './output-budget.js';
 
 export interface OutputLimits {
   readonly clientBuffer: number;
@@ -14,67 +25,75 @@ export interface OutputLimits {
   readonly slowClientTimeoutMs: number;
 }
 
-/** Where a queue writes: the client's connection. */
+/** What a queue writes to: a socket, or an HTTP response. */
 export interface OutputSink {
-  readonly isClosed: boolean;
-  /** Bytes accepted for the client and not yet handed to the kernel. */
-  readonly buffered: number;
-  /** Writes one turn's output (`bytes` in all). */
-  write(buffers: readonly Buffer[], bytes: number): void;
-  /** Over a limit: the client is disconnected (counted and logged once by its owner). */
-  drop(reason: string): void;
+  write(chunk: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
+  readonly writableLength: number;
+  on(event: 'drain', listener: () => void): unknown;
 }
 
-export class OutputQueue {
-  private out: Buffer[] = [];
-  private flushQueued = false;
+/** What the queue needs of the client besides its connection. */
+export interface WritableClient {
+  readonly isClosed: boolean;
+  /** Over a limit: disconnect it (counted and logged once); `reason` says which. */
+  drop(reason: string): void;
+  /** The limits in force (a reload may change them). */
+  limits(): OutputLimits;
+  /** client_buffer_total, shared with every other client. */
+  readonly budget: OutputBudget;
+  /** Bytes handed to the connection. */
+  sent?(bytes: number): void;
+}
+
+/** `buf` alone in memory: itself when it owns its whole ArrayBuffer, else an exact copy. */
+export function standalone(buf: Buffer): Buffer {
+  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf;
+  const own = Buffer.allocUnsafeSlow(buf.length);
+  buf.copy(own);
+  return own;
+}
+
+let dirty: OutputQueue[] = [];
+
+function flushDirty(): void {
+  const list = dirty;
+  dirty = [];
+  for (const output of list) output.flush();
+}
+
+export class OutputQueue implements BudgetMember {
+  counted = 0;
+  /** Written at the next flush, or held while the sink is over its high-water mark. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** The sink said to stop (write() returned false): hold everything until it drains. */
+  private blocked = false;
+  private scheduled = false;
+  private done = false;
   /** When the unsent output went over client_buffer; undefined while under. */
   private over: number | undefined;
 
   constructor(
     private readonly sink: OutputSink,
-    /** The limits in force (a reload may change them). */
-    private readonly limits: () => OutputLimits,
-    /** Told of output queued while over client_buffer. */
-    private readonly lagging: (bytes: number) => void = () => {},
-  ) {}
-
-  /** Queues `buf` for the write at the end of this turn. */
-  push(buf: Buffer): void {
-    this.out.push(buf);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => this.flush());
-    }
+    private readonly client: WritableClient,
+  ) {
+    client.budget.add(this);
+    sink.on('drain', () => {
+      this.blocked = false;
+      this.flush();
+    });
   }
 
-  /** Writes what is queued now, then checks the limits. */
-  flush(): void {
-    this.flushQueued = false;
-    if (this.sink.isClosed || this.out.length === 0) return;
-    const out = this.out;
-    this.out = [];
-    let bytes = 0;
-    for (const buf of out) bytes += buf.length;
-    this.sink.write(out, bytes);
-    const { clientBuffer, clientBufferMax } = this.limits();
-    const buffered = this.sink.buffered;
-    if (buffered > clientBufferMax) {
-      this.sink.drop(`output buffer over client_buffer_max (${clientBufferMax} bytes)`);
-    } else if (buffered > clientBuffer) {
-      this.over ??= Date.now();
-      this.lagging(bytes);
-    }
+  /** Bytes accepted for the client and not yet handed to the kernel. */
+  get buffered(): number {
+    return this.sink.writableLength + this.pendingBytes;
   }
 
-  /** Forgets what is queued (the client is going away). */
-  discard(): void {
-    this.out = [];
-  }
-
-  /** The connection took all it had ('drain'): no longer over. */
-  drained(): void {
-    this.over = undefined;
+  /** Whether what it is given now is going to wait in memory: the kernel has not taken all it was given before. */
+  get lagging(): boolean {
+    return this.blocked || this.sink.writableLength > 0;
   }
 
   /** When the unsent output went over client_buffer; undefined while under. */
@@ -82,49 +101,93 @@ export class OutputQueue {
     return this.over;
   }
 
+  /** Queues bytes by reference (an event's encoding shared with other clients, or bytes of this client's own that no larger buffer holds). */
+  push(buf: Buffer): void {
+    if (this.done) return;
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+    // Held here until the socket drains: it counts against the budget now, not at the flush.
+    if (this.blocked) this.client.budget.grew(this, buf.length);
+    if (this.done || this.scheduled) return;
+    this.scheduled = true;
+    if (dirty.length === 0) setImmediate(flushDirty);
+    dirty.push(this);
+  }
+
+  /** A message for this client alone, perhaps a view into a larger buffer: copied out of it if it is going to wait. */
+  pushOwn(buf: Buffer): void {
+    this.push(this.lagging ? standalone(buf) : buf);
+  }
+
+  /**
+   * Writes what is queued (otherwise written once per turn) unless the sink is over its
+   * high-water mark — then it stays here, eight bytes of bookkeeping a Buffer, until the sink
+   * drains (`force`: written anyway, before an end) — and checks the limits.
+   */
+  flush(force = false): void {
+    this.scheduled = false;
+    if (this.done || this.client.isClosed) return;
+    if (this.pending.length > 0 && (force || !this.blocked)) {
+      const out = this.pending;
+      this.client.sent?.(this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+      const sink = this.sink;
+      let more = true;
+      if (out.length === 1) {
+        more = sink.write(out[0]!);
+      } else {
+        sink.cork();
+        for (const buf of out) more = sink.write(buf);
+        sink.uncork();
+      }
+      this.blocked = !more;
+    }
+    const buffered = this.buffered;
+    const { clientBuffer, clientBufferMax } = this.client.limits();
+    if (buffered > clientBufferMax) {
+      this.drop(`output buffer over client_buffer_max (${clientBufferMax} bytes)`);
+      return;
+    }
+    if (buffered > clientBuffer) this.over ??= Date.now();
+    else this.over = undefined;
+    this.client.budget.update(this, buffered);
+  }
+
   /** Called periodically: drops a client over client_buffer for longer than slow_client_timeout; whether it did. */
   checkSlow(now: number): boolean {
-    if (this.over === undefined || this.sink.isClosed) return false;
-    const { clientBuffer, slowClientTimeoutMs } = this.limits();
-    if (this.sink.buffered <= clientBuffer) {
+    if (this.over === undefined || this.done || this.client.isClosed) return false;
+    const { clientBuffer, slowClientTimeoutMs } = this.client.limits();
+    if (this.buffered <= clientBuffer) {
       this.over = undefined;
       return false;
     }
     if (now - this.over < slowClientTimeoutMs) return false;
-    this.sink.drop(`output over client_buffer for more than ${slowClientTimeoutMs / 1000} s`);
+    this.drop(`output over client_buffer for more than ${slowClientTimeoutMs / 1000} s`);
     return true;
+  }
+
+  /** Over client_buffer_total with the most queued (the budget decides). */
+  shed(reason: string): void {
+    this.drop(reason);
+  }
+
+  /** The client is going away: what is queued is forgotten, nothing more is written, and it no longer counts. */
+  discard(): void {
+    this.done = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.client.budget.remove(this);
+  }
+
+  private drop(reason: string): void {
+    if (this.done) return;
+    this.discard();
+    this.client.drop(reason);
   }
 }
 
-/** What writableOutput needs of the client besides its connection. */
-export interface WritableClient {
-  readonly isClosed: boolean;
-  /** Over a limit: disconnect it (counted and logged once). */
-  drop(reason: string): void;
-  limits(): OutputLimits;
-  /** Output queued while over client_buffer (for client_buffer_total). */
-  lagging?(bytes: number): void;
-  /** Bytes handed to the connection. */
-  sent?(bytes: number): void;
-}
-
-/** The output queue of a client whose connection is a node stream (a socket, an HTTP response): one write per turn. */
-export function writableOutput(out: Writable, client: WritableClient): OutputQueue {
-  return new OutputQueue(
-    {
-      get isClosed() {
-        return client.isClosed;
-      },
-      get buffered() {
-        return out.writableLength;
-      },
-      write: (bufs, bytes) => {
-        client.sent?.(bytes);
-        out.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, bytes));
-      },
-      drop: (reason) => client.drop(reason),
-    },
-    () => client.limits(),
-    (bytes) => client.lagging?.(bytes),
-  );
+/** The output queue of a client whose connection is a node stream (a socket, an HTTP response). */
+export function writableOutput(out: OutputSink, client: WritableClient): OutputQueue {
+  return new OutputQueue(out, client);
 }

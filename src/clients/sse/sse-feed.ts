@@ -22,12 +22,14 @@ import { getHeader, type AmiMessage } from '../../ami/message.js';
 import type { FormatModule } from '../../formats.js';
 import type { EventHistory, HistoryEvent } from '../shared/event-history.js';
 import { EventReplay } from '../shared/event-replay.js';
+import { standalone } from '../shared/output-queue.js';
 import { Outbound } from '../shared/outbound.js';
 import type { SseEntry, SseStream } from './sse-stream.js';
 
 export class FeedEntry implements SseEntry {
   readonly name: string;
-  private readonly frames: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
+  /** Without and with the Server header, then the same as standalone copies. */
+  private readonly frames: [Buffer | undefined, Buffer | undefined, Buffer | undefined, Buffer | undefined] = [undefined, undefined, undefined, undefined];
   /** Frames other readers built of it (see cached). */
   private other: (Buffer | undefined)[] | undefined;
 
@@ -41,9 +43,10 @@ export class FeedEntry implements SseEntry {
     this.name = (getHeader(out.message, 'Event') ?? '').toLowerCase();
   }
 
-  frame(serverHeader: boolean): Buffer {
+  frame(serverHeader: boolean, standaloneCopy = false): Buffer {
     const i = serverHeader ? 1 : 0;
-    return (this.frames[i] ??= sseFrame(this.id, this.out.bytes(this.json, serverHeader)));
+    const frame = (this.frames[i] ??= sseFrame(this.id, this.out.bytes(this.json, serverHeader)));
+    return standaloneCopy ? (this.frames[i + 2] ??= standalone(frame)) : frame;
   }
 
   /** The json format's encoding of the event (the bytes raw TCP json clients share). */

@@ -1,10 +1,12 @@
 /**
  * One Server-Sent Events stream (`GET /events`): the events its filters admit, as prepared
  * frames. Output is bounded like a raw TCP client's (shared/output-queue.ts): what one turn of
- * the event loop queues goes out as one write; a reader whose unsent output stays over `client_buffer` for
- * `slow_client_timeout`, or ever exceeds `client_buffer_max`, is disconnected.
+ * the event loop queues goes out as one write; a reader whose unsent output stays over
+ * `client_buffer` for `slow_client_timeout`, or ever exceeds `client_buffer_max`, is
+ * disconnected, and what it holds counts against client_buffer_total.
  */
 import type http from 'node:http';
+import type { OutputBudget } from '../shared/output-budget.js';
 import type { UserConfig } from '../../config/index.js';
 import { accessOf } from '../../access/user-access.js';
 import type { EventView } from '../../filters/event-view.js';
@@ -22,8 +24,8 @@ export interface SseEntry {
   readonly server: string | undefined;
   /** The event, as the user's filters look at it. */
   readonly out: EventView;
-  /** The frame (`id:` and `data:` lines), with or without the Server header. */
-  frame(serverHeader: boolean): Buffer;
+  /** The frame (`id:` and `data:` lines), with or without the Server header; `standalone`: in a buffer of its own. */
+  frame(serverHeader: boolean, standalone?: boolean): Buffer;
 }
 
 export interface SseFilter {
@@ -36,6 +38,8 @@ export interface SseFilter {
 }
 
 export interface SseHooks {
+  /** client_buffer_total, shared with every other client. */
+  readonly budget: OutputBudget;
   /** Disconnected for not reading (counted and logged once by the caller). */
   slow(stream: SseStream, reason: string): void;
   closed(stream: SseStream): void;
@@ -76,8 +80,8 @@ export class SseStream {
       },
       drop: (reason) => this.drop(reason),
       limits: () => limits,
+      budget: hooks.budget,
     });
-    res.on('drain', () => this.output.drained());
     res.on('close', () => this.onClose());
   }
 
@@ -87,7 +91,7 @@ export class SseStream {
 
   /** Bytes accepted for this stream and not yet handed to the kernel. */
   get buffered(): number {
-    return this.res.writableLength;
+    return this.output.buffered;
   }
 
   /** A reload changed its user (same name): it keeps showing only servers the user may still use. */
@@ -109,28 +113,30 @@ export class SseStream {
   offer(entry: SseEntry): boolean {
     if (!this.wants(entry)) return false;
     this.eventsSent++;
-    this.write(entry.frame(this.user.serverHeader));
+    if (!this.isClosed) this.output.push(entry.frame(this.user.serverHeader, this.output.lagging));
     return true;
   }
 
+  /** Bytes for this stream alone. */
   write(buf: Buffer): void {
-    if (!this.isClosed) this.output.push(buf);
+    if (!this.isClosed) this.output.pushOwn(buf);
   }
 
   keepAlive(): void {
-    this.write(KEEP_ALIVE);
+    if (!this.isClosed) this.output.push(KEEP_ALIVE);
   }
 
   /** Called periodically: disconnects a reader over client_buffer for longer than slow_client_timeout. */
   checkSlow(now: number): void {
-    this.output.checkSlow(now);
+    if (!this.isClosed) this.output.checkSlow(now);
   }
 
   /** Ends the stream after what is queued. */
   end(): void {
     if (this.isClosed) return;
-    this.output.flush();
+    this.output.flush(true);
     this.closed = true;
+    this.output.discard();
     this.res.end();
   }
 

@@ -121,7 +121,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
       },
       drop: (reason) => this.dropSlow(reason),
       limits: () => host.hub.settings(),
-      lagging: (bytes) => host.hub.outputQueued(bytes),
+      budget: host.hub.outputBudget,
       sent: (bytes) => void (this.stats.bytesSent += bytes),
     });
     this.allowedServers = new Set(user.servers);
@@ -131,7 +131,6 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
     });
     ws.on('error', (err) => this.log.info({ reason: err.message }, 'websocket closed for a protocol error'));
     ws.on('close', (code: number) => this.onClose(code));
-    socket.on('drain', () => this.output.drained());
   }
 
   /** The peer's IP address (its user's permit/deny check it). */
@@ -149,7 +148,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
 
   /** Bytes accepted for this socket and not yet handed to the kernel. */
   get buffered(): number {
-    return this.closing ? 0 : this.socket.writableLength;
+    return this.closing ? 0 : this.output.buffered;
   }
 
   mayUseServer(name: string): boolean {

@@ -10,8 +10,16 @@ import { Sender } from 'ws';
 const TEXT = 0x1;
 const OPTIONS = Object.freeze({ fin: true, rsv1: false, opcode: TEXT, mask: false, readOnly: true });
 
-/** The whole text frame (header and payload) of `payload` (UTF-8 JSON). */
+/**
+ * The whole text frame (header and payload) of `payload` (UTF-8 JSON), in a buffer of its own
+ * (not a view into a pooled slab): what a slow socket holds keeps nothing else alive.
+ */
 export function textFrame(payload: Buffer): Buffer {
   const parts = Sender.frame(payload, OPTIONS);
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const frame = Buffer.allocUnsafeSlow(length);
+  let at = 0;
+  for (const part of parts) at += part.copy(frame, at);
+  return frame;
 }

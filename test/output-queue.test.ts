@@ -1,0 +1,168 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { OutputQueue, standalone } from '../src/clients/shared/output-queue.js';
+import { OutputBudget, type BudgetMember } from '../src/clients/shared/output-budget.js';
+
+/** A writable stand-in: takes everything while `open`, else keeps it (as a socket over its high-water mark). */
+class FakeSink extends EventEmitter {
+  writes: Buffer[] = [];
+  kept = 0;
+  open = true;
+  corks = 0;
+  write(chunk: Buffer): boolean {
+    this.writes.push(chunk);
+    if (!this.open) this.kept += chunk.length;
+    return this.open;
+  }
+  cork(): void {
+    this.corks++;
+  }
+  uncork(): void {}
+  get writableLength(): number {
+    return this.kept;
+  }
+  drain(): void {
+    this.open = true;
+    this.kept = 0;
+    this.emit('drain');
+  }
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+const limits = { clientBuffer: 100, clientBufferMax: 1000, slowClientTimeoutMs: 1000 };
+
+function queue(sink: FakeSink, budget = new OutputBudget(() => 1e9), dropped: string[] = []): OutputQueue {
+  return new OutputQueue(sink, { isClosed: false, drop: (reason) => dropped.push(reason), limits: () => limits, budget });
+}
+
+function member(buffered: number, shed: string[], name: string): BudgetMember {
+  return { buffered, counted: 0, shed: () => shed.push(name) };
+}
+
+describe('OutputBudget', () => {
+  it('over the budget, sheds the members with the most queued until back under 7/8 of it', () => {
+    const budget = new OutputBudget(() => 800);
+    const shed: string[] = [];
+    const a = member(300, shed, 'a');
+    const b = member(250, shed, 'b');
+    const c = member(100, shed, 'c');
+    for (const m of [a, b, c]) budget.add(m);
+    budget.update(a, 300);
+    budget.update(b, 250);
+    budget.update(c, 100);
+    expect(shed).toEqual([]);
+    expect(budget.total).toBe(650);
+    const d = member(200, shed, 'd');
+    budget.add(d);
+    budget.update(d, 200); // 850 > 800: a goes (550 ≤ 700)
+    expect(shed).toEqual(['a']);
+    expect(budget.total).toBe(550);
+    expect(budget.size).toBe(3);
+  });
+
+  it('counts every member again before shedding: one that drained since its last write is not shed for it', () => {
+    const budget = new OutputBudget(() => 800);
+    const shed: string[] = [];
+    const a = { buffered: 700, counted: 0, shed: () => shed.push('a') };
+    const b = member(200, shed, 'b');
+    budget.add(a);
+    budget.add(b);
+    budget.update(a, 700);
+    a.buffered = 0; // drained, without a write since
+    budget.update(b, 200);
+    expect(shed).toEqual([]);
+    expect(budget.total).toBe(200);
+  });
+});
+
+describe('OutputQueue', () => {
+  it('writes what a turn queued in one corked write, by reference', async () => {
+    const sink = new FakeSink();
+    const out = queue(sink);
+    const shared = Buffer.from('Event: X\r\n\r\n');
+    out.push(shared);
+    out.pushOwn(Buffer.from('Response: Success\r\n\r\n'));
+    expect(sink.writes).toEqual([]);
+    await turn();
+    expect(sink.writes).toHaveLength(2);
+    expect(sink.writes[0]).toBe(shared);
+    expect(sink.corks).toBe(1);
+  });
+
+  it('once the sink says stop, holds what comes itself until it drains; counts it; drops the client over client_buffer_max', async () => {
+    const sink = new FakeSink();
+    const budget = new OutputBudget(() => 1e9);
+    const dropped: string[] = [];
+    const out = queue(sink, budget, dropped);
+    sink.open = false;
+    out.push(Buffer.alloc(50));
+    await turn();
+    expect(sink.writes).toHaveLength(1);
+    for (let i = 0; i < 4; i++) out.push(Buffer.alloc(50));
+    // Counted at once, before the turn's flush.
+    expect(budget.total).toBe(250);
+    await turn();
+    // Held here, not handed to the sink.
+    expect(sink.writes).toHaveLength(1);
+    expect(out.buffered).toBe(250);
+    expect(budget.total).toBe(250);
+    expect(out.overSince).toBeDefined();
+    sink.drain();
+    expect(sink.writes).toHaveLength(5);
+    expect(out.buffered).toBe(0);
+    expect(budget.total).toBe(0);
+    expect(out.overSince).toBeUndefined();
+    sink.open = false;
+    for (let i = 0; i < 30; i++) out.push(Buffer.alloc(50));
+    await turn();
+    expect(dropped).toEqual(['output buffer over client_buffer_max (1000 bytes)']);
+    expect(budget.size).toBe(0);
+  });
+
+  it('copies a message for this client alone out of a larger buffer when it is going to wait', async () => {
+    const sink = new FakeSink();
+    const out = queue(sink);
+    const chunk = Buffer.from('Response: Success\r\n\r\nEvent: Rest\r\n\r\n');
+    const view = chunk.subarray(0, 21);
+    out.pushOwn(view);
+    await turn();
+    expect(sink.writes[0]).toBe(view);
+    sink.open = false;
+    out.pushOwn(Buffer.from('x'));
+    await turn();
+    out.pushOwn(view);
+    await turn();
+    sink.drain();
+    const last = sink.writes.at(-1)!;
+    expect(last.equals(view)).toBe(true);
+    expect(last.buffer).not.toBe(chunk.buffer);
+    expect(last.buffer.byteLength).toBe(21);
+  });
+});
+
+describe('standalone', () => {
+  it('keeps a buffer that owns its memory, copies a view', () => {
+    const own = Buffer.allocUnsafeSlow(10);
+    expect(standalone(own)).toBe(own);
+    const view = Buffer.from('a short pooled string');
+    expect(view.buffer.byteLength).toBeGreaterThan(view.length);
+    const copy = standalone(view);
+    expect(copy.equals(view)).toBe(true);
+    expect(copy.buffer.byteLength).toBe(view.length);
+  });
+});
+
+describe('Outbound, for clients that hold an event a while', () => {
+  it('makes one standalone copy of an encoding that is a view, shared by every such client', async () => {
+    const { Outbound } = await import('../src/clients/shared/outbound.js');
+    const { standardFormat } = await import('../formats/standard.js');
+    const chunk = Buffer.from('Event: A\r\nPrivilege: call,all\r\n\r\nEvent: B\r\n\r\n', 'latin1');
+    const raw = chunk.subarray(0, 33);
+    const out = new Outbound({ headers: [['Event', 'A'], ['Privilege', 'call,all']], raw }, 'pbx1', 1);
+    expect(out.bytes(standardFormat, false)).toBe(raw);
+    const held = out.bytes(standardFormat, false, true);
+    expect(held.equals(raw)).toBe(true);
+    expect(held.buffer.byteLength).toBe(held.length);
+    expect(out.bytes(standardFormat, false, true)).toBe(held);
+  });
+});
