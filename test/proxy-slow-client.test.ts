@@ -231,6 +231,8 @@ describe('fan-out', () => {
     let encodedUserEvents = 0;
     const formats = new FormatRegistry().register({
       ...standardFormat,
+      // Every event goes through encode (not the PBX's bytes by reference), to be counted.
+      passthrough: false,
       encode(message) {
         if (message.headers[0]?.[0] === 'Event' && message.headers[0][1] === 'UserEvent') encodedUserEvents++;
         return standardFormat.encode(message);

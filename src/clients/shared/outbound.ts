@@ -9,12 +9,37 @@
  * slab, for a short one). A client that writes it at once needs nothing more; a client whose
  * output is going to wait asks for the `standalone` variant instead — made once, shared by every
  * such client — so what lagging clients hold never keeps whole read chunks or slabs alive.
+ *
+ * Raw AMI clients that want a `Server:` header on each event get the PBX's bytes untouched and
+ * the header after them, as two Buffers written one after the other (`pieces`): nothing is
+ * copied or encoded per event, and the header's bytes are the same Buffer for every event.
  */
 import { encodeText } from '../../ami/encoder.js';
 import { standalone } from './output-queue.js';
-import { appendHeader, getHeader, headerIndex, type AmiMessage } from '../../ami/message.js';
+import { appendHeader, getHeader, hasHeader, type AmiMessage } from '../../ami/message.js';
+import { WireMessage } from '../../ami/wire-message.js';
 import type { EventView } from '../../filters/event-view.js';
 import type { FormatModule } from '../../formats.js';
+
+const CRLF_CRLF = 0x0d0a0d0a;
+
+/** `Server: NAME` and the blank line that ends a message, per PBX name: the same Buffer for every event. */
+const serverLines = new Map<string, Buffer>();
+
+function serverLine(server: string): Buffer {
+  let line = serverLines.get(server);
+  if (line === undefined) {
+    const text = `Server: ${server}\r\n\r\n`;
+    line = Buffer.allocUnsafeSlow(text.length);
+    line.write(text, 'latin1');
+    // A handful of PBX names; the bound only guards against a strange configuration.
+    if (serverLines.size < 1024) serverLines.set(server, line);
+  }
+  return line;
+}
+
+/** Bytes of an event as one Buffer, or as the PBX's bytes and a header appended after them. */
+export type EventBytes = Buffer | readonly [Buffer, Buffer];
 
 export class Outbound implements EventView {
   /**
@@ -23,6 +48,9 @@ export class Outbound implements EventView {
    */
   private readonly cache = new Map<FormatModule, [Buffer | undefined, Buffer | undefined, Buffer | undefined, Buffer | undefined]>();
   private tagged: AmiMessage | undefined;
+  /** The PBX's bytes without the blank line that ends them (raw AMI with a Server header), and their standalone copy; null when that does not apply. */
+  private head: Buffer | null | undefined;
+  private standaloneHead: Buffer | undefined;
   private eventName: string | undefined;
   private wholeText: string | undefined;
 
@@ -61,9 +89,30 @@ export class Outbound implements EventView {
     return standaloneCopy ? (entry[tag + 2] ??= standalone(bytes)) : bytes;
   }
 
+  /**
+   * As `bytes`; for a format that passes the PBX's bytes through (raw AMI) with a `Server:`
+   * header to append, those bytes without their final blank line and the shared `Server:` line.
+   */
+  pieces(format: FormatModule, serverHeader: boolean, standaloneCopy = false): EventBytes {
+    if (serverHeader && format.passthrough === true && this.server !== undefined) {
+      const head = (this.head ??= this.rawHead());
+      if (head !== null) return [standaloneCopy ? (this.standaloneHead ??= standalone(head)) : head, serverLine(this.server)];
+    }
+    return this.bytes(format, serverHeader, standaloneCopy);
+  }
+
+  /** The raw bytes up to the blank line that ends them, when a Server header goes there. */
+  private rawHead(): Buffer | null {
+    const msg = this.message;
+    if (msg instanceof WireMessage) return hasHeader(msg, 'Server') ? null : msg.head;
+    const raw = msg.raw;
+    if (raw === undefined || raw.length < 4 || raw.readUInt32BE(raw.length - 4) !== CRLF_CRLF || hasHeader(this.message, 'Server')) return null;
+    return raw.subarray(0, raw.length - 2);
+  }
+
   private withServer(): AmiMessage {
     if (this.tagged === undefined) {
-      this.tagged = headerIndex(this.message, 'Server') >= 0 ? this.message : appendHeader(this.message, 'Server', this.server!);
+      this.tagged = hasHeader(this.message, 'Server') ? this.message : appendHeader(this.message, 'Server', this.server!);
     }
     return this.tagged;
   }
