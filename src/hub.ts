@@ -224,7 +224,7 @@ export class Hub implements SessionHost {
         protocolError: (text, headers) => this.upstreamProtocolError(slot, text, headers),
       },
       this.log,
-      { idPrefix: `amiplex-${this.instance}-own-`, configFile: this.current.file },
+      { idPrefix: `amiplex-${this.instance}-own-`, configFile: this.current.file, pace: this.outputBudget.pace },
     );
   }
 

@@ -3,6 +3,8 @@
  * its output has stayed over client_buffer for slow_client_timeout (or at once past
  * client_buffer_max), while a fast client keeps receiving at full rate and loses nothing, and
  * amiplex's memory stays bounded. A client that is only briefly slow is kept and loses nothing.
+ * When every client is behind (the PBX outruns them all), amiplex reads the PBX slower instead:
+ * nobody is dropped, nothing is lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AmiTestClient } from './helpers/ami-test-client.js';
@@ -223,6 +225,51 @@ describe('a slow client', () => {
     lagging.store = true;
     const ping = await lagging.action([['Action', 'Ping'], ['ActionID', 'alive']]);
     expect(ping.headers[0]).toEqual(['Response', 'Success']);
+  });
+});
+
+describe('every client behind', () => {
+  it('slows down reading the PBX (holds its socket, then reads on) instead of dropping anyone; nothing is lost', async () => {
+    const fx = await startFixture({
+      pbxes: [{ name: 'pbx1', sim: { rate: 0 } }],
+      general: { client_buffer: '64K', client_buffer_max: '2M', slow_client_timeout: 1 },
+    });
+    const sim = fx.pbx('pbx1').sim!;
+    const session = fx.proxy.hub.servers.get('pbx1')!.session;
+    const clients = await Promise.all(['c1', 'c2', 'c3'].map((label) => fx.loggedIn('alice', 'on', label)));
+    const before = clients.map((c) => c.received);
+    const eventsBefore = fx.proxy.hub.counters.eventsIn;
+    // Every client reads a fifth of the time: all of them far slower than the flood.
+    for (const c of clients) c.store = false;
+    const duty = setInterval(() => {
+      for (const c of clients) c.pause();
+      setTimeout(() => {
+        for (const c of clients) c.resume();
+      }, 20);
+    }, 25);
+    let heldAt = 0;
+    try {
+      sim.flood(true);
+      await waitUntil(() => session.holds > 0, 10_000, 'amiplex to hold its reading of the PBX');
+      heldAt = fx.proxy.hub.counters.eventsIn;
+      // Reading goes on between holds: the PBX's events keep coming, far beyond the limits' worth.
+      await waitUntil(() => fx.proxy.hub.counters.eventsIn - heldAt > 30_000, 20_000, 'events to keep coming after the first hold');
+    } finally {
+      sim.flood(false);
+      clearInterval(duty);
+      setTimeout(() => {
+        for (const c of clients) c.resume();
+      }, 30);
+    }
+    expect(session.holds).toBeGreaterThan(1);
+    expect(fx.proxy.hub.counters.slowClientsDropped).toBe(0);
+    const taken = () => fx.proxy.hub.counters.eventsIn - eventsBefore;
+    await waitUntil(
+      () => clients.every((c, i) => c.received - before[i]! === taken()),
+      10_000,
+      `every client to get every event (${clients.map((c, i) => c.received - before[i]!).join(', ')} of ${taken()})`,
+    );
+    for (const c of clients) expect(c.isOpen).toBe(true);
   });
 });
 

@@ -16,7 +16,13 @@
  * Limits: over `client_buffer` for `slow_client_timeout`, or ever over `client_buffer_max`, the
  * client is dropped by its owner; what it holds counts at once against `client_buffer_total`
  * (the OutputBudget shared by every client).
+ *
+ * Pace: the queue tells the clients' pace (client-pace.ts) when it falls behind (its socket
+ * refuses more, with a quarter of `client_buffer` or more unsent), when it catches up, and when
+ * it stalls (behind for STALL_MS without catching up once), and tallies each write as going to a
+ * client ahead or behind; the PBX sessions read it to slow down when every client is behind.
  */
+import { STALL_MS } from './client-pace.js';
 import type { BudgetMember, OutputBudget } from './output-budget.js';
 
 export interface OutputLimits {
@@ -70,6 +76,11 @@ export class OutputQueue implements BudgetMember {
   private pendingBytes = 0;
   /** The sink said to stop (write() returned false): hold everything until it drains. */
   private blocked = false;
+  /** Unsent output from which a client whose socket refuses more counts as behind (a quarter of client_buffer). */
+  private paceBytes: number;
+  private pace: 'ahead' | 'behind' | 'stalled' = 'ahead';
+  /** When it fell behind (ms since the epoch). */
+  private behindSince = 0;
   private scheduled = false;
   private done = false;
   /** When the unsent output went over client_buffer; undefined while under. */
@@ -80,9 +91,11 @@ export class OutputQueue implements BudgetMember {
     private readonly client: WritableClient,
   ) {
     client.budget.add(this);
+    this.paceBytes = client.limits().clientBuffer / 4;
     sink.on('drain', () => {
       this.blocked = false;
       this.flush();
+      if (!this.blocked || this.sink.writableLength + this.pendingBytes < this.paceBytes) this.caughtUp();
     });
   }
 
@@ -106,8 +119,20 @@ export class OutputQueue implements BudgetMember {
     if (this.done) return;
     this.pending.push(buf);
     this.pendingBytes += buf.length;
+    const budget = this.client.budget;
+    if (!this.blocked || this.sink.writableLength + this.pendingBytes < this.paceBytes) {
+      if (this.pace !== 'ahead') this.caughtUp();
+      budget.pace.wrote(false);
+    } else if (this.pace === 'behind') {
+      budget.pace.wrote(true);
+    } else if (this.pace === 'ahead') {
+      this.pace = 'behind';
+      this.behindSince = Date.now();
+      budget.pace.fellBehind();
+      budget.pace.wrote(true);
+    }
     // Held here until the socket drains: it counts against the budget now, not at the flush.
-    if (this.blocked) this.client.budget.grew(this, buf.length);
+    if (this.blocked) budget.grew(this, buf.length);
     if (this.done || this.scheduled) return;
     this.scheduled = true;
     if (dirty.length === 0) setImmediate(flushDirty);
@@ -145,6 +170,7 @@ export class OutputQueue implements BudgetMember {
     }
     const buffered = this.buffered;
     const { clientBuffer, clientBufferMax } = this.client.limits();
+    this.paceBytes = clientBuffer / 4;
     if (buffered > clientBufferMax) {
       this.drop(`output buffer over client_buffer_max (${clientBufferMax} bytes)`);
       return;
@@ -156,6 +182,11 @@ export class OutputQueue implements BudgetMember {
 
   /** Called periodically: drops a client over client_buffer for longer than slow_client_timeout; whether it did. */
   checkSlow(now: number): boolean {
+    if (this.pace === 'behind' && now - this.behindSince > STALL_MS) {
+      // Behind without catching up once: it stopped reading, it paces nobody any more.
+      this.pace = 'stalled';
+      this.client.budget.pace.released();
+    }
     if (this.over === undefined || this.done || this.client.isClosed) return false;
     const { clientBuffer, slowClientTimeoutMs } = this.client.limits();
     if (this.buffered <= clientBuffer) {
@@ -174,10 +205,20 @@ export class OutputQueue implements BudgetMember {
 
   /** The client is going away: what is queued is forgotten, nothing more is written, and it no longer counts. */
   discard(): void {
+    const was = this.pace;
+    this.pace = 'ahead';
+    if (was === 'behind') this.client.budget.pace.released();
     this.done = true;
     this.pending = [];
     this.pendingBytes = 0;
     this.client.budget.remove(this);
+  }
+
+  /** Its unsent output is under the pace mark again. */
+  private caughtUp(): void {
+    const was = this.pace;
+    this.pace = 'ahead';
+    if (was === 'behind') this.client.budget.pace.released();
   }
 
   private drop(reason: string): void {
