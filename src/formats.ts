@@ -29,7 +29,7 @@ export interface FormatModule {
   banner?(version: string): Buffer;
   /**
    * `encode()` writes a message that has its raw bytes (one from a PBX) as those bytes, untouched
-   * (raw AMI): the fan-out may then write them, and a header appended to them, by reference.
+   * (raw AMI): the fan-out may then write them as they are, or with a header appended after them.
    */
   readonly passthrough?: boolean;
 }

@@ -305,13 +305,7 @@ export class AmiClientSession implements ActionOwner {
     }
     this.stats.eventsSent++;
     // Shared with every client of its format (a standalone copy once it is going to wait: see Outbound).
-    const bytes = event.pieces(this.format, this.user?.serverHeader ?? true, this.output.lagging);
-    if (bytes instanceof Buffer) this.output.push(bytes);
-    else {
-      const [raw, header] = bytes as readonly [Buffer, Buffer];
-      this.output.push(raw);
-      this.output.push(header);
-    }
+    this.output.push(event.withServerLine(this.format, this.user?.serverHeader ?? true, this.output.lagging));
     if (this.waiter) this.finishWaitEvent();
   }
 

@@ -10,9 +10,9 @@
  * output is going to wait asks for the `standalone` variant instead — made once, shared by every
  * such client — so what lagging clients hold never keeps whole read chunks or slabs alive.
  *
- * Raw AMI clients that want a `Server:` header on each event get the PBX's bytes untouched and
- * the header after them, as two Buffers written one after the other (`pieces`): nothing is
- * copied or encoded per event, and the header's bytes are the same Buffer for every event.
+ * Raw AMI clients that want a `Server:` header on each event get the PBX's bytes untouched with
+ * the header after them (`withServerLine`): nothing is parsed or encoded, the bytes are copied
+ * once per event into a buffer of their own, which every such client shares, lagging or not.
  */
 import { encodeText } from '../../ami/encoder.js';
 import { standalone } from './output-queue.js';
@@ -38,9 +38,6 @@ function serverLine(server: string): Buffer {
   return line;
 }
 
-/** Bytes of an event as one Buffer, or as the PBX's bytes and a header appended after them. */
-export type EventBytes = Buffer | readonly [Buffer, Buffer];
-
 export class Outbound implements EventView {
   /**
    * Per format: bytes without and with the Server header, then the same as standalone copies.
@@ -50,7 +47,8 @@ export class Outbound implements EventView {
   private tagged: AmiMessage | undefined;
   /** The PBX's bytes without the blank line that ends them (raw AMI with a Server header), and their standalone copy; null when that does not apply. */
   private head: Buffer | null | undefined;
-  private standaloneHead: Buffer | undefined;
+  /** The PBX's bytes and the Server line after them, in a buffer of their own. */
+  private headAndServer: Buffer | undefined;
   private eventName: string | undefined;
   private wholeText: string | undefined;
 
@@ -91,12 +89,20 @@ export class Outbound implements EventView {
 
   /**
    * As `bytes`; for a format that passes the PBX's bytes through (raw AMI) with a `Server:`
-   * header to append, those bytes without their final blank line and the shared `Server:` line.
+   * header to append, those bytes without their final blank line and the shared `Server:` line
+   * after them, joined once (standalone already: one Buffer whoever gets it).
    */
-  pieces(format: FormatModule, serverHeader: boolean, standaloneCopy = false): EventBytes {
+  withServerLine(format: FormatModule, serverHeader: boolean, standaloneCopy = false): Buffer {
     if (serverHeader && format.passthrough === true && this.server !== undefined) {
+      if (this.headAndServer !== undefined) return this.headAndServer;
       const head = (this.head ??= this.rawHead());
-      if (head !== null) return [standaloneCopy ? (this.standaloneHead ??= standalone(head)) : head, serverLine(this.server)];
+      if (head !== null) {
+        const line = serverLine(this.server);
+        const both = Buffer.allocUnsafeSlow(head.length + line.length);
+        head.copy(both, 0);
+        line.copy(both, head.length);
+        return (this.headAndServer = both);
+      }
     }
     return this.bytes(format, serverHeader, standaloneCopy);
   }

@@ -1,12 +1,13 @@
 /**
  * A client's output, bounded the same way for every kind of client (raw AMI, event streams,
- * WebSockets). What one turn of the event loop queues for it goes out in one socket write
- * (corked, so one writev), after every upstream chunk read in that turn; every client written
- * to in a turn is flushed from one setImmediate. Once the socket says to stop (over its
- * high-water mark), what comes next is held here, not in the socket's own queue, until it
- * drains.
+ * WebSockets). What one turn of the event loop queues for it goes out in one socket write,
+ * after every upstream chunk read in that turn; every client written to in a turn is flushed
+ * from one setImmediate. Up to JOIN_MAX bytes are joined into one Buffer first — one copy shared
+ * by every client given the very same Buffers in that flush — since a writev of many small
+ * Buffers costs the kernel and Node far more. Once the socket says to stop (over its high-water
+ * mark), what comes next is held here, not in the socket's own queue, until it drains.
  *
- * Memory: Buffers are written by reference, never joined into a copy per client. An event's
+ * Memory: what waits is held by reference, never joined into a copy per client. An event's
  * encoding, shared by every client that receives it, is held once however many of them have
  * yet to read it; a message for this client alone (`pushOwn`) that is going to wait is first
  * copied out of whatever larger buffer it is a view of, so a few waiting bytes never keep a read
@@ -63,16 +64,61 @@ export function standalone(buf: Buffer): Buffer {
 
 let dirty: OutputQueue[] = [];
 
+/**
+ * Most bytes of one flush joined into one Buffer before writing. Many small writes (an event and
+ * its Server line are two) cost the kernel and Node's writev far more than one copy; over this,
+ * or for a client that waited for its socket, they are written as they are (by reference).
+ */
+export const JOIN_MAX = 128 * 1024;
+
+/** While flushDirty runs: the last joined flush, which the next client's may repeat exactly. */
+let lastParts: readonly Buffer[] | undefined;
+let lastJoined: Buffer | undefined;
+let flushingDirty = false;
+
 function flushDirty(): void {
   const list = dirty;
   dirty = [];
-  for (const output of list) output.flush();
+  flushingDirty = true;
+  try {
+    for (const output of list) output.flush();
+  } finally {
+    flushingDirty = false;
+    lastParts = undefined;
+    lastJoined = undefined;
+  }
+}
+
+/**
+ * `parts` as one Buffer: the previous client's when it was given the very same Buffers in the
+ * same order (clients with the same format and filters are, within one flush of every queue).
+ */
+function joined(parts: readonly Buffer[], bytes: number, shared: boolean): Buffer {
+  if (shared && lastParts !== undefined && lastParts.length === parts.length) {
+    let same = true;
+    for (let i = 0; i < parts.length; i++) {
+      if (parts[i] !== lastParts[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastJoined!;
+  }
+  const out = Buffer.concat(parts as Buffer[], bytes);
+  if (shared) {
+    // A copy: the caller empties its array to fill it again.
+    lastParts = parts.slice();
+    lastJoined = out;
+  }
+  return out;
 }
 
 export class OutputQueue implements BudgetMember {
   counted = 0;
   /** Written at the next flush, or held while the sink is over its high-water mark. */
   private pending: Buffer[] = [];
+  /** The array the last flush wrote from, emptied: the next flush's pending (no array made per flush). */
+  private spare: Buffer[] = [];
   private pendingBytes = 0;
   /** The sink said to stop (write() returned false): hold everything until it drains. */
   private blocked = false;
@@ -154,18 +200,26 @@ export class OutputQueue implements BudgetMember {
     if (this.done || this.client.isClosed) return;
     if (this.pending.length > 0 && (force || !this.blocked)) {
       const out = this.pending;
-      this.client.sent?.(this.pendingBytes);
-      this.pending = [];
+      const bytes = this.pendingBytes;
+      this.client.sent?.(bytes);
+      this.pending = this.spare;
       this.pendingBytes = 0;
       const sink = this.sink;
       let more = true;
       if (out.length === 1) {
         more = sink.write(out[0]!);
+      } else if (bytes <= JOIN_MAX && sink.writableLength === 0) {
+        more = sink.write(joined(out, bytes, flushingDirty));
       } else {
         sink.cork();
         for (const buf of out) more = sink.write(buf);
         sink.uncork();
       }
+      // A lagging client's long array is let go rather than kept at its size.
+      if (out.length <= 4096) {
+        out.length = 0;
+        this.spare = out;
+      } else this.spare = [];
       this.blocked = !more;
     }
     const buffered = this.buffered;
@@ -210,6 +264,7 @@ export class OutputQueue implements BudgetMember {
     if (was === 'behind') this.client.budget.pace.released();
     this.done = true;
     this.pending = [];
+    this.spare = [];
     this.pendingBytes = 0;
     this.client.budget.remove(this);
   }
