@@ -9,9 +9,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { cpuPercent, cpuReading } from './ipc.js';
-import { fmtMs, machineBusyMs, mb, median, sleep } from './numbers.js';
+import { fmtMs, machineBusyMs, mb, median, percentile, sleep } from './numbers.js';
 import type { ProxyChildStats, SimChildStats } from './protocol.js';
-import { openCountingClients, type CountingClient } from './raw-clients.js';
+import { openCountingClients, PingClient, type CountingClient } from './raw-clients.js';
 import { startTarget, type Log, type Scope, type Settings, type Target, type Via } from './setup.js';
 
 /** The PBX floods (as fast as its sessions read), or sends a steady number of events per second. */
@@ -40,11 +40,35 @@ export interface FanoutResult {
   readonly proxyRss: number | undefined;
   /** How long amiplex's event loop was blocked at most in the window (ms): how long any client's action may wait. */
   readonly proxyLoopDelayMaxMs: number | undefined;
+  /** amiplex's event-loop delay p99 in the window (ms). */
+  readonly proxyLoopDelayP99Ms: number | undefined;
+  /**
+   * Steady load only: the latency of the PBX's probe events (one each PROBE_MS) at one client in
+   * LATENCY_SAMPLE in the window, and the round trips of Pings sent one after another meanwhile by one more
+   * client (events on, as the others), ms.
+   */
+  readonly latency: Spread | undefined;
+  readonly ping: Spread | undefined;
   /** What went wrong, when something did. */
   readonly notes: string[];
 }
 
+/** Percentiles of a sample, ms. */
+export interface Spread {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly samples: number;
+}
+
+export function spread(samples: number[]): Spread {
+  samples.sort((a, b) => a - b);
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) ?? Number.NaN, samples: samples.length };
+}
+
 const START_MARKER_TIMEOUT_MS = 20_000;
+/** Event latency is measured on one client in this many. */
+export const LATENCY_SAMPLE = 5;
 let runSeq = 0;
 
 export async function fanout(scope: Scope, via: Via, n: number, load: Load, s: Settings, log: Log): Promise<FanoutResult> {
@@ -60,9 +84,37 @@ export async function fanout(scope: Scope, via: Via, n: number, load: Load, s: S
   const proxyIn0 = await start.proxyIn;
   const setupMs = performance.now() - runStart;
 
+  // Under a steady load: how late events arrive, and how long an action waits, while it lasts.
+  const probing = load.kind === 'steady';
+  const pinger = probing ? scope.track([await PingClient.open(t.port, t.credentials)])[0] : undefined;
+
   await setLoad(t, load, true);
   await sleep(s.warmupMs);
+  const latencies: number[] = [];
+  const pings: number[] = [];
+  let pinging: Promise<void> = Promise.resolve();
+  let stopPinging = false;
+  if (probing) {
+    // Every LATENCY_SAMPLE-th client, spread over the fan-out's order: looking for probes in every
+    // client's bytes would double what the measuring process does, and its own delays with it.
+    clients.forEach((c, i) => {
+      if (i % LATENCY_SAMPLE === 0) c.latencies = latencies;
+    });
+    await t.sim.request('probes', true);
+    pinging = (async () => {
+      while (!stopPinging) pings.push(await pinger!.ping());
+    })();
+  }
   const window = await measureWindow(t, clients, s.windowMs);
+  stopPinging = true;
+  const pingFailure = await pinging.then(
+    () => undefined,
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
+  );
+  if (probing) {
+    await t.sim.request('probes', false);
+    for (const c of clients) c.latencies = undefined;
+  }
   await setLoad(t, load, false);
 
   // End marker: what each client counted since the start marker must be what the PBX generated.
@@ -74,6 +126,8 @@ export async function fanout(scope: Scope, via: Via, n: number, load: Load, s: S
   const proxyEnd = await t.proxy?.request<ProxyChildStats>('stats');
 
   const notes = tally.notes;
+  if (pingFailure !== undefined) notes.push(`the Ping client failed after ${pings.length} Pings: ${pingFailure}`);
+  if (probing && latencies.length === 0) notes.push('no probe event reached a client in the window');
   const proxyIn1 = await end.proxyIn;
   if (t.proxy) {
     if (proxyIn0 === undefined || proxyIn1 === undefined) notes.push('amiplex did not broadcast both markers');
@@ -99,6 +153,9 @@ export async function fanout(scope: Scope, via: Via, n: number, load: Load, s: S
     cpu: window.cpu,
     proxyRss: window.proxyEnd?.rss,
     proxyLoopDelayMaxMs: window.proxyEnd?.loopDelayMaxMs,
+    proxyLoopDelayP99Ms: window.proxyEnd?.loopDelayP99Ms,
+    latency: probing ? spread(latencies) : undefined,
+    ping: probing ? spread(pings) : undefined,
     notes,
   };
   logRun(log, result, { setupMs, drainMs, totalMs: performance.now() - runStart, proxy: window.proxyEnd });
@@ -213,6 +270,12 @@ function logRun(log: Log, r: FanoutResult, extra: { setupMs: number; drainMs: nu
       `${r.extra ? `, extra ${r.extra}` : ''}; ${cpu}; set up in ${(extra.setupMs / 1000).toFixed(1)} s, drained in ${(extra.drainMs / 1000).toFixed(1)} s, ` +
       `${(extra.totalMs / 1000).toFixed(1)} s in all`,
   );
+  if (r.latency && r.ping) {
+    log(
+      `    event latency p50 ${fmtMs(r.latency.p50)} ms, p99 ${fmtMs(r.latency.p99)} ms, max ${fmtMs(r.latency.max)} ms (${r.latency.samples} probes); ` +
+        `Ping meanwhile p50 ${fmtMs(r.ping.p50)} ms, p99 ${fmtMs(r.ping.p99)} ms, max ${fmtMs(r.ping.max)} ms (${r.ping.samples} Pings)`,
+    );
+  }
   const p = extra.proxy;
   if (p) {
     log(

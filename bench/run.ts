@@ -2,7 +2,7 @@
  * `npm run bench`: amiplex measured against the simulated PBX on this machine.
  *
  *   node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,http-actions,sse,websocket,cluster] [--clients 1,10,100,1000]
- *                          [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]
+ *                          [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S] [--repeat N]
  *                          [--cluster-clients N] [--cluster-rate EV_S]
  *                          [--profile DIR] [--ajam http://USER:SECRET@HOST:8088/asterisk/rawman]
  *                          [--http-client auto|wrk|node]
@@ -10,7 +10,8 @@
  * --quick: shorter windows and fewer Pings (about a minute); --profile DIR: the children write
  * CPU profiles (node --cpu-prof) there, one per run, named after it; --ajam: also measure
  * Asterisk's own HTTP manager with the HTTP actions load; --http-client: what sends that load
- * (default wrk when installed, else node:http).
+ * (default wrk when installed, else node:http); --repeat N: the steady load's runs in a row (5, or 1
+ * with --quick), each direct then through amiplex.
  *
  * The PBX and amiplex each run in a child process; the measuring clients run here. Progress
  * goes to stderr, the Markdown report to stdout. Exit code 0 when every measurement ran and
@@ -38,6 +39,7 @@ interface Args {
   pings: number | undefined;
   steadyClients: number | undefined;
   steadyRate: number | undefined;
+  repeat: number | undefined;
   clusterClients: number | undefined;
   clusterRate: number | undefined;
   ajam: string | undefined;
@@ -63,6 +65,7 @@ function parseArgs(argv: readonly string[]): Args {
     pings: undefined,
     steadyClients: undefined,
     steadyRate: undefined,
+    repeat: undefined,
     clusterClients: undefined,
     clusterRate: undefined,
     ajam: undefined,
@@ -92,6 +95,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--pings') args.pings = Math.round(positive(a, value()));
     else if (a === '--steady-clients') args.steadyClients = Math.round(positive(a, value()));
     else if (a === '--steady-rate') args.steadyRate = positive(a, value());
+    else if (a === '--repeat') args.repeat = Math.round(positive(a, value()));
     else if (a === '--cluster-clients') args.clusterClients = Math.round(positive(a, value()));
     else if (a === '--cluster-rate') args.clusterRate = Math.max(200, positive(a, value()));
     else if (a === '--ajam') args.ajam = value();
@@ -103,7 +107,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
         'usage: node dist/bench/run.js [--quick] [--only fanout,steady,rtt,rss,http,http-actions,sse,websocket,cluster] [--clients 1,10,100,1000]\n' +
-          '                              [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S]\n' +
+          '                              [--warmup S] [--window S] [--pings N] [--steady-clients N] [--steady-rate EV_S] [--repeat N]\n' +
           '                              [--cluster-clients N] [--cluster-rate EV_S]\n' +
           '                              [--profile DIR] [--ajam http://USER:SECRET@HOST:8088/asterisk/rawman]\n' +
           '                              [--http-client auto|wrk|node]\n',
@@ -136,8 +140,8 @@ function settingsFor(args: Args): Settings {
     profileDir,
   };
   const base: Settings = args.quick
-    ? { ...common, warmupMs: 1000, windowMs: 2000, pings: 3000, pingWarmup: 500, rssSettleMs: 1000 }
-    : { ...common, warmupMs: 4000, windowMs: 12_000, pings: 10_000, pingWarmup: 1000, rssSettleMs: 3000 };
+    ? { ...common, warmupMs: 1000, windowMs: 2000, pings: 3000, pingWarmup: 500, rssSettleMs: 1000, steadyRuns: 1 }
+    : { ...common, warmupMs: 4000, windowMs: 12_000, pings: 10_000, pingWarmup: 1000, rssSettleMs: 3000, steadyRuns: 5 };
   return {
     ...base,
     ...(args.windowS === undefined ? {} : { windowMs: args.windowS * 1000 }),
@@ -145,6 +149,7 @@ function settingsFor(args: Args): Settings {
     ...(args.pings === undefined ? {} : { pings: args.pings, pingWarmup: Math.ceil(args.pings / 10) }),
     ...(args.steadyClients === undefined ? {} : { steadyClients: args.steadyClients }),
     ...(args.steadyRate === undefined ? {} : { steadyRate: args.steadyRate }),
+    ...(args.repeat === undefined ? {} : { steadyRuns: args.repeat }),
     ...(args.clusterClients === undefined ? {} : { clusterClients: args.clusterClients }),
     ...(args.clusterRate === undefined ? {} : { clusterRate: args.clusterRate }),
   };
@@ -160,7 +165,8 @@ async function main(): Promise<number> {
   if (args.profileDir !== undefined) mkdirSync(args.profileDir, { recursive: true });
   const scope = new Scope();
   const started = Date.now();
-  const watchdogMs = args.quick ? 5 * 60_000 : 10 * 60_000;
+  // Each steady run (direct and amiplex) takes about twice warm-up and window, plus set-up.
+  const watchdogMs = (args.quick ? 5 * 60_000 : 10 * 60_000) + settings.steadyRuns * 2 * (settings.warmupMs + settings.windowMs + 10_000);
   const watchdog = setTimeout(() => {
     log(`bench: still running after ${watchdogMs / 60_000} min: giving up`);
     scope.killNow();
@@ -200,9 +206,11 @@ async function main(): Promise<number> {
       }
     }
     if (args.only.has('steady')) {
-      const { steadyClients: n, steadyRate: rate } = settings;
-      log(`event fan-out, PBX at a steady ${rate} events/s to ${n} clients: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
-      for (const via of ['direct', 'amiplex'] as Via[]) steady.push(await fanout(scope, via, n, { kind: 'steady', rate }, settings, log));
+      const { steadyClients: n, steadyRate: rate, steadyRuns: runs } = settings;
+      log(`event fan-out, PBX at a steady ${rate} events/s to ${n} clients, ${runs} run${runs === 1 ? '' : 's'} in a row: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
+      for (let run = 1; run <= runs; run++) {
+        for (const via of ['direct', 'amiplex'] as Via[]) steady.push(await fanout(scope, via, n, { kind: 'steady', rate }, settings, log));
+      }
     }
     if (args.only.has('rss')) {
       log(`amiplex memory with ${settings.rssClients} idle clients, after ${settings.rssSettleMs / 1000} s to settle`);

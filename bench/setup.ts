@@ -16,6 +16,8 @@ export interface Settings {
   /** The steady PBX rate, and the client count, of the sustained-load run (the target). */
   readonly steadyRate: number;
   readonly steadyClients: number;
+  /** Steady runs in a row (direct, then amiplex, each time): --repeat. */
+  readonly steadyRuns: number;
   /** How long to wait for the end marker to reach every client once the load stops. */
   readonly drainTimeoutMs: number;
   readonly pings: number;

@@ -14,9 +14,9 @@ import http from 'node:http';
 import type net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { tallyCounts } from './fanout.js';
+import { spread, tallyCounts, type Spread } from './fanout.js';
 import { cpuText, measure, type HttpCpu } from './http.js';
-import { fmtMs, median, percentile, sleep } from './numbers.js';
+import { fmtMs, median, sleep } from './numbers.js';
 import { BENCH_USER, PROBE_KEY, type ProxyChildStats, type SimChildStats } from './protocol.js';
 import { openCountingClients, scanProbes, type CountingClient } from './raw-clients.js';
 import { startTarget, type Log, type Scope, type Settings, type Target } from './setup.js';
@@ -35,7 +35,7 @@ export interface WsFanoutResult {
   readonly extra: number;
   readonly wrongClients: number;
   /** Probe latency over every client (ms). */
-  readonly latency: { readonly p50: number; readonly p99: number; readonly max: number; readonly samples: number };
+  readonly latency: Spread;
   readonly cpu: HttpCpu;
   readonly proxyLoopDelayMaxMs: number;
   readonly notes: string[];
@@ -227,7 +227,6 @@ export async function protocolFanout(scope: Scope, protocol: Protocol, n: number
   if (proxyEnd.slowClientsDropped > 0) notes.push(`amiplex disconnected ${proxyEnd.slowClientsDropped} clients as slow`);
   const internal = (await t.sim.request<SimChildStats>('stats')).internalErrors;
   if (internal > 0) notes.push(`the simulated PBX reported ${internal} internal errors`);
-  samples.sort((a, b) => a - b);
   const perClient = clients.map((_, i) => (c1[i]! - c0[i]!) / w.seconds).sort((a, b) => a - b);
   const result: WsFanoutResult = {
     protocol,
@@ -239,7 +238,7 @@ export async function protocolFanout(scope: Scope, protocol: Protocol, n: number
     dropped,
     extra,
     wrongClients,
-    latency: { p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) ?? Number.NaN, samples: samples.length },
+    latency: spread(samples),
     cpu: w.cpu,
     proxyLoopDelayMaxMs: w.proxyEnd.loopDelayMaxMs,
     notes,

@@ -6,5 +6,6 @@ export const standardFormat: FormatModule = {
   name: 'standard',
   contentType: 'text/plain; charset=utf-8',
   encode: encodeMessage,
+  passthrough: true,
   document: (messages) => Buffer.concat(messages.map(encodeMessage)),
 };

@@ -27,6 +27,11 @@ export interface FormatModule {
   document(messages: readonly AmiMessage[]): Buffer;
   /** What a raw TCP client of this format receives on connect; absent: Asterisk's banner line as is. */
   banner?(version: string): Buffer;
+  /**
+   * `encode()` writes a message that has its raw bytes (one from a PBX) as those bytes, untouched
+   * (raw AMI): the fan-out may then write them as they are, or with a header appended after them.
+   */
+  readonly passthrough?: boolean;
 }
 
 /** The banner a raw TCP client of `format` receives first. */

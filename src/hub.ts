@@ -224,7 +224,7 @@ export class Hub implements SessionHost {
         protocolError: (text, headers) => this.upstreamProtocolError(slot, text, headers),
       },
       this.log,
-      { idPrefix: `amiplex-${this.instance}-own-`, configFile: this.current.file },
+      { idPrefix: `amiplex-${this.instance}-own-`, configFile: this.current.file, pace: this.outputBudget.pace },
     );
   }
 
@@ -719,7 +719,7 @@ function notHeld(server: ServerConfig): RemoteServer {
 
 /** ProxyServerUp / ProxyServerDown: amiplex's own, not counted as events from the PBX. */
 function isProxyEvent(event: AmiMessage): boolean {
-  const name = event.headers[0]?.[1];
+  const name = getHeader(event, 'Event');
   return name === 'ProxyServerUp' || name === 'ProxyServerDown';
 }
 

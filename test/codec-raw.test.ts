@@ -1,5 +1,6 @@
 /**
- * Raw passthrough: a message decoded from a server in one chunk keeps its exact bytes, and the
+ * Raw passthrough: a message decoded from a server keeps its exact bytes (joined when it came in
+ * several chunks; the eager reading keeps them only for a message in one chunk), and the
  * encoder writes those bytes instead of encoding the headers again. Any change drops them,
  * except appending a header, which keeps exact bytes by inserting it before the final blank line.
  */
@@ -9,9 +10,9 @@ import { encodeMessage, encodeText } from '../src/ami/encoder.js';
 import { appendHeader, withHeader, withoutHeaders, type AmiMessage } from '../src/ami/message.js';
 import { serverCapture, serverCaptureNames } from './helpers/captures.js';
 
-function decode(chunks: Buffer[]): AmiMessage[] {
+function decode(chunks: Buffer[], lazy = true): AmiMessage[] {
   const out: AmiMessage[] = [];
-  const d = new AmiDecoder({ side: 'from-server' }, { message: (m) => out.push(m), error: () => {} });
+  const d = new AmiDecoder({ side: 'from-server', lazy }, { message: (m) => out.push(m), error: () => {} });
   for (const c of chunks) d.push(c);
   return out;
 }
@@ -32,13 +33,17 @@ describe('raw bytes of messages from a server', () => {
     }
   });
 
-  it('are absent for a message that spans two chunks, whose encoding is then rebuilt from its headers', () => {
-    const wire = 'Asterisk Call Manager/11.0.0\r\nEvent: A\r\nX: 1\r\n\r\nEvent: B\r\nY: 2\r\n\r\n';
-    const cut = wire.indexOf('Y:');
-    const [a, b] = decode([bytes(wire.slice(0, cut)), bytes(wire.slice(cut))]);
+  it('are kept, joined, for a message that spans chunks (odd bytes included); the eager reading rebuilds it from its headers', () => {
+    const wire = 'Asterisk Call Manager/11.0.0\r\nEvent: A\r\nX: 1\r\n\r\nEvent: B\r\nno colon\r\nY:2\r\n\r\n';
+    const cuts = [wire.indexOf('colon'), wire.indexOf('Y:') + 1];
+    const chunks = [bytes(wire.slice(0, cuts[0])), bytes(wire.slice(cuts[0], cuts[1])), bytes(wire.slice(cuts[1]))];
+    const [a, b] = decode(chunks);
     expect(a!.raw?.toString('latin1')).toBe('Event: A\r\nX: 1\r\n\r\n');
-    expect(b!.raw).toBeUndefined();
-    expect(encodeMessage(b!).toString('latin1')).toBe('Event: B\r\nY: 2\r\n\r\n');
+    expect(b!.raw?.toString('latin1')).toBe('Event: B\r\nno colon\r\nY:2\r\n\r\n');
+    expect(b!.headers).toEqual([['Event', 'B'], ['Y', '2']]);
+    const [, eager] = decode(chunks, false);
+    expect(eager!.raw).toBeUndefined();
+    expect(encodeMessage(eager!).toString('latin1')).toBe('Event: B\r\nY: 2\r\n\r\n');
   });
 
   it('are written as they came, odd spacing included, by the encoder', () => {

@@ -95,6 +95,7 @@ describe('GET /metrics', () => {
       amiplex_server_actions_pending: 'gauge',
       amiplex_server_actions_timed_out_total: 'counter',
       amiplex_server_actions_lost_total: 'counter',
+      amiplex_server_read_holds_total: 'counter',
       amiplex_action_duration_seconds: 'histogram',
       amiplex_clients: 'gauge',
       amiplex_events_delivered_total: 'counter',
@@ -109,6 +110,8 @@ describe('GET /metrics', () => {
       amiplex_process_cpu_user_seconds_total: 'counter',
       amiplex_process_start_time_seconds: 'gauge',
       amiplex_nodejs_eventloop_lag_seconds: 'gauge',
+      // How late the event loop ran at p99 since the last scrape (docs/metrics.md, docs/benchmark.md).
+      amiplex_nodejs_eventloop_lag_p99_seconds: 'gauge',
       amiplex_nodejs_heap_size_used_bytes: 'gauge',
     };
     for (const [name, type] of Object.entries(expected)) expect(e.types.get(name), name).toBe(type);

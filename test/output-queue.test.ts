@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { OutputQueue, standalone } from '../src/clients/shared/output-queue.js';
+import { JOIN_MAX, OutputQueue, standalone } from '../src/clients/shared/output-queue.js';
 import { OutputBudget, type BudgetMember } from '../src/clients/shared/output-budget.js';
 
 /** A writable stand-in: takes everything while `open`, else keeps it (as a socket over its high-water mark). */
@@ -30,9 +30,10 @@ class FakeSink extends EventEmitter {
 
 const turn = () => new Promise((r) => setImmediate(r));
 const limits = { clientBuffer: 100, clientBufferMax: 1000, slowClientTimeoutMs: 1000 };
+const roomy = { clientBuffer: 4 * JOIN_MAX, clientBufferMax: 16 * JOIN_MAX, slowClientTimeoutMs: 1000 };
 
-function queue(sink: FakeSink, budget = new OutputBudget(() => 1e9), dropped: string[] = []): OutputQueue {
-  return new OutputQueue(sink, { isClosed: false, drop: (reason) => dropped.push(reason), limits: () => limits, budget });
+function queue(sink: FakeSink, budget = new OutputBudget(() => 1e9), dropped: string[] = [], bounds = limits): OutputQueue {
+  return new OutputQueue(sink, { isClosed: false, drop: (reason) => dropped.push(reason), limits: () => bounds, budget });
 }
 
 function member(buffered: number, shed: string[], name: string): BudgetMember {
@@ -76,16 +77,38 @@ describe('OutputBudget', () => {
 });
 
 describe('OutputQueue', () => {
-  it('writes what a turn queued in one corked write, by reference', async () => {
+  it('writes what a turn queued as one Buffer, the same Buffer for every queue given the same Buffers', async () => {
+    const sinks = [new FakeSink(), new FakeSink(), new FakeSink()];
+    const [a, b, c] = sinks.map((sink) => queue(sink));
+    const ev1 = Buffer.from('Event: X\r\n\r\n');
+    const ev2 = Buffer.from('Event: Y\r\n\r\n');
+    for (const q of [a!, b!]) {
+      q.push(ev1);
+      q.push(ev2);
+    }
+    c!.push(ev1);
+    c!.pushOwn(Buffer.from('Response: Success\r\n\r\n'));
+    expect(sinks[0]!.writes).toEqual([]);
+    await turn();
+    for (const sink of sinks) expect(sink.writes).toHaveLength(1);
+    expect(sinks[0]!.writes[0]!.toString()).toBe('Event: X\r\n\r\nEvent: Y\r\n\r\n');
+    // One copy for both queues that were given the very same Buffers; its own for the third.
+    expect(sinks[1]!.writes[0]).toBe(sinks[0]!.writes[0]);
+    expect(sinks[2]!.writes[0]!.toString()).toBe('Event: X\r\n\r\nResponse: Success\r\n\r\n');
+    expect(sinks.reduce((n, s) => n + s.corks, 0)).toBe(0);
+  });
+
+  it(`writes more than JOIN_MAX bytes of a turn by reference, in one corked write`, async () => {
     const sink = new FakeSink();
-    const out = queue(sink);
-    const shared = Buffer.from('Event: X\r\n\r\n');
-    out.push(shared);
-    out.pushOwn(Buffer.from('Response: Success\r\n\r\n'));
-    expect(sink.writes).toEqual([]);
+    const out = queue(sink, new OutputBudget(() => 1e9), [], roomy);
+    const big = Buffer.alloc(JOIN_MAX, 0x41);
+    const tail = Buffer.from('Event: X\r\n\r\n');
+    out.push(big);
+    out.push(tail);
     await turn();
     expect(sink.writes).toHaveLength(2);
-    expect(sink.writes[0]).toBe(shared);
+    expect(sink.writes[0]).toBe(big);
+    expect(sink.writes[1]).toBe(tail);
     expect(sink.corks).toBe(1);
   });
 
@@ -108,7 +131,9 @@ describe('OutputQueue', () => {
     expect(budget.total).toBe(250);
     expect(out.overSince).toBeDefined();
     sink.drain();
-    expect(sink.writes).toHaveLength(5);
+    // Handed on at the drain, joined (the sink is empty and it is under JOIN_MAX).
+    expect(sink.writes).toHaveLength(2);
+    expect(sink.writes[1]).toHaveLength(200);
     expect(out.buffered).toBe(0);
     expect(budget.total).toBe(0);
     expect(out.overSince).toBeUndefined();

@@ -3,7 +3,10 @@
  * its output has stayed over client_buffer for slow_client_timeout (or at once past
  * client_buffer_max), while a fast client keeps receiving at full rate and loses nothing, and
  * amiplex's memory stays bounded. A client that is only briefly slow is kept and loses nothing.
+ * When every client is behind (the PBX outruns them all), amiplex reads the PBX slower instead:
+ * nobody is dropped, nothing is lost.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AmiTestClient } from './helpers/ami-test-client.js';
 import type { AmiClientSession } from '../src/clients/ami/ami-client-session.js';
@@ -226,11 +229,67 @@ describe('a slow client', () => {
   });
 });
 
+describe('every client behind', () => {
+  it('slows down reading the PBX (holds its socket, then reads on) instead of dropping anyone; nothing is lost', async () => {
+    const fx = await startFixture({
+      pbxes: [{ name: 'pbx1', sim: { rate: 0 } }],
+      general: { client_buffer: '64K', client_buffer_max: '64M', slow_client_timeout: 5 },
+    });
+    const sim = fx.pbx('pbx1').sim!;
+    const session = fx.proxy.hub.servers.get('pbx1')!.session;
+    const clients = await Promise.all(['c1', 'c2', 'c3'].map((label) => fx.loggedIn('alice', 'on', label)));
+    const before = clients.map((c) => c.received);
+    const eventsBefore = fx.proxy.hub.counters.eventsIn;
+    for (const c of clients) c.store = false;
+    let pausedIntake = 0;
+    let freeIntake = 0;
+    try {
+      sim.flood(true);
+      await waitUntil(() => fx.proxy.hub.counters.eventsIn - eventsBefore > 20_000, 10_000, 'the flood to reach the clients');
+      // What amiplex takes in over 600 ms while every client reads.
+      const atFree = fx.proxy.hub.counters.eventsIn;
+      await sleep(600);
+      freeIntake = fx.proxy.hub.counters.eventsIn - atFree;
+      // Every client stops reading for 600 ms (short of STALL_MS): the kernel's buffers fill, then
+      // amiplex's, and every client is behind — the PBX outruns them all.
+      for (const c of clients) c.pause();
+      const holdsBefore = session.holds;
+      await sleep(300);
+      // By now the kernel's buffers are full: from here on what amiplex takes in is what it reads.
+      const atPause = fx.proxy.hub.counters.eventsIn;
+      await sleep(300);
+      pausedIntake = fx.proxy.hub.counters.eventsIn - atPause;
+      expect(session.holds).toBeGreaterThan(holdsBefore);
+      for (const c of clients) c.resume();
+      // Reading goes on at the clients' pace once they read again.
+      const resumed = fx.proxy.hub.counters.eventsIn;
+      await waitUntil(() => fx.proxy.hub.counters.eventsIn - resumed > 20_000, 10_000, 'events to keep coming after the hold');
+    } finally {
+      sim.flood(false);
+      for (const c of clients) c.resume();
+    }
+    // Held, amiplex still reads the PBX (a chunk at least every 20 ms: Asterisk's writetimeout is
+    // never reached), at a small fraction of what it takes in while the clients read.
+    expect(pausedIntake).toBeGreaterThan(0);
+    expect(pausedIntake).toBeLessThan(freeIntake / 10);
+    expect(fx.proxy.hub.counters.slowClientsDropped).toBe(0);
+    const taken = () => fx.proxy.hub.counters.eventsIn - eventsBefore;
+    await waitUntil(
+      () => clients.every((c, i) => c.received - before[i]! === taken()),
+      10_000,
+      `every client to get every event (${clients.map((c, i) => c.received - before[i]!).join(', ')} of ${taken()})`,
+    );
+    for (const c of clients) expect(c.isOpen).toBe(true);
+  });
+});
+
 describe('fan-out', () => {
   it('encodes each event once per variant, not once per client', async () => {
     let encodedUserEvents = 0;
     const formats = new FormatRegistry().register({
       ...standardFormat,
+      // Every event goes through encode (not the PBX's bytes by reference), to be counted.
+      passthrough: false,
       encode(message) {
         if (message.headers[0]?.[0] === 'Event' && message.headers[0][1] === 'UserEvent') encodedUserEvents++;
         return standardFormat.encode(message);

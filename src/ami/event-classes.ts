@@ -3,6 +3,7 @@
  * a session's event mask, with Asterisk's own parsing rules for the `Events:` header.
  */
 import { getHeader, type AmiMessage } from './message.js';
+import { ABSENT, WireMessage } from './wire-message.js';
 
 export const EVENT_CLASSES = Object.freeze({
   system: 1 << 0,
@@ -79,6 +80,12 @@ export function eventMaskFromValue(value: string): number | undefined {
  * An event without Privilege (never broadcast by Asterisk) counts as every class.
  */
 export function eventClassBits(event: AmiMessage): number {
+  if (event instanceof WireMessage) {
+    // A PBX's event: its Privilege value compared with the ones seen before, without a string.
+    const known = event.whichValue('Privilege', knownPrivileges);
+    if (known >= 0) return knownBits[known]!;
+    if (known === ABSENT) return ALL_CLASSES;
+  }
   const privilege = getHeader(event, 'Privilege');
   if (privilege === undefined) return ALL_CLASSES;
   let bits = privilegeCache.get(privilege);
@@ -86,11 +93,18 @@ export function eventClassBits(event: AmiMessage): number {
     bits = privilegeBits(privilege);
     // A PBX uses a handful of Privilege values; the bound only guards against a strange one.
     if (privilegeCache.size < 1024) privilegeCache.set(privilege, bits);
+    if (knownPrivileges.length < 32) {
+      knownPrivileges.push(privilege);
+      knownBits.push(bits);
+    }
   }
   return bits;
 }
 
 const privilegeCache = new Map<string, number>();
+/** The first Privilege values seen, and their bits: what a PBX's events are compared with first. */
+const knownPrivileges: string[] = [];
+const knownBits: number[] = [];
 
 function privilegeBits(privilege: string): number {
   let bits = 0;

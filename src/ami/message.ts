@@ -11,6 +11,8 @@
  * `Output:` lines) are normal. Look-ups are case-insensitive, as in Asterisk.
  */
 
+import { WireMessage } from './wire-message.js';
+
 export type AmiHeader = readonly [name: string, value: string];
 
 export interface AmiMessage {
@@ -46,10 +48,22 @@ export function headerIndex(msg: AmiMessage, name: string): number {
   return -1;
 }
 
-/** Value of the first header named `name` (case-insensitive). */
+/**
+ * Value of the first header named `name` (case-insensitive). A message from a PBX answers the
+ * headers its decoder indexed (wire-message.ts) without parsing the others.
+ */
 export function getHeader(msg: AmiMessage, name: string): string | undefined {
+  if (msg instanceof WireMessage) {
+    const v = msg.indexed(name);
+    if (v !== null) return v;
+  }
   const i = headerIndex(msg, name);
   return i < 0 ? undefined : msg.headers[i]![1];
+}
+
+/** Whether the message has a header named `name` (case-insensitive). */
+export function hasHeader(msg: AmiMessage, name: string): boolean {
+  return getHeader(msg, name) !== undefined;
 }
 
 /**
@@ -74,12 +88,16 @@ export function getHeaders(msg: AmiMessage, name: string): string[] {
  * `OriginateResponse` events carry a `Response:` header too, so `Event:` must win.
  */
 export function messageKind(msg: AmiMessage): MessageKind {
+  if (msg instanceof WireMessage) {
+    const kind = msg.kind;
+    if (kind !== undefined) return kind;
+  }
   const first = msg.headers[0]?.[0].toLowerCase();
   if (first === 'event') return 'event';
   if (first === 'response') return 'response';
   if (first === 'action') return 'action';
-  if (headerIndex(msg, 'Event') >= 0) return 'event';
-  if (headerIndex(msg, 'Response') >= 0) return 'response';
+  if (hasHeader(msg, 'Event')) return 'event';
+  if (hasHeader(msg, 'Response')) return 'response';
   if (headerIndex(msg, 'Action') >= 0) return 'action';
   return 'other';
 }
@@ -118,6 +136,10 @@ const CRLF_CRLF = 0x0d0a0d0a;
  * the new header goes before the blank line that ends them, so the bytes need no encoding.
  */
 export function appendHeader(msg: AmiMessage, name: string, value: string): AmiMessage {
+  if (msg instanceof WireMessage) {
+    const appended = msg.withAppended(name, value);
+    if (appended !== undefined) return appended;
+  }
   const headers = [...msg.headers, [name, value] as const];
   if (msg.follows !== undefined) return { headers, follows: msg.follows };
   const raw = msg.raw;

@@ -5,7 +5,7 @@
  * own messages); the message model itself stays as it is. A message built by amiplex is marked
  * where it is made (router helpers, proxy actions); a copy made later is unmarked.
  */
-import { appendHeader, headerIndex, type AmiMessage } from './message.js';
+import { appendHeader, hasHeader, type AmiMessage } from './message.js';
 
 const fromProxy = new WeakSet<AmiMessage>();
 
@@ -25,6 +25,6 @@ export function isProxyMessage(msg: AmiMessage): boolean {
  * for it on answers (server_header_answers), unless amiplex wrote it or it names a server already.
  */
 export function answerFrom(owner: { readonly user?: { readonly serverHeaderAnswers?: boolean } | undefined }, msg: AmiMessage, server: string): AmiMessage {
-  if (owner.user?.serverHeaderAnswers !== true || isProxyMessage(msg) || headerIndex(msg, 'Server') >= 0) return msg;
+  if (owner.user?.serverHeaderAnswers !== true || isProxyMessage(msg) || hasHeader(msg, 'Server')) return msg;
   return appendHeader(msg, 'Server', server);
 }

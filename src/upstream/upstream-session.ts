@@ -4,7 +4,8 @@
  * jitter after a drop or a failed login. Every state change is logged and reported.
  *
  * It owns the socket and nothing else: what arrives (bar its own Login/Ping/Logoff answers)
- * goes to `handlers.message`, and `send()` writes what the router gives it.
+ * goes to `handlers.message`, paced (upstream-pacer.ts: in slices, and held while every client
+ * is behind), and `send()` writes what the router gives it.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -16,6 +17,8 @@ import type { ServerConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { describeTlsError, upstreamTlsOptions } from '../tls/upstream-tls.js';
 import { exponentialBackoff, type BackoffStrategy } from './backoff.js';
+import { UpstreamPacer } from './upstream-pacer.js';
+import type { ClientPace } from '../clients/shared/client-pace.js';
 
 export type UpstreamState = 'connecting' | 'authenticating' | 'up' | 'down' | 'stopped';
 
@@ -47,15 +50,24 @@ export interface UpstreamOptions {
   readonly backoff?: BackoffStrategy;
   /** The proxy.conf the server came from: tls_ca is relative to its folder (default ./proxy.conf). */
   readonly configFile?: string;
+  /** Whether the clients keep up: reading holds while every one is behind (see upstream-pacer.ts). */
+  readonly pace?: ClientPace;
+}
+
+/** A reply from the PBX that broke a decoder limit: handled in its place among the messages. */
+class Undecodable {
+  constructor(
+    readonly text: string,
+    readonly headers: readonly AmiHeader[],
+  ) {}
 }
 
 const LOGOFF_WAIT_MS = 1000;
-/** Longest stretch of reading from the PBX in one turn of the event loop. */
-const MAX_TURN_MS = 10;
 
 export class UpstreamSession {
   private socket: net.Socket | undefined;
   private decoder: AmiDecoder | undefined;
+  private pacer: UpstreamPacer<AmiMessage | Undecodable> | undefined;
   private _state: UpstreamState = 'down';
   private since = Date.now();
   private amiVersion: string | undefined;
@@ -71,8 +83,8 @@ export class UpstreamSession {
   private readonly own = new Map<string, (msg: AmiMessage) => void>();
   private swallowFullyBooted = false;
   private stopping = false;
-  /** When this turn of the event loop started reading (performance.now()), or -1. */
-  private turnStart = -1;
+  /** Holds of earlier connections (see upstream-pacer.ts). */
+  private pastHolds = 0;
   private out: Buffer[] = [];
   private flushQueued = false;
   private readonly backoff: BackoffStrategy;
@@ -88,6 +100,11 @@ export class UpstreamSession {
     this.backoff =
       options.backoff ??
       exponentialBackoff({ minMs: config.reconnectMin * 1000, maxMs: config.reconnectMax * 1000 });
+  }
+
+  /** How many times reading waited for the clients (every one behind), since start. */
+  get holds(): number {
+    return this.pastHolds + (this.pacer?.holds ?? 0);
   }
 
   get state(): UpstreamState {
@@ -163,15 +180,14 @@ export class UpstreamSession {
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
+    const pacer = new UpstreamPacer<AmiMessage | Undecodable>(socket, (item) => this.onItem(item), this.options.pace);
+    this.pacer = pacer;
     this.decoder = new AmiDecoder(
       { side: 'from-server' },
       {
         banner: (line) => this.onBanner(line),
-        message: (msg) => this.onMessage(msg),
-        error: (_code, text, headers) => {
-          this.log.warn({ error: text }, 'undecodable message from the PBX');
-          this.handlers.protocolError?.(text, headers);
-        },
+        message: (msg) => pacer.push(msg),
+        error: (_code, text, headers) => pacer.push(new Undecodable(text, headers)),
       },
     );
     this.setupTimer = setTimeout(
@@ -180,9 +196,9 @@ export class UpstreamSession {
     );
     socket.on('data', (chunk: Buffer) => {
       if (socket !== this.socket) return;
-      this.startTurn();
+      pacer.read();
       this.decoder?.push(chunk);
-      this.yieldIfBusy(socket);
+      pacer.run();
     });
     socket.on('error', (err) => {
       if (socket !== this.socket) return;
@@ -195,25 +211,10 @@ export class UpstreamSession {
     });
   }
 
-  /**
-   * Fanning out one chunk of events to many clients takes time; after MAX_TURN_MS of it in one
-   * turn of the event loop, reading pauses until the next turn, so timers, client actions and
-   * writes are never held up for long by a burst.
-   */
-  private yieldIfBusy(socket: net.Socket): void {
-    if (performance.now() - this.turnStart < MAX_TURN_MS || socket.isPaused()) return;
-    socket.pause();
-    setImmediate(() => {
-      if (socket === this.socket) socket.resume();
-    });
-  }
-
-  private startTurn(): void {
-    if (this.turnStart >= 0) return;
-    this.turnStart = performance.now();
-    setImmediate(() => {
-      this.turnStart = -1;
-    });
+  private onItem(item: AmiMessage | Undecodable): void {
+    if (!(item instanceof Undecodable)) return this.onMessage(item);
+    this.log.warn({ error: item.text }, 'undecodable message from the PBX');
+    this.handlers.protocolError?.(item.text, item.headers);
   }
 
   private onBanner(line: string): void {
@@ -329,6 +330,14 @@ export class UpstreamSession {
   }
 
   private teardown(): void {
+    // What was read before the end still counts (an answer, an event), before the session is reported gone.
+    const pacer = this.pacer;
+    this.pacer = undefined;
+    if (pacer !== undefined) {
+      if (this._state === 'up') pacer.flushNow();
+      pacer.close();
+      this.pastHolds += pacer.holds;
+    }
     clearTimeout(this.setupTimer);
     clearInterval(this.keepaliveTimer);
     clearTimeout(this.pingTimer);

@@ -305,7 +305,7 @@ export class AmiClientSession implements ActionOwner {
     }
     this.stats.eventsSent++;
     // Shared with every client of its format (a standalone copy once it is going to wait: see Outbound).
-    this.output.push(event.bytes(this.format, this.user?.serverHeader ?? true, this.output.lagging));
+    this.output.push(event.withServerLine(this.format, this.user?.serverHeader ?? true, this.output.lagging));
     if (this.waiter) this.finishWaitEvent();
   }
 

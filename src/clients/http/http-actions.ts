@@ -10,7 +10,7 @@
  */
 import type { LockScope } from '../../access/login-guard.js';
 import type http from 'node:http';
-import { appendHeader, getHeader, headerIndex, sameText, type AmiMessage } from '../../ami/message.js';
+import { appendHeader, getHeader, hasHeader, sameText, type AmiMessage } from '../../ami/message.js';
 import { eventMaskFromValue } from '../../ami/event-classes.js';
 import { startAudit, writeAudit } from '../../audit.js';
 import type { UserConfig } from '../../config/index.js';
@@ -238,7 +238,7 @@ export class HttpActions {
 /** A queued event as its user receives it: with the Server header unless the user turned it off. */
 export function eventFor(e: QueuedEvent, user: UserConfig): AmiMessage {
   const msg = e.out.message;
-  if (!user.serverHeader || e.server === undefined || headerIndex(msg, 'Server') >= 0) return msg;
+  if (!user.serverHeader || e.server === undefined || hasHeader(msg, 'Server')) return msg;
   return appendHeader(msg, 'Server', e.server);
 }
 

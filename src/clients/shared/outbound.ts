@@ -9,12 +9,34 @@
  * slab, for a short one). A client that writes it at once needs nothing more; a client whose
  * output is going to wait asks for the `standalone` variant instead — made once, shared by every
  * such client — so what lagging clients hold never keeps whole read chunks or slabs alive.
+ *
+ * Raw AMI clients that want a `Server:` header on each event get the PBX's bytes untouched with
+ * the header after them (`withServerLine`): nothing is parsed or encoded, the bytes are copied
+ * once per event into a buffer of their own, which every such client shares, lagging or not.
  */
 import { encodeText } from '../../ami/encoder.js';
 import { standalone } from './output-queue.js';
-import { appendHeader, getHeader, headerIndex, type AmiMessage } from '../../ami/message.js';
+import { appendHeader, getHeader, hasHeader, type AmiMessage } from '../../ami/message.js';
+import { WireMessage } from '../../ami/wire-message.js';
 import type { EventView } from '../../filters/event-view.js';
 import type { FormatModule } from '../../formats.js';
+
+const CRLF_CRLF = 0x0d0a0d0a;
+
+/** `Server: NAME` and the blank line that ends a message, per PBX name: the same Buffer for every event. */
+const serverLines = new Map<string, Buffer>();
+
+function serverLine(server: string): Buffer {
+  let line = serverLines.get(server);
+  if (line === undefined) {
+    const text = `Server: ${server}\r\n\r\n`;
+    line = Buffer.allocUnsafeSlow(text.length);
+    line.write(text, 'latin1');
+    // A handful of PBX names; the bound only guards against a strange configuration.
+    if (serverLines.size < 1024) serverLines.set(server, line);
+  }
+  return line;
+}
 
 export class Outbound implements EventView {
   /**
@@ -23,6 +45,10 @@ export class Outbound implements EventView {
    */
   private readonly cache = new Map<FormatModule, [Buffer | undefined, Buffer | undefined, Buffer | undefined, Buffer | undefined]>();
   private tagged: AmiMessage | undefined;
+  /** The PBX's bytes without the blank line that ends them (raw AMI with a Server header), and their standalone copy; null when that does not apply. */
+  private head: Buffer | null | undefined;
+  /** The PBX's bytes and the Server line after them, in a buffer of their own. */
+  private headAndServer: Buffer | undefined;
   private eventName: string | undefined;
   private wholeText: string | undefined;
 
@@ -61,9 +87,38 @@ export class Outbound implements EventView {
     return standaloneCopy ? (entry[tag + 2] ??= standalone(bytes)) : bytes;
   }
 
+  /**
+   * As `bytes`; for a format that passes the PBX's bytes through (raw AMI) with a `Server:`
+   * header to append, those bytes without their final blank line and the shared `Server:` line
+   * after them, joined once (standalone already: one Buffer whoever gets it).
+   */
+  withServerLine(format: FormatModule, serverHeader: boolean, standaloneCopy = false): Buffer {
+    if (serverHeader && format.passthrough === true && this.server !== undefined) {
+      if (this.headAndServer !== undefined) return this.headAndServer;
+      const head = (this.head ??= this.rawHead());
+      if (head !== null) {
+        const line = serverLine(this.server);
+        const both = Buffer.allocUnsafeSlow(head.length + line.length);
+        head.copy(both, 0);
+        line.copy(both, head.length);
+        return (this.headAndServer = both);
+      }
+    }
+    return this.bytes(format, serverHeader, standaloneCopy);
+  }
+
+  /** The raw bytes up to the blank line that ends them, when a Server header goes there. */
+  private rawHead(): Buffer | null {
+    const msg = this.message;
+    if (msg instanceof WireMessage) return hasHeader(msg, 'Server') ? null : msg.head;
+    const raw = msg.raw;
+    if (raw === undefined || raw.length < 4 || raw.readUInt32BE(raw.length - 4) !== CRLF_CRLF || hasHeader(this.message, 'Server')) return null;
+    return raw.subarray(0, raw.length - 2);
+  }
+
   private withServer(): AmiMessage {
     if (this.tagged === undefined) {
-      this.tagged = headerIndex(this.message, 'Server') >= 0 ? this.message : appendHeader(this.message, 'Server', this.server!);
+      this.tagged = hasHeader(this.message, 'Server') ? this.message : appendHeader(this.message, 'Server', this.server!);
     }
     return this.tagged;
   }

@@ -9,7 +9,12 @@
  * The total is an upper bound between sweeps: an output that drained without writing again is
  * counted as it was at its last write, and `recount()` (the sweep, and before any shedding)
  * reads every output again.
+ *
+ * It also carries the clients' pace (client-pace.ts): whether they keep up, which the PBX
+ * sessions read to slow down when every client is behind.
  */
+import { ClientPace } from './client-pace.js';
+
 export interface BudgetMember {
   /** Bytes it holds now (its writable's writableLength). */
   readonly buffered: number;
@@ -22,6 +27,8 @@ export interface BudgetMember {
 export class OutputBudget {
   private readonly members = new Set<BudgetMember>();
   private sum = 0;
+  /** Whether the clients keep up with what they are given (every output tallies its writes here). */
+  readonly pace = new ClientPace();
 
   constructor(private readonly limit: () => number) {}
 

@@ -1,12 +1,13 @@
 /**
  * A client's output, bounded the same way for every kind of client (raw AMI, event streams,
- * WebSockets). What one turn of the event loop queues for it goes out in one socket write
- * (corked, so one writev), after every upstream chunk read in that turn; every client written
- * to in a turn is flushed from one setImmediate. Once the socket says to stop (over its
- * high-water mark), what comes next is held here, not in the socket's own queue, until it
- * drains.
+ * WebSockets). What one turn of the event loop queues for it goes out in one socket write,
+ * after every upstream chunk read in that turn; every client written to in a turn is flushed
+ * from one setImmediate. Up to JOIN_MAX bytes are joined into one Buffer first — one copy shared
+ * by every client given the very same Buffers in that flush — since a writev of many small
+ * Buffers costs the kernel and Node far more. Once the socket says to stop (over its high-water
+ * mark), what comes next is held here, not in the socket's own queue, until it drains.
  *
- * Memory: Buffers are written by reference, never joined into a copy per client. An event's
+ * Memory: what waits is held by reference, never joined into a copy per client. An event's
  * encoding, shared by every client that receives it, is held once however many of them have
  * yet to read it; a message for this client alone (`pushOwn`) that is going to wait is first
  * copied out of whatever larger buffer it is a view of, so a few waiting bytes never keep a read
@@ -16,7 +17,13 @@
  * Limits: over `client_buffer` for `slow_client_timeout`, or ever over `client_buffer_max`, the
  * client is dropped by its owner; what it holds counts at once against `client_buffer_total`
  * (the OutputBudget shared by every client).
+ *
+ * Pace: the queue tells the clients' pace (client-pace.ts) when it falls behind (its socket
+ * refuses more, with a quarter of `client_buffer` or more unsent), when it catches up, and when
+ * it stalls (behind for STALL_MS without catching up once), and tallies each write as going to a
+ * client ahead or behind; the PBX sessions read it to slow down when every client is behind.
  */
+import { STALL_MS } from './client-pace.js';
 import type { BudgetMember, OutputBudget } from './output-budget.js';
 
 export interface OutputLimits {
@@ -57,19 +64,69 @@ export function standalone(buf: Buffer): Buffer {
 
 let dirty: OutputQueue[] = [];
 
+/**
+ * Most bytes of one flush joined into one Buffer before writing. Many small writes (an event and
+ * its Server line are two) cost the kernel and Node's writev far more than one copy; over this,
+ * or for a client that waited for its socket, they are written as they are (by reference).
+ */
+export const JOIN_MAX = 128 * 1024;
+
+/** While flushDirty runs: the last joined flush, which the next client's may repeat exactly. */
+let lastParts: readonly Buffer[] | undefined;
+let lastJoined: Buffer | undefined;
+let flushingDirty = false;
+
 function flushDirty(): void {
   const list = dirty;
   dirty = [];
-  for (const output of list) output.flush();
+  flushingDirty = true;
+  try {
+    for (const output of list) output.flush();
+  } finally {
+    flushingDirty = false;
+    lastParts = undefined;
+    lastJoined = undefined;
+  }
+}
+
+/**
+ * `parts` as one Buffer: the previous client's when it was given the very same Buffers in the
+ * same order (clients with the same format and filters are, within one flush of every queue).
+ */
+function joined(parts: readonly Buffer[], bytes: number, shared: boolean): Buffer {
+  if (shared && lastParts !== undefined && lastParts.length === parts.length) {
+    let same = true;
+    for (let i = 0; i < parts.length; i++) {
+      if (parts[i] !== lastParts[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastJoined!;
+  }
+  const out = Buffer.concat(parts as Buffer[], bytes);
+  if (shared) {
+    // A copy: the caller empties its array to fill it again.
+    lastParts = parts.slice();
+    lastJoined = out;
+  }
+  return out;
 }
 
 export class OutputQueue implements BudgetMember {
   counted = 0;
   /** Written at the next flush, or held while the sink is over its high-water mark. */
   private pending: Buffer[] = [];
+  /** The array the last flush wrote from, emptied: the next flush's pending (no array made per flush). */
+  private spare: Buffer[] = [];
   private pendingBytes = 0;
   /** The sink said to stop (write() returned false): hold everything until it drains. */
   private blocked = false;
+  /** Unsent output from which a client whose socket refuses more counts as behind (a quarter of client_buffer). */
+  private paceBytes: number;
+  private pace: 'ahead' | 'behind' | 'stalled' = 'ahead';
+  /** When it fell behind (ms since the epoch). */
+  private behindSince = 0;
   private scheduled = false;
   private done = false;
   /** When the unsent output went over client_buffer; undefined while under. */
@@ -80,9 +137,11 @@ export class OutputQueue implements BudgetMember {
     private readonly client: WritableClient,
   ) {
     client.budget.add(this);
+    this.paceBytes = client.limits().clientBuffer / 4;
     sink.on('drain', () => {
       this.blocked = false;
       this.flush();
+      if (!this.blocked || this.sink.writableLength + this.pendingBytes < this.paceBytes) this.caughtUp();
     });
   }
 
@@ -106,8 +165,20 @@ export class OutputQueue implements BudgetMember {
     if (this.done) return;
     this.pending.push(buf);
     this.pendingBytes += buf.length;
+    const budget = this.client.budget;
+    if (!this.blocked || this.sink.writableLength + this.pendingBytes < this.paceBytes) {
+      if (this.pace !== 'ahead') this.caughtUp();
+      budget.pace.wrote(false);
+    } else if (this.pace === 'behind') {
+      budget.pace.wrote(true);
+    } else if (this.pace === 'ahead') {
+      this.pace = 'behind';
+      this.behindSince = Date.now();
+      budget.pace.fellBehind();
+      budget.pace.wrote(true);
+    }
     // Held here until the socket drains: it counts against the budget now, not at the flush.
-    if (this.blocked) this.client.budget.grew(this, buf.length);
+    if (this.blocked) budget.grew(this, buf.length);
     if (this.done || this.scheduled) return;
     this.scheduled = true;
     if (dirty.length === 0) setImmediate(flushDirty);
@@ -129,22 +200,31 @@ export class OutputQueue implements BudgetMember {
     if (this.done || this.client.isClosed) return;
     if (this.pending.length > 0 && (force || !this.blocked)) {
       const out = this.pending;
-      this.client.sent?.(this.pendingBytes);
-      this.pending = [];
+      const bytes = this.pendingBytes;
+      this.client.sent?.(bytes);
+      this.pending = this.spare;
       this.pendingBytes = 0;
       const sink = this.sink;
       let more = true;
       if (out.length === 1) {
         more = sink.write(out[0]!);
+      } else if (bytes <= JOIN_MAX && sink.writableLength === 0) {
+        more = sink.write(joined(out, bytes, flushingDirty));
       } else {
         sink.cork();
         for (const buf of out) more = sink.write(buf);
         sink.uncork();
       }
+      // A lagging client's long array is let go rather than kept at its size.
+      if (out.length <= 4096) {
+        out.length = 0;
+        this.spare = out;
+      } else this.spare = [];
       this.blocked = !more;
     }
     const buffered = this.buffered;
     const { clientBuffer, clientBufferMax } = this.client.limits();
+    this.paceBytes = clientBuffer / 4;
     if (buffered > clientBufferMax) {
       this.drop(`output buffer over client_buffer_max (${clientBufferMax} bytes)`);
       return;
@@ -156,6 +236,11 @@ export class OutputQueue implements BudgetMember {
 
   /** Called periodically: drops a client over client_buffer for longer than slow_client_timeout; whether it did. */
   checkSlow(now: number): boolean {
+    if (this.pace === 'behind' && now - this.behindSince > STALL_MS) {
+      // Behind without catching up once: it stopped reading, it paces nobody any more.
+      this.pace = 'stalled';
+      this.client.budget.pace.released();
+    }
     if (this.over === undefined || this.done || this.client.isClosed) return false;
     const { clientBuffer, slowClientTimeoutMs } = this.client.limits();
     if (this.buffered <= clientBuffer) {
@@ -174,10 +259,21 @@ export class OutputQueue implements BudgetMember {
 
   /** The client is going away: what is queued is forgotten, nothing more is written, and it no longer counts. */
   discard(): void {
+    const was = this.pace;
+    this.pace = 'ahead';
+    if (was === 'behind') this.client.budget.pace.released();
     this.done = true;
     this.pending = [];
+    this.spare = [];
     this.pendingBytes = 0;
     this.client.budget.remove(this);
+  }
+
+  /** Its unsent output is under the pace mark again. */
+  private caughtUp(): void {
+    const was = this.pace;
+    this.pace = 'ahead';
+    if (was === 'behind') this.client.budget.pace.released();
   }
 
   private drop(reason: string): void {
