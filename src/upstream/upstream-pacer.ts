@@ -20,6 +20,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ClientPace } from '../clients/shared/client-pace.js';
+import { ReadSwitch, type Pausable } from '../net/read-switch.js';
 
 /** Most time spent handling one PBX's messages in one turn of the event loop (ms). */
 export const SLICE_MS = 5;
@@ -28,15 +29,10 @@ export const HOLD_MAX_MS = 20;
 /** Messages read and not handled yet past which reading no longer waits for the clients. */
 export const BACKLOG_MAX = 16_384;
 
-export interface PacedSocket {
-  pause(): void;
-  resume(): void;
-}
-
 export class UpstreamPacer<T> {
   private queue: T[] = [];
   private head = 0;
-  private paused = false;
+  private readonly reading: ReadSwitch;
   private running = false;
   private closed = false;
   /** The rest waits for a later turn (see `later`). */
@@ -55,12 +51,14 @@ export class UpstreamPacer<T> {
   holds = 0;
 
   constructor(
-    private readonly socket: PacedSocket,
+    socket: Pausable,
     private readonly handle: (item: T) => void,
     private readonly pace: ClientPace | undefined,
     private readonly sliceMs = SLICE_MS,
     private readonly holdMaxMs = HOLD_MAX_MS,
-  ) {}
+  ) {
+    this.reading = new ReadSwitch(socket);
+  }
 
   /** Whether handling waits for the clients now. */
   get holding(): boolean {
@@ -78,7 +76,7 @@ export class UpstreamPacer<T> {
     if (!this.mustRead) return;
     // Read because the PBX had waited long enough: this chunk, not all the socket has.
     this.mustRead = false;
-    this.pause();
+    this.reading.pause();
   }
 
   /** Something decoded from what was read: handled in order, by run(). */
@@ -127,7 +125,7 @@ export class UpstreamPacer<T> {
     }
     if (behind || pace?.allBehind() === true) this.hold();
     else if (this.head < this.queue.length) this.later();
-    else this.resume();
+    else this.reading.resume();
   }
 
   /** Handles everything that waits, now (the connection is going away: what it said still counts). */
@@ -144,6 +142,7 @@ export class UpstreamPacer<T> {
   /** Nothing more is handled; timers are cleared. */
   close(): void {
     this.closed = true;
+    this.reading.close();
     this.queue = [];
     this.head = 0;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
@@ -158,7 +157,7 @@ export class UpstreamPacer<T> {
    * never follow each other in one turn of the event loop.
    */
   private later(): void {
-    if (!this.mustRead) this.pause();
+    if (!this.mustRead) this.reading.pause();
     this.scheduled = true;
     this.tickLater();
   }
@@ -186,17 +185,17 @@ export class UpstreamPacer<T> {
     if (pace.clientsBehind === 0) {
       // They caught up meanwhile (the last write that counted them was flushed).
       if (this.head < this.queue.length) this.later();
-      else this.resume();
+      else this.reading.resume();
       return;
     }
     if (left <= 0) {
       this.mustRead = true;
-      this.resume();
+      this.reading.resume();
       if (this.head < this.queue.length) this.later();
       return;
     }
     this.holds++;
-    this.pause();
+    this.reading.pause();
     this.holdTimer = setTimeout(() => this.endHold(true), left);
     this.stopWaiting = pace.onCaughtUp(() => this.endHold(true));
   }
@@ -210,15 +209,4 @@ export class UpstreamPacer<T> {
     if (goOn) this.run();
   }
 
-  private pause(): void {
-    if (this.paused) return;
-    this.paused = true;
-    this.socket.pause();
-  }
-
-  private resume(): void {
-    if (!this.paused || this.closed) return;
-    this.paused = false;
-    this.socket.resume();
-  }
 }

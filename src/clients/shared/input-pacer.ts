@@ -12,7 +12,7 @@
  *
  * Small input — a few actions in one read — is handled at once, in the same turn, as before.
  */
-import type { Duplex } from 'node:stream';
+import { ReadSwitch, type Pausable } from '../../net/read-switch.js';
 
 /** Bytes handed to the decoder in one turn of the event loop: about 120 Pings, 2048 blank lines. */
 export const INPUT_SLICE_BYTES = 4096;
@@ -36,13 +36,15 @@ export class InputPacer {
   private running = false;
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private paused = false;
+  private readonly reading: ReadSwitch;
 
   constructor(
-    private readonly socket: Pick<Duplex, 'pause' | 'resume'>,
+    socket: Pausable,
     private readonly sink: InputSink,
     private readonly sliceBytes = INPUT_SLICE_BYTES,
-  ) {}
+  ) {
+    this.reading = new ReadSwitch(socket);
+  }
 
   /** Bytes waiting to be handled. */
   get waiting(): number {
@@ -60,7 +62,7 @@ export class InputPacer {
   /** Handle nothing more until `release()`. */
   hold(): void {
     this.held = true;
-    this.pause();
+    this.reading.pause();
   }
 
   release(): void {
@@ -77,6 +79,7 @@ export class InputPacer {
   /** Forgets what is waiting; nothing more is handled. */
   close(): void {
     this.closed = true;
+    this.reading.close();
     this.queue = [];
     this.queued = 0;
     this.unschedule();
@@ -107,14 +110,14 @@ export class InputPacer {
     let budget = this.sliceBytes;
     while (this.queued > 0) {
       if (budget <= 0) {
-        this.pause();
+        this.reading.pause();
         this.schedule();
         return;
       }
       const wait = this.sink.delay();
       if (this.closed || this.held) return;
       if (wait > 0) {
-        this.pause();
+        this.reading.pause();
         if (Number.isFinite(wait)) {
           this.timer = setTimeout(() => {
             this.timer = undefined;
@@ -137,7 +140,7 @@ export class InputPacer {
       }
       if (this.closed || this.held) return;
     }
-    this.resume();
+    this.reading.resume();
   }
 
   /** The next piece: at most `max` bytes of the first chunk, ending after its last line end when it has one. */
@@ -155,15 +158,4 @@ export class InputPacer {
     return first.subarray(0, cut);
   }
 
-  private pause(): void {
-    if (this.paused) return;
-    this.paused = true;
-    this.socket.pause();
-  }
-
-  private resume(): void {
-    if (!this.paused || this.closed) return;
-    this.paused = false;
-    this.socket.resume();
-  }
 }
