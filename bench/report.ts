@@ -321,7 +321,7 @@ function clusterSection(r: ClusterResult): string {
       [[`${r.leaseTtl} s`, r.takeoverMs === undefined ? 'not within 3 TTLs' : `**${(r.takeoverMs / 1000).toFixed(2)} s**`, r.takenBy ?? '–', String(r.survivorsDisconnected)]],
     ) +
     '\nA take-over waits for the dead holder\'s lease to run out: `lease_ttl` after its last renewal (renewed every third of it), ' +
-    'so between ⅔ and all of `lease_ttl`, plus up to a tenth of it until a survivor looks, plus an AMI login.\n'
+    'so between ⅔ and all of `lease_ttl`, plus an AMI login (a survivor looks at the instant it runs out).\n'
   );
 }
 

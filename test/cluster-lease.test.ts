@@ -102,9 +102,12 @@ describe('a lease', () => {
 
   it('a key held by another node is left alone until a TTL after it was last seen, then created anew', () => {
     const l = lease();
+    expect(l.othersExpiry).toBeUndefined();
     l.observe({ node: 'b', instance: 'inst-b' }, 7, 100);
     expect(l.isFree(3099)).toBe(false);
     expect(l.step(3099, PREFERRED)).toBeUndefined();
+    // The instant the node looks again (ownership.ts sets a timer to it).
+    expect(l.othersExpiry).toBe(3100);
     expect(l.step(3100, PREFERRED)).toEqual({ kind: 'claim', revision: 0 });
     l.writeFailed(3110, true); // still there after all: wait and see
     expect(l.state).toBe('idle');

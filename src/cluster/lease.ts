@@ -138,6 +138,13 @@ export class Lease {
     return seen.record.instance === this.instance || now >= seen.at + this.timing.ttlMs;
   }
 
+  /** When another node's hold runs out as far as this node can tell (a TTL after it was last seen), if another node holds it. */
+  get othersExpiry(): number | undefined {
+    const seen = this.seen;
+    if (seen === undefined || seen.record === undefined || seen.record.node === '' || seen.record.instance === this.instance) return undefined;
+    return seen.at + this.timing.ttlMs;
+  }
+
   /** Since when it has been free (meaningful when isFree). */
   private freeSince(): number {
     const seen = this.seen;

@@ -65,6 +65,9 @@ export class Ownership {
   private readonly deadlines = new Map<string, NodeJS.Timeout>();
   private readonly mismatchLogged = new Map<string, string>();
   private tickTimer: NodeJS.Timeout | undefined;
+  /** A look at the instant the next lease or node registration of another node runs out. */
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryAt = Number.POSITIVE_INFINITY;
   private watcher: { stop(): void } | undefined;
   private registeredAt: number | undefined;
   private stopping = false;
@@ -235,6 +238,36 @@ export class Ownership {
       if (lease.holding(now)) void this.release(server, lease, undefined);
       this.leases.delete(server);
     }
+    this.lookAtNextExpiry(now);
+  }
+
+  /**
+   * The periodic look comes every tenth of a TTL; a dead node's PBXes are taken at the instant
+   * its lease and registration run out (as this node sees them: a TTL after their last write
+   * came in), not up to a tenth of a TTL later.
+   */
+  private lookAtNextExpiry(now: number): void {
+    if (this.stopping) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const lease of this.leases.values()) {
+      const at = lease.othersExpiry;
+      if (at !== undefined && at > now && at < next) next = at;
+    }
+    for (const [name, n] of this.nodes) {
+      const at = n.lastSeen + this.timing.ttlMs;
+      if (name !== this.node && at > now && at < next) next = at;
+    }
+    if (next === this.expiryAt) return;
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.expiryAt = next;
+    if (next === Number.POSITIVE_INFINITY) return;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expiryAt = Number.POSITIVE_INFINITY;
+      this.tick();
+    }, next - now + 1);
+    this.expiryTimer.unref();
   }
 
   /** Carries out a step of the node lease (key `node.…`) or of a PBX's lease. */
@@ -383,6 +416,7 @@ export class Ownership {
   async close(): Promise<void> {
     this.stopping = true;
     clearInterval(this.tickTimer);
+    clearTimeout(this.expiryTimer);
     const now = performance.now();
     const others = [...this.liveNodes(now).keys()].filter((n) => n !== this.node);
     await Promise.all(
