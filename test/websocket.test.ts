@@ -193,6 +193,34 @@ describe('GET /ws: actions and their answers', () => {
     expect(c.closeCode).toBeUndefined();
   });
 
+  it('bad frames are answered at malformed_rate at most; kept up past malformed_timeout the socket is closed (1008, counted); others go on', async () => {
+    const h = await startHttpFixture({ general: { malformed_rate: 20, malformed_timeout: 1 } });
+    const other = await connect(h);
+    const c = await connect(h);
+    const t0 = Date.now();
+    // Far faster than 20 a second, for as long as the socket stays open.
+    const flood = setInterval(() => {
+      if (c.closeCode === undefined) for (let i = 0; i < 50; i++) c.send('{not json');
+    }, 5);
+    try {
+      expect(await c.closed(5000)).toBe(1008);
+    } finally {
+      clearInterval(flood);
+    }
+    const elapsed = (Date.now() - t0) / 1000;
+    expect(c.closeReason).toBe('bad frames kept up over malformed_rate for more than 1 s (malformed_timeout)');
+    // The burst (20), then 20 a second: nowhere near the thousands sent.
+    const answered = c.ofType('error').length;
+    expect(answered).toBeGreaterThan(20);
+    expect(answered).toBeLessThanOrEqual(20 + Math.ceil(elapsed * 20) + 5);
+    expect(elapsed).toBeGreaterThanOrEqual(1);
+    expect(h.fx.proxy.hub.counters.floodingClientsDropped).toBe(1);
+    // The other socket never noticed.
+    other.send({ Action: 'Ping', ActionID: 'after' });
+    expect((await other.answers('after'))[0]!.data!.Ping).toBe('Pong');
+    expect(other.closeCode).toBeUndefined();
+  });
+
   it('every action goes through the user policy; Challenge and WaitEvent are refused; Logoff closes with 1000', async () => {
     const h = await startHttpFixture({ users: [{ name: 'alice', settings: { deny_actions: 'Originate' } }] });
     const c = await connect(h);

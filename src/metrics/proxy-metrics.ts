@@ -153,7 +153,7 @@ export class ProxyMetrics {
     total('websocket_events_total', 'Events written to WebSockets (GET /ws; one per event and socket).', () => c.webSocketEvents);
     total('websockets_opened_total', 'WebSockets opened (upgrades accepted on GET /ws).', () => c.webSocketsOpened);
     total('websockets_slow_closed_total', 'WebSockets closed (1008) for not reading their output; also in slow_clients_disconnected_total.', () => c.webSocketsSlowClosed);
-    total('flooding_clients_disconnected_total', 'Raw AMI clients disconnected for sending malformed input (blank lines, lines too long) faster than it is answered for too long.', () => c.floodingClientsDropped);
+    total('flooding_clients_disconnected_total', 'Raw AMI clients and WebSockets disconnected for sending malformed input (blank lines, lines too long, bad frames) faster than it is answered for too long.', () => c.floodingClientsDropped);
     total('failed_logins_total', 'Failed logins, raw AMI and HTTP.', () => c.failedLogins);
     new Counter({
       name: `${METRIC_PREFIX}lockouts_total`,

@@ -30,6 +30,7 @@ import { errorResponse, response, type Failure } from '../../router/action-route
 import { errorFrame, messageFrame, parseClientFrame, type Envelope, type FrameServer } from '../../../formats/websocket.js';
 import { nextOwnerId, type ActionOwner } from '../shared/action-owner.js';
 import { AnswerOrder, type AnswerSlot } from '../shared/answer-order.js';
+import { FloodGuard } from '../shared/flood-guard.js';
 import type { BufferedOutput } from '../shared/buffered-output.js';
 import { writableOutput, type OutputQueue } from '../shared/output-queue.js';
 import { textFrame } from './ws-wire.js';
@@ -93,6 +94,9 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
   private allowedServers: Set<string>;
   private eventMask = ALL_CLASSES;
   private readonly output: OutputQueue;
+  /** Bad frames are answered at malformed_rate at most, as a raw client's malformed input. */
+  private readonly flood: FloodGuard;
+  private resumeTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private closed = false;
   private readonly log: Logger;
@@ -124,6 +128,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
       budget: host.hub.outputBudget,
       sent: (bytes) => void (this.stats.bytesSent += bytes),
     });
+    this.flood = new FloodGuard(host.hub.settings().malformedInput, Date.now());
     this.allowedServers = new Set(user.servers);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
     ws.on('pong', () => {
@@ -219,9 +224,41 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
     this.onAction(parsed.action);
   }
 
+  /**
+   * A frame that is not an action: answered with an error frame, logged once (and once more when
+   * they come faster than malformed_rate). Over that rate the socket's reading waits (bad frames
+   * ws had already read meanwhile get no answer); kept up for longer than malformed_timeout, the
+   * socket is closed (1008), logged and counted.
+   */
   private badFrame(message: string): void {
-    this.log.info({ reason: message }, 'websocket frame refused');
+    const now = Date.now();
+    const flood = this.flood;
+    if (flood.count === 0) this.log.info({ reason: message }, 'websocket frame refused');
+    const wasThrottled = flood.throttled;
+    flood.note(now);
+    if (flood.throttled && !wasThrottled) {
+      this.log.warn({ refused: flood.count }, `websocket frames refused faster than ${flood.limits.rate} a second (malformed_rate): answered at that rate`);
+    }
+    if (flood.flooding(now)) {
+      this.host.hub.counters.floodingClientsDropped++;
+      const reason = `bad frames kept up over malformed_rate for more than ${flood.limits.maxThrottledMs / 1000} s (malformed_timeout)`;
+      this.log.warn({ refused: flood.count }, `websocket closed: ${reason}`);
+      this.close(CLOSE.policy, reason, true);
+      return;
+    }
+    // Waiting already: ws read these with the last chunk; they count, but get no answer.
+    if (this.resumeTimer !== undefined) return;
     this.write(textFrame(errorFrame(message)));
+    const wait = flood.waitMs(now);
+    if (wait > 0 && this.resumeTimer === undefined) {
+      // Frames ws has already read still arrive; nothing more is read until the wait is over.
+      this.ws.pause();
+      this.resumeTimer = setTimeout(() => {
+        this.resumeTimer = undefined;
+        if (!this.isClosed) this.ws.resume();
+      }, wait);
+      this.resumeTimer.unref();
+    }
   }
 
   private onAction(msg: AmiMessage): void {
@@ -318,6 +355,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
   private onClose(code: number): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.resumeTimer);
     this.output.discard();
     this.log.debug({ user: this.user.name, code, events: this.stats.eventsSent }, 'websocket closed');
     this.host.closed(this);
