@@ -152,7 +152,7 @@ function steadySection(steady: readonly FanoutResult[]): string {
   const runs = steadyPairs(steady).length;
   let run = 0;
   const rows = steady.map((r) => [
-    String(r.via === 'direct' || runs === 0 ? ++run : run),
+    String(r.via === 'direct' ? ++run : run),
     r.via,
     `${num(r.perClient[0] ?? 0)} / ${num(median(r.perClient))}`,
     num(r.pbxRate),

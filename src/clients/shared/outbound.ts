@@ -23,21 +23,6 @@ import type { FormatModule } from '../../formats.js';
 
 const CRLF_CRLF = 0x0d0a0d0a;
 
-/** `Server: NAME` and the blank line that ends a message, per PBX name: the same Buffer for every event. */
-const serverLines = new Map<string, Buffer>();
-
-function serverLine(server: string): Buffer {
-  let line = serverLines.get(server);
-  if (line === undefined) {
-    const text = `Server: ${server}\r\n\r\n`;
-    line = Buffer.allocUnsafeSlow(text.length);
-    line.write(text, 'latin1');
-    // A handful of PBX names; the bound only guards against a strange configuration.
-    if (serverLines.size < 1024) serverLines.set(server, line);
-  }
-  return line;
-}
-
 export class Outbound implements EventView {
   /**
    * Per format: bytes without and with the Server header, then the same as standalone copies.
@@ -45,10 +30,11 @@ export class Outbound implements EventView {
    */
   private readonly cache = new Map<FormatModule, [Buffer | undefined, Buffer | undefined, Buffer | undefined, Buffer | undefined]>();
   private tagged: AmiMessage | undefined;
-  /** The PBX's bytes without the blank line that ends them (raw AMI with a Server header), and their standalone copy; null when that does not apply. */
-  private head: Buffer | null | undefined;
-  /** The PBX's bytes and the Server line after them, in a buffer of their own. */
-  private headAndServer: Buffer | undefined;
+  /**
+   * For raw AMI clients that want a Server header: the PBX's bytes up to their final blank line,
+   * then the Server line, in a buffer of their own; null when that does not apply.
+   */
+  private headAndServer: Buffer | null | undefined;
   private eventName: string | undefined;
   private wholeText: string | undefined;
 
@@ -89,22 +75,26 @@ export class Outbound implements EventView {
 
   /**
    * As `bytes`; for a format that passes the PBX's bytes through (raw AMI) with a `Server:`
-   * header to append, those bytes without their final blank line and the shared `Server:` line
-   * after them, joined once (standalone already: one Buffer whoever gets it).
+   * header to append, those bytes without their final blank line and the `Server:` line after
+   * them, joined once (standalone already: one Buffer whoever gets it).
    */
   withServerLine(format: FormatModule, serverHeader: boolean, standaloneCopy = false): Buffer {
     if (serverHeader && format.passthrough === true && this.server !== undefined) {
-      if (this.headAndServer !== undefined) return this.headAndServer;
-      const head = (this.head ??= this.rawHead());
-      if (head !== null) {
-        const line = serverLine(this.server);
-        const both = Buffer.allocUnsafeSlow(head.length + line.length);
-        head.copy(both, 0);
-        line.copy(both, head.length);
-        return (this.headAndServer = both);
-      }
+      const both = (this.headAndServer ??= this.joinServerLine(this.server));
+      if (both !== null) return both;
     }
     return this.bytes(format, serverHeader, standaloneCopy);
+  }
+
+  /** The raw bytes up to the blank line that ends them and `Server: NAME` after them, or null when no Server header goes there. */
+  private joinServerLine(server: string): Buffer | null {
+    const head = this.rawHead();
+    if (head === null) return null;
+    const line = `Server: ${server}\r\n\r\n`;
+    const both = Buffer.allocUnsafeSlow(head.length + line.length);
+    head.copy(both, 0);
+    both.write(line, head.length, 'latin1');
+    return both;
   }
 
   /** The raw bytes up to the blank line that ends them, when a Server header goes there. */
