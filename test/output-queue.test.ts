@@ -98,6 +98,27 @@ describe('OutputQueue', () => {
     expect(sinks.reduce((n, s) => n + s.corks, 0)).toBe(0);
   });
 
+  it('reuses its arrays from flush to flush: each flush writes exactly what came since the last, a prefix of another queue is not taken for it', async () => {
+    const sinks = [new FakeSink(), new FakeSink(), new FakeSink()];
+    const [a, b, c] = sinks.map((sink) => queue(sink, undefined, [], roomy));
+    const evs = ['A', 'B', 'C', 'D', 'E'].map((n) => Buffer.from(`Event: ${n}\r\n\r\n`));
+    // Turn 1: a gets A B C, b gets A B (a prefix of a's), c gets A B C D.
+    for (const e of evs.slice(0, 3)) a!.push(e);
+    for (const e of evs.slice(0, 2)) b!.push(e);
+    for (const e of evs.slice(0, 4)) c!.push(e);
+    await turn();
+    // Turn 2: fewer parts than the arrays held before, then more.
+    a!.push(evs[4]!);
+    b!.push(evs[3]!);
+    b!.push(evs[4]!);
+    for (const e of [...evs, ...evs]) c!.push(e);
+    await turn();
+    const text = (s: FakeSink) => s.writes.map((w) => w.toString().replace(/Event: |\r\n/g, ''));
+    expect(text(sinks[0]!)).toEqual(['ABC', 'E']);
+    expect(text(sinks[1]!)).toEqual(['AB', 'DE']);
+    expect(text(sinks[2]!)).toEqual(['ABCD', 'ABCDEABCDE']);
+  });
+
   it(`writes more than JOIN_MAX bytes of a turn by reference, in one corked write`, async () => {
     const sink = new FakeSink();
     const out = queue(sink, new OutputBudget(() => 1e9), [], roomy);
@@ -189,5 +210,20 @@ describe('Outbound, for clients that hold an event a while', () => {
     expect(held.equals(raw)).toBe(true);
     expect(held.buffer.byteLength).toBe(held.length);
     expect(out.bytes(standardFormat, false, true)).toBe(held);
+  });
+
+  it('joins the PBX bytes and the Server line once; a client that holds them gets one copy of its own, shared', async () => {
+    const { Outbound } = await import('../src/clients/shared/outbound.js');
+    const { standardFormat } = await import('../formats/standard.js');
+    const raw = Buffer.from('Event: A\r\nPrivilege: call,all\r\n\r\n', 'latin1');
+    const out = new Outbound({ headers: [['Event', 'A'], ['Privilege', 'call,all']], raw }, 'pbx1', 1);
+    const both = out.withServerLine(standardFormat, true);
+    expect(both.toString('latin1')).toBe('Event: A\r\nPrivilege: call,all\r\nServer: pbx1\r\n\r\n');
+    expect(out.withServerLine(standardFormat, true)).toBe(both);
+    const held = out.withServerLine(standardFormat, true, true);
+    expect(held.equals(both)).toBe(true);
+    expect(held.byteOffset).toBe(0);
+    expect(held.buffer.byteLength).toBe(held.length);
+    expect(out.withServerLine(standardFormat, true, true)).toBe(held);
   });
 });

@@ -12,7 +12,8 @@
  *
  * Raw AMI clients that want a `Server:` header on each event get the PBX's bytes untouched with
  * the header after them (`withServerLine`): nothing is parsed or encoded, the bytes are copied
- * once per event into a buffer of their own, which every such client shares, lagging or not.
+ * once per event (into Node's pooled slab; a standalone copy too once a lagging client asks),
+ * and every such client shares them.
  */
 import { encodeText } from '../../ami/encoder.js';
 import { standalone } from './output-queue.js';
@@ -23,18 +24,27 @@ import type { FormatModule } from '../../formats.js';
 
 const CRLF_CRLF = 0x0d0a0d0a;
 
+/** One format's encodings of an event: without and with the Server header, then both as standalone copies. */
+type Encodings = [Buffer | undefined, Buffer | undefined, Buffer | undefined, Buffer | undefined];
+
 export class Outbound implements EventView {
   /**
    * Per format: bytes without and with the Server header, then the same as standalone copies.
-   * Keyed by the module itself: no string keys in the hot loop.
+   * Keyed by the module itself: no string keys in the hot loop. The first format asked for has a
+   * slot of its own, the others a Map made when one is asked for (most events go to one format,
+   * and raw AMI clients wanting a Server header never ask: an object less per event).
    */
-  private readonly cache = new Map<FormatModule, [Buffer | undefined, Buffer | undefined, Buffer | undefined, Buffer | undefined]>();
+  private firstFormat: FormatModule | undefined;
+  private firstEntry: Encodings | undefined;
+  private others: Map<FormatModule, Encodings> | undefined;
   private tagged: AmiMessage | undefined;
   /**
    * For raw AMI clients that want a Server header: the PBX's bytes up to their final blank line,
-   * then the Server line, in a buffer of their own; null when that does not apply.
+   * then the Server line, joined in one buffer (a view of Node's pool); null when that does not apply.
    */
   private headAndServer: Buffer | null | undefined;
+  /** The same in a buffer of its own, for clients whose output is going to wait. */
+  private headAndServerAlone: Buffer | undefined;
   private eventName: string | undefined;
   private wholeText: string | undefined;
 
@@ -64,11 +74,7 @@ export class Outbound implements EventView {
    */
   bytes(format: FormatModule, serverHeader: boolean, standaloneCopy = false): Buffer {
     const tag = serverHeader && this.server !== undefined ? 1 : 0;
-    let entry = this.cache.get(format);
-    if (entry === undefined) {
-      entry = [undefined, undefined, undefined, undefined];
-      this.cache.set(format, entry);
-    }
+    const entry = this.encodings(format);
     const bytes = (entry[tag] ??= format.encode(tag ? this.withServer() : this.message));
     return standaloneCopy ? (entry[tag + 2] ??= standalone(bytes)) : bytes;
   }
@@ -76,14 +82,29 @@ export class Outbound implements EventView {
   /**
    * As `bytes`; for a format that passes the PBX's bytes through (raw AMI) with a `Server:`
    * header to append, those bytes without their final blank line and the `Server:` line after
-   * them, joined once (standalone already: one Buffer whoever gets it).
+   * them, joined once and shared (`standalone`: a copy of its own, also made once).
    */
   withServerLine(format: FormatModule, serverHeader: boolean, standaloneCopy = false): Buffer {
     if (serverHeader && format.passthrough === true && this.server !== undefined) {
       const both = (this.headAndServer ??= this.joinServerLine(this.server));
-      if (both !== null) return both;
+      if (both !== null) return standaloneCopy ? (this.headAndServerAlone ??= standalone(both)) : both;
     }
     return this.bytes(format, serverHeader, standaloneCopy);
+  }
+
+  private encodings(format: FormatModule): Encodings {
+    if (this.firstFormat === format) return this.firstEntry!;
+    if (this.firstFormat === undefined) {
+      this.firstFormat = format;
+      return (this.firstEntry = [undefined, undefined, undefined, undefined]);
+    }
+    this.others ??= new Map();
+    let entry = this.others.get(format);
+    if (entry === undefined) {
+      entry = [undefined, undefined, undefined, undefined];
+      this.others.set(format, entry);
+    }
+    return entry;
   }
 
   /** The raw bytes up to the blank line that ends them and `Server: NAME` after them, or null when no Server header goes there. */
@@ -91,7 +112,9 @@ export class Outbound implements EventView {
     const head = this.rawHead();
     if (head === null) return null;
     const line = `Server: ${server}\r\n\r\n`;
-    const both = Buffer.allocUnsafeSlow(head.length + line.length);
+    // From Node's shared pool (one allocation for many events: the collector's work is per
+    // allocation); a client that is going to hold it gets a copy of its own (headAndServerAlone).
+    const both = Buffer.allocUnsafe(head.length + line.length);
     head.copy(both, 0);
     both.write(line, head.length, 'latin1');
     return both;

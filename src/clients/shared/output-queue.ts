@@ -71,8 +71,12 @@ let dirty: OutputQueue[] = [];
  */
 export const JOIN_MAX = 128 * 1024;
 
-/** While flushDirty runs: the last joined flush, which the next client's may repeat exactly. */
-let lastParts: readonly Buffer[] | undefined;
+/**
+ * While flushDirty runs: the Buffers of the last joined flush (the first `lastCount` of
+ * `lastParts`, an array kept for every flush), and what they were joined into.
+ */
+const lastParts: (Buffer | undefined)[] = [];
+let lastCount = 0;
 let lastJoined: Buffer | undefined;
 let flushingDirty = false;
 
@@ -84,41 +88,60 @@ function flushDirty(): void {
     for (const output of list) output.flush();
   } finally {
     flushingDirty = false;
-    lastParts = undefined;
+    lastParts.fill(undefined, 0, lastCount);
+    lastCount = 0;
     lastJoined = undefined;
   }
 }
 
 /**
- * `parts` as one Buffer: the previous client's when it was given the very same Buffers in the
- * same order (clients with the same format and filters are, within one flush of every queue).
+ * The first `count` of `parts` as one Buffer of `bytes`: the previous client's when it was given
+ * the very same Buffers in the same order (clients with the same format and filters are, within
+ * one flush of every queue).
  */
-function joined(parts: readonly Buffer[], bytes: number, shared: boolean): Buffer {
-  if (shared && lastParts !== undefined && lastParts.length === parts.length) {
+function joined(parts: readonly (Buffer | undefined)[], count: number, bytes: number, shared: boolean): Buffer {
+  if (shared && lastJoined !== undefined && lastCount === count) {
     let same = true;
-    for (let i = 0; i < parts.length; i++) {
+    for (let i = 0; i < count; i++) {
       if (parts[i] !== lastParts[i]) {
         same = false;
         break;
       }
     }
-    if (same) return lastJoined!;
+    if (same) return lastJoined;
   }
-  const out = Buffer.concat(parts as Buffer[], bytes);
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const part = parts[i]!;
+    out.set(part, at);
+    at += part.length;
+  }
   if (shared) {
-    // A copy: the caller empties its array to fill it again.
-    lastParts = parts.slice();
+    // Copied: the caller empties its array to fill it again.
+    for (let i = 0; i < count; i++) lastParts[i] = parts[i];
+    if (lastCount > count) lastParts.fill(undefined, count, lastCount);
+    lastCount = count;
     lastJoined = out;
   }
   return out;
 }
 
+/**
+ * Most entries of a queue's arrays kept from one flush to the next. Filling an emptied array
+ * again is free; one made anew for each flush, grown a few times on the way to a hundred
+ * entries, is most of what a fan-out allocates (and so of the garbage collector's pauses). Over
+ * this, a lagging client's long array is let go.
+ */
+const KEEP_MAX = 512;
+
 export class OutputQueue implements BudgetMember {
   counted = 0;
-  /** Written at the next flush, or held while the sink is over its high-water mark. */
-  private pending: Buffer[] = [];
-  /** The array the last flush wrote from, emptied: the next flush's pending (no array made per flush). */
-  private spare: Buffer[] = [];
+  /** Written at the next flush, or held while the sink is over its high-water mark: the first `count` of `pending`. */
+  private pending: (Buffer | undefined)[] = [];
+  private count = 0;
+  /** The array the last flush wrote from, emptied: the next flush's pending (see KEEP_MAX). */
+  private spare: (Buffer | undefined)[] = [];
   private pendingBytes = 0;
   /** The sink said to stop (write() returned false): hold everything until it drains. */
   private blocked = false;
@@ -163,7 +186,7 @@ export class OutputQueue implements BudgetMember {
   /** Queues bytes by reference (an event's encoding shared with other clients, or bytes of this client's own that no larger buffer holds). */
   push(buf: Buffer): void {
     if (this.done) return;
-    this.pending.push(buf);
+    this.pending[this.count++] = buf;
     this.pendingBytes += buf.length;
     const budget = this.client.budget;
     if (!this.blocked || this.sink.writableLength + this.pendingBytes < this.paceBytes) {
@@ -198,26 +221,27 @@ export class OutputQueue implements BudgetMember {
   flush(force = false): void {
     this.scheduled = false;
     if (this.done || this.client.isClosed) return;
-    if (this.pending.length > 0 && (force || !this.blocked)) {
+    if (this.count > 0 && (force || !this.blocked)) {
       const out = this.pending;
+      const n = this.count;
       const bytes = this.pendingBytes;
       this.client.sent?.(bytes);
       this.pending = this.spare;
+      this.count = 0;
       this.pendingBytes = 0;
       const sink = this.sink;
       let more = true;
-      if (out.length === 1) {
+      if (n === 1) {
         more = sink.write(out[0]!);
       } else if (bytes <= JOIN_MAX && sink.writableLength === 0) {
-        more = sink.write(joined(out, bytes, flushingDirty));
+        more = sink.write(joined(out, n, bytes, flushingDirty));
       } else {
         sink.cork();
-        for (const buf of out) more = sink.write(buf);
+        for (let i = 0; i < n; i++) more = sink.write(out[i]!);
         sink.uncork();
       }
-      // A lagging client's long array is let go rather than kept at its size.
-      if (out.length <= 4096) {
-        out.length = 0;
+      if (out.length <= KEEP_MAX) {
+        out.fill(undefined, 0, n);
         this.spare = out;
       } else this.spare = [];
       this.blocked = !more;
@@ -264,6 +288,7 @@ export class OutputQueue implements BudgetMember {
     if (was === 'behind') this.client.budget.pace.released();
     this.done = true;
     this.pending = [];
+    this.count = 0;
     this.spare = [];
     this.pendingBytes = 0;
     this.client.budget.remove(this);
