@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { cpuPercent, cpuReading } from './ipc.js';
 import { fmtMs, machineBusyMs, mb, median, percentile, sleep } from './numbers.js';
-import type { ProxyChildStats, SimChildStats } from './protocol.js';
+import type { ProbeTimes, ProxyChildStats, RelayChildStats, SimChildStats } from './protocol.js';
 import { openCountingClients, PingClient, type CountingClient } from './raw-clients.js';
 import { startTarget, type Log, type Scope, type Settings, type Target, type Via } from './setup.js';
 
@@ -35,7 +35,7 @@ export interface FanoutResult {
   /** Clients whose count differs, or that never saw the end marker. */
   readonly wrongClients: number;
   readonly closedClients: number;
-  /** CPU used during the window, % of one core; `other` is every other process on the machine. */
+  /** CPU used during the window, % of one core (`proxy`: amiplex, or the bare relay); `other` is every other process on the machine. */
   readonly cpu: { sim: number; proxy: number | undefined; clients: number; other: number };
   readonly proxyRss: number | undefined;
   /** How long amiplex's event loop was blocked at most in the window (ms): how long any client's action may wait. */
@@ -49,6 +49,10 @@ export interface FanoutResult {
    */
   readonly latency: Spread | undefined;
   readonly ping: Spread | undefined;
+  /** Steady load through amiplex: the probes' age when amiplex fanned them out, and when those writes were done (ms). */
+  readonly inside: { fannedOut: Spread; written: Spread } | undefined;
+  /** Steady load: how late the PBX published each probe after it was due (its own busy time, part of the latency), ms. */
+  readonly pbxLate: Spread | undefined;
   /** What went wrong, when something did. */
   readonly notes: string[];
 }
@@ -100,6 +104,7 @@ export async function fanout(scope: Scope, via: Via, n: number, load: Load, s: S
     clients.forEach((c, i) => {
       if (i % LATENCY_SAMPLE === 0) c.latencies = latencies;
     });
+    await t.proxy?.request('probes', true);
     await t.sim.request('probes', true);
     pinging = (async () => {
       while (!stopPinging) pings.push(await pinger!.ping());
@@ -111,8 +116,12 @@ export async function fanout(scope: Scope, via: Via, n: number, load: Load, s: S
     () => undefined,
     (err: unknown) => (err instanceof Error ? err.message : String(err)),
   );
+  let inside: FanoutResult['inside'];
+  let pbxLate: Spread | undefined;
   if (probing) {
-    await t.sim.request('probes', false);
+    pbxLate = spread((await t.sim.request<number[]>('probes', false)) ?? []);
+    const times = await t.proxy?.request<ProbeTimes>('probes', false);
+    if (times) inside = { fannedOut: spread(times.fannedOut), written: spread(times.written) };
     for (const c of clients) c.latencies = undefined;
   }
   await setLoad(t, load, false);
@@ -156,6 +165,8 @@ export async function fanout(scope: Scope, via: Via, n: number, load: Load, s: S
     proxyLoopDelayP99Ms: window.proxyEnd?.loopDelayP99Ms,
     latency: probing ? spread(latencies) : undefined,
     ping: probing ? spread(pings) : undefined,
+    inside,
+    pbxLate,
     notes,
   };
   logRun(log, result, { setupMs, drainMs, totalMs: performance.now() - runStart, proxy: window.proxyEnd });
@@ -197,16 +208,18 @@ async function measureWindow(t: Target, clients: readonly CountingClient[], wind
   const t0 = performance.now();
   const main0 = cpuReading();
   const busy0 = machineBusyMs();
-  const [sim0, proxy0] = await Promise.all([t.sim.request<SimChildStats>('stats'), t.proxy?.request<ProxyChildStats>('stats', true)]);
+  const [sim0, proxy0, relay0] = await Promise.all([t.sim.request<SimChildStats>('stats'), t.proxy?.request<ProxyChildStats>('stats', true), t.relay?.request<RelayChildStats>('stats')]);
   await sleep(Math.max(0, windowMs - (performance.now() - t0)));
   const c1 = clients.map((c) => c.count);
   const t1 = performance.now();
   const main1 = cpuReading();
   const busy1 = machineBusyMs();
-  const [sim1, proxy1] = await Promise.all([t.sim.request<SimChildStats>('stats'), t.proxy?.request<ProxyChildStats>('stats')]);
+  const [sim1, proxy1, relay1] = await Promise.all([t.sim.request<SimChildStats>('stats'), t.proxy?.request<ProxyChildStats>('stats'), t.relay?.request<RelayChildStats>('stats')]);
   const dt = (t1 - t0) / 1000;
   const sim = cpuPercent(sim0.cpu, sim1.cpu);
-  const proxy = proxy0 && proxy1 ? cpuPercent(proxy0.cpu, proxy1.cpu) : undefined;
+  // The process between the PBX and the clients: amiplex, or the bare relay.
+  const between = proxy0 && proxy1 ? [proxy0.cpu, proxy1.cpu] : relay0 && relay1 ? [relay0.cpu, relay1.cpu] : undefined;
+  const proxy = between ? cpuPercent(between[0]!, between[1]!) : undefined;
   const main = cpuPercent(main0, main1);
   const machine = ((busy1 - busy0) / (t1 - t0)) * 100;
   return {
@@ -261,9 +274,17 @@ export function tallyCounts(clients: readonly MarkerCount[], expected: number): 
   return { dropped, extra, wrongClients, notes };
 }
 
+/** `minor 38 up to 2.1 ms, major 1 up to 9.8 ms` */
+function gcKinds(byKind: Record<string, number>): string {
+  return Object.keys(byKind)
+    .filter((k) => !k.endsWith('#'))
+    .map((k) => `${k} ${byKind[`${k}#`]} up to ${fmtMs(byKind[k]!)} ms`)
+    .join(', ');
+}
+
 function logRun(log: Log, r: FanoutResult, extra: { setupMs: number; drainMs: number; totalMs: number; proxy: ProxyChildStats | undefined }): void {
   const load = r.load.kind === 'steady' ? ` at ${r.load.rate} ev/s` : '';
-  const cpu = `CPU PBX ${Math.round(r.cpu.sim)}%${r.cpu.proxy === undefined ? '' : ` amiplex ${Math.round(r.cpu.proxy)}%`} clients ${Math.round(r.cpu.clients)}% other ${Math.round(r.cpu.other)}%`;
+  const cpu = `CPU PBX ${Math.round(r.cpu.sim)}%${r.cpu.proxy === undefined ? '' : ` ${r.via} ${Math.round(r.cpu.proxy)}%`} clients ${Math.round(r.cpu.clients)}% other ${Math.round(r.cpu.other)}%`;
   log(
     `  ${r.via.padEnd(7)} ${String(r.clients).padStart(4)} clients${load}: median ${Math.round(median(r.perClient))} ev/s per client, ` +
       `total ${Math.round(r.total)} ev/s, PBX ${Math.round(r.pbxRate)} ev/s; ${r.expected} events between markers, dropped ${r.dropped}` +
@@ -276,10 +297,16 @@ function logRun(log: Log, r: FanoutResult, extra: { setupMs: number; drainMs: nu
         `Ping meanwhile p50 ${fmtMs(r.ping.p50)} ms, p99 ${fmtMs(r.ping.p99)} ms, max ${fmtMs(r.ping.max)} ms (${r.ping.samples} Pings)`,
     );
   }
+  if (r.pbxLate) log(`    the PBX published probes after they were due by p50 ${fmtMs(r.pbxLate.p50)} ms, p99 ${fmtMs(r.pbxLate.p99)} ms, max ${fmtMs(r.pbxLate.max)} ms`);
+  if (r.inside) {
+    const { fannedOut: f, written: w } = r.inside;
+    log(`    probes inside amiplex: age when fanned out p50 ${fmtMs(f.p50)} ms, p99 ${fmtMs(f.p99)} ms; when written p50 ${fmtMs(w.p50)} ms, p99 ${fmtMs(w.p99)} ms`);
+  }
   const p = extra.proxy;
   if (p) {
     log(
-      `    amiplex in the window: event-loop delay p99 ${fmtMs(p.loopDelayP99Ms)} ms, max ${fmtMs(p.loopDelayMaxMs)} ms; at its end ` +
+      `    amiplex in the window: event-loop delay p99 ${fmtMs(p.loopDelayP99Ms)} ms, max ${fmtMs(p.loopDelayMaxMs)} ms; ` +
+        `${p.gcPauses} GC pauses, ${fmtMs(p.gcMs)} ms in all, longest ${fmtMs(p.gcMaxMs)} ms (${gcKinds(p.gcByKind)}); at its end ` +
         `${mb(p.bufferedTotal)} MB queued for clients (largest ${mb(p.bufferedMax)} MB), RSS ${mb(p.rss)} MB`,
     );
   }

@@ -35,6 +35,18 @@ export interface ProxyStart {
   readonly cluster?: { readonly nats: string; readonly node: string };
 }
 
+/** What the bare relay child reports. */
+export interface RelayChildStats {
+  readonly cpu: CpuReading;
+  readonly clients: number;
+}
+
+/** Ages of the latency probes inside amiplex (ms): when fanned out to the clients' queues, and when those writes were done. */
+export interface ProbeTimes {
+  readonly fannedOut: number[];
+  readonly written: number[];
+}
+
 export interface ProxyChildStats {
   readonly eventsIn: number;
   readonly eventsDelivered: number;
@@ -47,6 +59,12 @@ export interface ProxyChildStats {
   /** Event-loop delay since the last reset (ms). */
   readonly loopDelayMaxMs: number;
   readonly loopDelayP99Ms: number;
+  /** Garbage-collection pauses since the last reset: how many, their sum and the longest (ms). */
+  readonly gcPauses: number;
+  readonly gcMs: number;
+  readonly gcMaxMs: number;
+  /** Per kind of collection (minor, major, incremental, weak): the longest pause (ms), and under `KIND#` how many. */
+  readonly gcByKind: Record<string, number>;
   /** Bytes accepted for clients and not yet handed to the kernel: the sum, and the largest. */
   readonly bufferedTotal: number;
   readonly bufferedMax: number;

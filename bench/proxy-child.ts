@@ -4,12 +4,13 @@
  * Logs at `warn` and above go to stderr, which the parent keeps for its error reports.
  */
 import os from 'node:os';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { getHeader } from '../src/ami/message.js';
 import { parseConfig } from '../src/config/index.js';
 import { startProxy, type RunningProxy } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { cpuReading, serve } from './ipc.js';
-import type { MemoryReport, ProxyChildStats, ProxyStart } from './protocol.js';
+import { PROBE_KEY, wallMs, type MemoryReport, type ProbeTimes, type ProxyChildStats, type ProxyStart } from './protocol.js';
 
 const UP_TIMEOUT_MS = 10_000;
 
@@ -31,8 +32,28 @@ setInterval(() => {
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 loopDelay.enable();
 
+/** Garbage-collection pauses since the last reset (ms each), and the longest of each kind (minor, major, incremental marking, weak callbacks). */
+let gcPauses: number[] = [];
+let gcByKind: Record<string, number> = {};
+const GC_KINDS: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak',
+};
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcPauses.push(e.duration);
+    const kind = GC_KINDS[((e as { detail?: { kind?: number } }).detail)?.kind ?? 0] ?? 'other';
+    gcByKind[kind] = Math.max(gcByKind[kind] ?? 0, e.duration);
+    gcByKind[`${kind}#`] = (gcByKind[`${kind}#`] ?? 0) + 1;
+  }
+}).observe({ entryTypes: ['gc'] });
+
 let proxy: RunningProxy | undefined;
 const markers = new Map<string, Promise<number>>();
+/** While probes are timed: how old each probe was when amiplex fanned it out, and once its writes were done (ms). */
+let probeTimes: { fannedOut: number[]; written: number[]; stop: () => void } | undefined;
 
 function running(): RunningProxy {
   if (!proxy) throw new Error('amiplex is not started');
@@ -110,7 +131,13 @@ serve({
     const p = running();
     const loopDelayMaxMs = loopDelay.max / 1e6;
     const loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
-    if (reset === true) loopDelay.reset();
+    const gc = gcPauses;
+    const byKind = gcByKind;
+    if (reset === true) {
+      loopDelay.reset();
+      gcPauses = [];
+      gcByKind = {};
+    }
     const mem = process.memoryUsage();
     const c = p.hub.counters;
     let bufferedTotal = 0;
@@ -123,6 +150,10 @@ serve({
     return {
       loopDelayMaxMs,
       loopDelayP99Ms,
+      gcPauses: gc.length,
+      gcMs: gc.reduce((a, b) => a + b, 0),
+      gcMaxMs: gc.reduce((a, b) => Math.max(a, b), 0),
+      gcByKind: byKind,
       bufferedTotal,
       bufferedMax,
       budgetTotal: p.hub.outputBudget.total,
@@ -151,8 +182,9 @@ serve({
       tag,
       new Promise<number>((resolve) => {
         const stop = p.hub.observe((_server, event) => {
+          // Event is found without parsing the rest; `headers` parses them all.
+          if (getHeader(event, 'Event') !== 'UserEvent') return;
           const h = event.headers;
-          if (h[0]?.[1] !== 'UserEvent') return;
           for (const [name, value] of h) {
             if (name === 'BenchMark' && value === tag) {
               stop();
@@ -170,6 +202,33 @@ serve({
     const count = await seen;
     markers.delete(tag);
     return count;
+  },
+  /**
+   * Times the PBX's latency probes inside amiplex (on), or stops and returns the samples (off):
+   * each probe's age when amiplex fanned it out to its clients' queues, and when the writes of
+   * that turn were done (a setImmediate after the one that flushes every client's queue).
+   */
+  probes(on: boolean): ProbeTimes | undefined {
+    probeTimes?.stop();
+    const done = probeTimes;
+    probeTimes = undefined;
+    if (!on) return done && { fannedOut: done.fannedOut, written: done.written };
+    const p = running();
+    const fannedOut: number[] = [];
+    const written: number[] = [];
+    const stop = p.hub.observe((_server, event) => {
+      if (getHeader(event, 'Event') !== 'UserEvent') return;
+      const h = event.headers;
+      for (const [name, value] of h) {
+        if (name !== PROBE_KEY) continue;
+        const sent = Number(value);
+        fannedOut.push(wallMs() - sent);
+        setImmediate(() => written.push(wallMs() - sent));
+        return;
+      }
+    });
+    probeTimes = { fannedOut, written, stop };
+    return undefined;
   },
   /** Memory after a settle period, with full garbage collections when --expose-gc is on. */
   async memory(settleMs: number): Promise<MemoryReport> {

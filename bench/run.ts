@@ -165,8 +165,8 @@ async function main(): Promise<number> {
   if (args.profileDir !== undefined) mkdirSync(args.profileDir, { recursive: true });
   const scope = new Scope();
   const started = Date.now();
-  // Each steady run (direct and amiplex) takes about twice warm-up and window, plus set-up.
-  const watchdogMs = (args.quick ? 5 * 60_000 : 10 * 60_000) + settings.steadyRuns * 2 * (settings.warmupMs + settings.windowMs + 10_000);
+  // Each steady run (direct, the bare relay and amiplex) takes about three times warm-up and window, plus set-up.
+  const watchdogMs = (args.quick ? 5 * 60_000 : 10 * 60_000) + settings.steadyRuns * 3 * (settings.warmupMs + settings.windowMs + 10_000);
   const watchdog = setTimeout(() => {
     log(`bench: still running after ${watchdogMs / 60_000} min: giving up`);
     scope.killNow();
@@ -209,7 +209,7 @@ async function main(): Promise<number> {
       const { steadyClients: n, steadyRate: rate, steadyRuns: runs } = settings;
       log(`event fan-out, PBX at a steady ${rate} events/s to ${n} clients, ${runs} run${runs === 1 ? '' : 's'} in a row: ${settings.warmupMs / 1000} s warm-up, ${settings.windowMs / 1000} s window`);
       for (let run = 1; run <= runs; run++) {
-        for (const via of ['direct', 'amiplex'] as Via[]) steady.push(await fanout(scope, via, n, { kind: 'steady', rate }, settings, log));
+        for (const via of ['direct', 'relay', 'amiplex'] as Via[]) steady.push(await fanout(scope, via, n, { kind: 'steady', rate }, settings, log));
       }
     }
     if (args.only.has('rss')) {

@@ -8,7 +8,8 @@ import { BenchChild } from './ipc.js';
 import { BENCH_USER, SIM_ADMIN } from './protocol.js';
 import type { Credentials } from './raw-clients.js';
 
-export type Via = 'direct' | 'amiplex';
+/** Clients straight to the PBX, through amiplex, or through a bare relay (relay-child.ts: the floor of any proxy process). */
+export type Via = 'direct' | 'amiplex' | 'relay';
 
 export interface Settings {
   readonly warmupMs: number;
@@ -94,14 +95,16 @@ export class Scope {
 export interface Target {
   readonly sim: BenchChild;
   readonly proxy: BenchChild | undefined;
+  /** The bare relay, when measuring through it. */
+  readonly relay?: BenchChild;
   /** Where the measuring clients connect: the PBX, or amiplex. */
   readonly port: number;
   readonly credentials: Credentials;
 }
 
 /**
- * A PBX child generating `rate` events per second, and amiplex in front of it when `via` is
- * amiplex. `label` names the CPU profiles when profiling.
+ * A PBX child generating `rate` events per second, and amiplex (or the bare relay) in front of
+ * it when `via` says so. `label` names the CPU profiles when profiling.
  */
 export async function startTarget(scope: Scope, via: Via, rate: number, settings: Settings, label: string, proxyArgv: readonly string[] = [], proxyOptions: { http?: boolean } = {}): Promise<Target> {
   const profile = (who: string): string[] =>
@@ -109,6 +112,10 @@ export async function startTarget(scope: Scope, via: Via, rate: number, settings
   const sim = await scope.fork('simulated PBX', './sim-child.js', profile('pbx'));
   const simPort = await sim.request<number>('start', { rate });
   if (via === 'direct') return { sim, proxy: undefined, port: simPort, credentials: SIM_ADMIN };
+  if (via === 'relay') {
+    const relay = await scope.fork('bare relay', './relay-child.js', profile('relay'));
+    return { sim, proxy: undefined, relay, port: await relay.request<number>('start', { simPort }), credentials: BENCH_USER };
+  }
   const proxy = await scope.fork('amiplex', './proxy-child.js', [...profile('amiplex'), ...proxyArgv]);
   const port = await proxy.request<number>('start', { simPort, ...BENCH_USER, ...proxyOptions });
   return { sim, proxy, port, credentials: BENCH_USER };

@@ -8,11 +8,13 @@
  */
 import { SimulatedPbx } from '../src/sim/index.js';
 import { PERM } from '../src/sim/permissions.js';
+import { performance } from 'node:perf_hooks';
 import { cpuReading, serve } from './ipc.js';
-import { markerLine, PROBE_MS, probeLine, wallMs, type SimChildStats, type SimStart } from './protocol.js';
+import { markerLine, PROBE_MS, probeLine, type SimChildStats, type SimStart } from './protocol.js';
 
 let pbx: SimulatedPbx | undefined;
 let probeTimer: NodeJS.Timeout | undefined;
+let probesLate: number[] = [];
 
 function running(): SimulatedPbx {
   if (!pbx) throw new Error('the PBX is not started');
@@ -33,18 +35,38 @@ serve({
     running().setRate(eventsPerSecond);
   },
   /**
-   * Latency probes on or off: every PROBE_MS a UserEvent `BenchProbe` whose `SentAt` is the wall
-   * clock in ms (performance.timeOrigin + now(), which other processes on the machine share).
-   * They are events like any other (counted between markers).
+   * Latency probes on or off: a UserEvent `BenchProbe` due every PROBE_MS on average, whose
+   * `SentAt` is the wall clock in ms (performance.timeOrigin + now(), which other processes on the
+   * machine share) at the instant it was due, not the instant this process got round to it: a
+   * real PBX's event happens when it happens, and whatever it then waits for — this process busy
+   * writing the events before it to a hundred sessions, say — is part of its latency. Probes due
+   * while the process was busy are all published, in order, as soon as it is free. They are
+   * events like any other (counted between markers). Off: how late each probe was published
+   * after it was due (ms).
    */
-  probes(on: boolean): void {
-    clearInterval(probeTimer);
-    if (!on) return;
+  probes(on: boolean): number[] | undefined {
+    clearTimeout(probeTimer);
+    probeTimer = undefined;
+    const late = probesLate;
+    probesLate = [];
+    if (!on) return late;
     const p = running();
-    probeTimer = setInterval(() => {
-      const at = wallMs().toFixed(3);
-      p.publish([{ cat: PERM.user, text: `Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: BenchProbe\r\n${probeLine(at)}\r\n` }]);
-    }, PROBE_MS);
+    // Random gaps (PROBE_MS on average): a fixed one would keep the probes at one phase of the
+    // PBX's 10 ms tick for a whole run, always just behind its batch or always clear of it.
+    const gap = (): number => PROBE_MS * (0.5 + Math.random());
+    let due = performance.now() + gap();
+    const fire = (): void => {
+      const now = performance.now();
+      while (due <= now) {
+        const at = (performance.timeOrigin + due).toFixed(3);
+        p.publish([{ cat: PERM.user, text: `Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: BenchProbe\r\n${probeLine(at)}\r\n` }]);
+        probesLate.push(now - due);
+        due += gap();
+      }
+      probeTimer = setTimeout(fire, due - now);
+    };
+    probeTimer = setTimeout(fire, due - performance.now());
+    return undefined;
   },
   mark(tag: string): number {
     const p = running();
