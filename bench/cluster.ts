@@ -3,7 +3,7 @@
  * steady rate; then, afresh, three amiplex nodes sharing a PBX through a real nats-server, the
  * same N clients spread over them. Measured in each: every client's rate (exact counts between
  * markers), how long events take from the PBX to a client (latency probes the PBX stamps with
- * the time it sent them) — the difference is what the NATS hop adds — and the CPU of each
+ * the instant they were due) — the difference is what the NATS hop adds — and the CPU of each
  * process. Then the node holding the PBX is killed (SIGKILL) and the time until a survivor has
  * the PBX's session up again is taken.
  */
@@ -19,7 +19,7 @@ import type { Log, Scope, Settings } from './setup.js';
 
 /** The default lease_ttl (s): what a take-over waits for. */
 const LEASE_TTL_S = 10;
-/** Latency probes the PBX sends per second (part of its rate). */
+/** Latency probes the PBX sends per second on average (part of its rate). */
 export const PROBES_PER_S = 1000 / PROBE_MS;
 const NODES = ['n1', 'n2', 'n3'];
 const SINGLE = 'single';

@@ -306,7 +306,8 @@ function logRun(log: Log, r: FanoutResult, extra: { setupMs: number; drainMs: nu
   if (p) {
     log(
       `    amiplex in the window: event-loop delay p99 ${fmtMs(p.loopDelayP99Ms)} ms, max ${fmtMs(p.loopDelayMaxMs)} ms; ` +
-        `${p.gcPauses} GC pauses, ${fmtMs(p.gcMs)} ms in all, longest ${fmtMs(p.gcMaxMs)} ms (${gcKinds(p.gcByKind)}); at its end ` +
+        `${p.gcPauses} GC pauses, ${fmtMs(p.gcMs)} ms in all, longest ${fmtMs(p.gcMaxMs)} ms (${gcKinds(p.gcByKind)}); ` +
+        `PBX read held ${p.readHolds} times so far; at its end ${p.clientsBehind} clients behind, ` +
         `${mb(p.bufferedTotal)} MB queued for clients (largest ${mb(p.bufferedMax)} MB), RSS ${mb(p.rss)} MB`,
     );
   }

@@ -63,6 +63,9 @@ export interface ProxyChildStats {
   readonly gcPauses: number;
   readonly gcMs: number;
   readonly gcMaxMs: number;
+  /** Times reading the PBX waited for clients behind, so far (amiplex_server_read_holds_total); clients behind now. */
+  readonly readHolds: number;
+  readonly clientsBehind: number;
   /** Per kind of collection (minor, major, incremental, weak): the longest pause (ms), and under `KIND#` how many. */
   readonly gcByKind: Record<string, number>;
   /** Bytes accepted for clients and not yet handed to the kernel: the sum, and the largest. */
@@ -100,7 +103,7 @@ export function probeLine(sentAt: string): string {
   return `${PROBE_KEY}: ${sentAt}\r\n`;
 }
 
-/** How often the PBX child publishes a latency probe while probes are on (ms). */
+/** How often the PBX child publishes a latency probe while probes are on, on average (ms; the gaps are random, see sim-child.ts). */
 export const PROBE_MS = 20;
 
 /** The header of a probe's send time: clients find it as `SentAt: ` (raw) or `"SentAt":"` (json). */

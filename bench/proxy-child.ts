@@ -154,6 +154,8 @@ serve({
       gcMs: gc.reduce((a, b) => a + b, 0),
       gcMaxMs: gc.reduce((a, b) => Math.max(a, b), 0),
       gcByKind: byKind,
+      readHolds: [...p.hub.servers.values()].reduce((n, s) => n + s.session.holds, 0),
+      clientsBehind: p.hub.outputBudget.pace.clientsBehind,
       bufferedTotal,
       bufferedMax,
       budgetTotal: p.hub.outputBudget.total,

@@ -349,8 +349,8 @@ function websocketSection(runs: readonly WsFanoutResult[]): string {
   return (
     `### WebSocket next to raw TCP: ${num(first.clients)} clients, PBX at a steady ${num(first.rate)} events/s\n\n` +
     table(['clients', 'ev/s per client (min / median)', 'PBX ev/s', 'events between markers', 'dropped', 'latency p50 (ms)', 'latency p99 (ms)', 'latency max (ms)', 'CPU %', 'amiplex event-loop max delay (ms)'], rows) +
-    '\nOne run after the other, each with fresh processes. Latency: the PBX publishes a probe event every 20 ms carrying the time it ' +
-    'was sent; every client notes when it arrives (the processes share the machine\'s clock); the figures are over all clients\' probes in the window.\n'
+    '\nOne run after the other, each with fresh processes. Latency: the PBX publishes a probe event every 20 ms on average, at random instants, carrying the instant it ' +
+    'was due; every client notes when it arrives (the processes share the machine\'s clock); the figures are over all clients\' probes in the window.\n'
   );
 }
 

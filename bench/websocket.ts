@@ -2,9 +2,9 @@
  * WebSocket fan-out next to raw TCP in the same run: N clients of one protocol through amiplex
  * while the PBX sends a steady rate, then N of the other, each measured the same way — every
  * client's rate over the window, exact completeness between two markers (as bench/fanout.ts),
- * and the latency of every client's events: the PBX publishes a probe event every 20 ms
- * carrying its send time (wall clock, which the processes share), each client notes when it
- * arrives.
+ * and the latency of every client's events: the PBX publishes a probe event every 20 ms on
+ * average, at random instants, carrying the instant it was due (wall clock, which the processes
+ * share), each client notes when it arrives.
  *
  * The WebSocket clients are as cheap as the raw ones: node's HTTP client does the upgrade (HTTP
  * Basic), then a client only walks the frame headers to count text frames — nothing is decoded
