@@ -319,7 +319,7 @@ function clusterSection(r: ClusterResult): string {
     `### Cluster: ${num(r.clients)} clients on three nodes against one, PBX at a steady ${num(r.rate)} events/s\n\n` +
     `First one amiplex without a cluster serves the ${num(r.clients)} clients; then, with fresh processes, three amiplex nodes ` +
     'share a PBX through a nats-server (JetStream) on this machine, the same clients spread over them. Latency: from the PBX ' +
-    `stamping a probe event (${num(PROBES_PER_S)} a second, part of its rate) to a client reading it.\n\n` +
+    `stamping a probe event with the instant it was due (${num(PROBES_PER_S)} a second on average, at random instants, part of its rate) to a client reading it.\n\n` +
     table(['run', 'node', 'clients', 'ev/s per client (min / median)', 'dropped', 'event latency p50 (ms)', 'p99 (ms)', 'amiplex CPU %', 'amiplex CPU µs per delivered event', 'amiplex event-loop max delay (ms)', 'PBX ev/s; CPU % of the rest'], rows, 2) +
     `\nAdded by the NATS hop (all clients of the cluster against all of the single node): **p50 ${added(50)} ms, p99 ${added(99)} ms**.\n\n` +
     table(
