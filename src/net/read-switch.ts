@@ -14,10 +14,6 @@ export class ReadSwitch {
 
   constructor(private readonly socket: Pausable) {}
 
-  get isPaused(): boolean {
-    return this.paused;
-  }
-
   pause(): void {
     if (this.paused) return;
     this.paused = true;

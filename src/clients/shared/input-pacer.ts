@@ -157,5 +157,4 @@ export class InputPacer {
     this.queued -= cut;
     return first.subarray(0, cut);
   }
-
 }

@@ -164,7 +164,7 @@ export class OutputQueue implements BudgetMember {
     sink.on('drain', () => {
       this.blocked = false;
       this.flush();
-      if (!this.blocked || this.sink.writableLength + this.pendingBytes < this.paceBytes) this.caughtUp();
+      if (this.keepingUp) this.caughtUp();
     });
   }
 
@@ -189,7 +189,7 @@ export class OutputQueue implements BudgetMember {
     this.pending[this.count++] = buf;
     this.pendingBytes += buf.length;
     const budget = this.client.budget;
-    if (!this.blocked || this.sink.writableLength + this.pendingBytes < this.paceBytes) {
+    if (this.keepingUp) {
       if (this.pace !== 'ahead') this.caughtUp();
       budget.pace.wrote(false);
     } else if (this.pace === 'behind') {
@@ -283,9 +283,7 @@ export class OutputQueue implements BudgetMember {
 
   /** The client is going away: what is queued is forgotten, nothing more is written, and it no longer counts. */
   discard(): void {
-    const was = this.pace;
-    this.pace = 'ahead';
-    if (was === 'behind') this.client.budget.pace.released();
+    this.caughtUp();
     this.done = true;
     this.pending = [];
     this.count = 0;
@@ -294,7 +292,12 @@ export class OutputQueue implements BudgetMember {
     this.client.budget.remove(this);
   }
 
-  /** Its unsent output is under the pace mark again. */
+  /** Whether it counts as ahead: its socket takes more, or less than a quarter of client_buffer is unsent. */
+  private get keepingUp(): boolean {
+    return !this.blocked || this.sink.writableLength + this.pendingBytes < this.paceBytes;
+  }
+
+  /** Its unsent output is under the pace mark again (or it is going away): it paces nobody. */
   private caughtUp(): void {
     const was = this.pace;
     this.pace = 'ahead';

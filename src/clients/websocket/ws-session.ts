@@ -250,7 +250,7 @@ export class WebSocketSession implements ActionOwner, FeedReader, BufferedOutput
     if (this.resumeTimer !== undefined) return;
     this.write(textFrame(errorFrame(message)));
     const wait = flood.waitMs(now);
-    if (wait > 0 && this.resumeTimer === undefined) {
+    if (wait > 0) {
       // Frames ws has already read still arrive; nothing more is read until the wait is over.
       this.ws.pause();
       this.resumeTimer = setTimeout(() => {
