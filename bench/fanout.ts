@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { cpuPercent, cpuReading } from './ipc.js';
 import { fmtMs, machineBusyMs, mb, median, percentile, sleep } from './numbers.js';
-import type { ProbeTimes, ProxyChildStats, RelayChildStats, SimChildStats } from './protocol.js';
+import type { GcKindStats, ProbeTimes, ProxyChildStats, RelayChildStats, SimChildStats } from './protocol.js';
 import { openCountingClients, PingClient, type CountingClient } from './raw-clients.js';
 import { startTarget, type Log, type Scope, type Settings, type Target, type Via } from './setup.js';
 
@@ -275,10 +275,9 @@ export function tallyCounts(clients: readonly MarkerCount[], expected: number): 
 }
 
 /** `minor 38 up to 2.1 ms, major 1 up to 9.8 ms` */
-function gcKinds(byKind: Record<string, number>): string {
-  return Object.keys(byKind)
-    .filter((k) => !k.endsWith('#'))
-    .map((k) => `${k} ${byKind[`${k}#`]} up to ${fmtMs(byKind[k]!)} ms`)
+function gcKinds(byKind: Record<string, GcKindStats>): string {
+  return Object.entries(byKind)
+    .map(([kind, k]) => `${kind} ${k.pauses} up to ${fmtMs(k.maxMs)} ms`)
     .join(', ');
 }
 

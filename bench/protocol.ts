@@ -35,6 +35,12 @@ export interface ProxyStart {
   readonly cluster?: { readonly nats: string; readonly node: string };
 }
 
+/** Garbage-collection pauses of one kind: how many, and the longest (ms). */
+export interface GcKindStats {
+  pauses: number;
+  maxMs: number;
+}
+
 /** What the bare relay child reports. */
 export interface RelayChildStats {
   readonly cpu: CpuReading;
@@ -66,8 +72,8 @@ export interface ProxyChildStats {
   /** Times reading the PBX waited for clients behind, so far (amiplex_server_read_holds_total); clients behind now. */
   readonly readHolds: number;
   readonly clientsBehind: number;
-  /** Per kind of collection (minor, major, incremental, weak): the longest pause (ms), and under `KIND#` how many. */
-  readonly gcByKind: Record<string, number>;
+  /** Per kind of collection (minor, major, incremental, weak). */
+  readonly gcByKind: Record<string, GcKindStats>;
   /** Bytes accepted for clients and not yet handed to the kernel: the sum, and the largest. */
   readonly bufferedTotal: number;
   readonly bufferedMax: number;

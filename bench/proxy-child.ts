@@ -10,7 +10,7 @@ import { parseConfig } from '../src/config/index.js';
 import { startProxy, type RunningProxy } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { cpuReading, serve } from './ipc.js';
-import { PROBE_KEY, wallMs, type MemoryReport, type ProbeTimes, type ProxyChildStats, type ProxyStart } from './protocol.js';
+import { PROBE_KEY, wallMs, type GcKindStats, type MemoryReport, type ProbeTimes, type ProxyChildStats, type ProxyStart } from './protocol.js';
 
 const UP_TIMEOUT_MS = 10_000;
 
@@ -34,7 +34,7 @@ loopDelay.enable();
 
 /** Garbage-collection pauses since the last reset (ms each), and the longest of each kind (minor, major, incremental marking, weak callbacks). */
 let gcPauses: number[] = [];
-let gcByKind: Record<string, number> = {};
+let gcByKind: Record<string, GcKindStats> = {};
 const GC_KINDS: Record<number, string> = {
   [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
   [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
@@ -45,8 +45,9 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     gcPauses.push(e.duration);
     const kind = GC_KINDS[((e as { detail?: { kind?: number } }).detail)?.kind ?? 0] ?? 'other';
-    gcByKind[kind] = Math.max(gcByKind[kind] ?? 0, e.duration);
-    gcByKind[`${kind}#`] = (gcByKind[`${kind}#`] ?? 0) + 1;
+    const stats = (gcByKind[kind] ??= { pauses: 0, maxMs: 0 });
+    stats.pauses++;
+    stats.maxMs = Math.max(stats.maxMs, e.duration);
   }
 }).observe({ entryTypes: ['gc'] });
 

@@ -34,9 +34,13 @@ function* messages(buf: Buffer, from: number): Generator<[number, number]> {
   }
 }
 
+/** Each header name's pattern, made once (a Ping's answer passes here). */
+const HEADER_PATTERNS = new Map<string, RegExp>();
+
 function header(block: string, name: string): string | undefined {
-  const m = new RegExp(`(?:^|\\r\\n)${name}: *([^\\r]*)`, 'i').exec(block);
-  return m?.[1];
+  let pattern = HEADER_PATTERNS.get(name);
+  if (pattern === undefined) HEADER_PATTERNS.set(name, (pattern = new RegExp(`(?:^|\\r\\n)${name}: *([^\\r]*)`, 'i')));
+  return pattern.exec(block)?.[1];
 }
 
 /** The PBX's output after login: events to every listener, answers to their client. */

@@ -133,7 +133,7 @@ function cpuText(r: FanoutResult): string {
 }
 
 /** Steady runs come in threes, direct, the bare relay, then amiplex, one for each --repeat. */
-function steadyPairs(steady: readonly FanoutResult[]): { direct: FanoutResult | undefined; relay: FanoutResult | undefined; amiplex: FanoutResult }[] {
+function steadySets(steady: readonly FanoutResult[]): { direct: FanoutResult | undefined; relay: FanoutResult | undefined; amiplex: FanoutResult }[] {
   const pairs: { direct: FanoutResult | undefined; relay: FanoutResult | undefined; amiplex: FanoutResult }[] = [];
   let direct: FanoutResult | undefined;
   let relay: FanoutResult | undefined;
@@ -152,7 +152,7 @@ function steadyPairs(steady: readonly FanoutResult[]): { direct: FanoutResult | 
 function steadySection(steady: readonly FanoutResult[]): string {
   const first = steady[0];
   if (!first || first.load.kind !== 'steady') return '';
-  const runs = steadyPairs(steady).length;
+  const runs = steadySets(steady).length;
   let run = 0;
   const rows = steady.map((r) => [
     String(r.via === 'direct' ? ++run : run),
@@ -356,7 +356,7 @@ function websocketSection(runs: readonly WsFanoutResult[]): string {
 
 function targetsSection(input: ReportInput): string {
   const rows: string[][] = [];
-  const pairs = steadyPairs(input.steady).filter((p) => p.amiplex.clients === TARGET_CLIENTS && p.amiplex.load.kind === 'steady' && p.amiplex.load.rate === TARGET_RATE);
+  const pairs = steadySets(input.steady).filter((p) => p.amiplex.clients === TARGET_CLIENTS && p.amiplex.load.kind === 'steady' && p.amiplex.load.rate === TARGET_RATE);
   if (pairs.length > 0) {
     const n = pairs.length;
     const runs = n === 1 ? 'one run' : `${n} runs in a row`;
