@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { JOIN_MAX, OutputQueue, standalone } from '../src/clients/shared/output-queue.js';
 import { OutputBudget, type BudgetMember } from '../src/clients/shared/output-budget.js';
+import { STALL_MS } from '../src/clients/shared/client-pace.js';
 
 /** A writable stand-in: takes everything while `open`, else keeps it (as a socket over its high-water mark). */
 class FakeSink extends EventEmitter {
@@ -225,5 +226,71 @@ describe('Outbound, for clients that hold an event a while', () => {
     expect(held.byteOffset).toBe(0);
     expect(held.buffer.byteLength).toBe(held.length);
     expect(out.withServerLine(standardFormat, true, true)).toBe(held);
+  });
+});
+
+describe('OutputQueue pace', () => {
+  it('falls behind when its socket refuses more with a quarter of client_buffer unsent; at risk over client_buffer', async () => {
+    const budget = new OutputBudget(() => 1e9);
+    const sink = new FakeSink();
+    const out = queue(sink, budget);
+    sink.open = false;
+    out.push(Buffer.alloc(20));
+    await turn();
+    // The sink took it (and said stop): 20 bytes unsent, under a quarter of client_buffer (100).
+    out.push(Buffer.alloc(20));
+    expect(budget.pace.clientsBehind).toBe(1);
+    expect(budget.pace.tally()).toBe('ahead'); // one write ahead, one behind: not most
+    await turn();
+    for (let i = 0; i < 4; i++) out.push(Buffer.alloc(20));
+    await turn();
+    // 120 bytes unsent, over client_buffer: its writes now count as at risk.
+    expect(out.overSince).toBeDefined();
+    out.push(Buffer.alloc(20));
+    expect(budget.pace.tally()).toBe('capacity');
+    sink.drain();
+    expect(budget.pace.clientsBehind).toBe(0);
+  });
+
+  it('stalls once its socket has taken nothing for STALL_MS, not while it reads slowly; paces again when it reads', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const t0 = Date.now();
+      const budget = new OutputBudget(() => 1e9);
+      const sink = new FakeSink();
+      const out = queue(sink, budget, [], { clientBuffer: 100, clientBufferMax: 1e6, slowClientTimeoutMs: 1e6 });
+      sink.open = false;
+      out.push(Buffer.alloc(40));
+      await turn();
+      out.push(Buffer.alloc(40));
+      await turn();
+      expect(budget.pace.clientsBehind).toBe(1);
+      // A slow reader: its socket takes what it was given, then refuses more, while more waits.
+      const slowRead = (): void => {
+        sink.kept = 0;
+        sink.emit('drain');
+        out.push(Buffer.alloc(40));
+        out.push(Buffer.alloc(40));
+      };
+      vi.setSystemTime(t0 + 800);
+      slowRead();
+      await turn();
+      vi.setSystemTime(t0 + STALL_MS + 500);
+      out.checkSlow(Date.now());
+      // Behind for longer than STALL_MS, but its socket took something 700 ms ago: it still paces.
+      expect(budget.pace.clientsBehind).toBe(1);
+      vi.setSystemTime(t0 + 800 + STALL_MS + 100);
+      out.checkSlow(Date.now());
+      expect(budget.pace.clientsBehind).toBe(0);
+      // Stalled, its writes are not tallied…
+      budget.pace.tally();
+      out.push(Buffer.alloc(40));
+      expect(budget.pace.tally()).toBe('ahead');
+      // …until its socket takes something again and it is still behind.
+      slowRead();
+      expect(budget.pace.clientsBehind).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { ClientPace } from '../src/clients/shared/client-pace.js';
-import { HOLD_MAX_MS, SLICE_MS, UpstreamPacer } from '../src/upstream/upstream-pacer.js';
+import { HOLD_MAX_MS, RESCUE_SHARE, RESCUE_WINDOW_MS, SLICE_MS, UpstreamPacer } from '../src/upstream/upstream-pacer.js';
 import { sleep, waitUntil } from '../bench/numbers.js';
 
 /** A socket that only records whether it is paused, and when it was last resumed. */
@@ -107,5 +107,68 @@ describe('upstream pacer', () => {
     expect(reads.length).toBeGreaterThan(300 / (HOLD_MAX_MS + 15));
     expect(reads.length).toBeLessThan(300 / (HOLD_MAX_MS / 2));
     expect(handled).toBeGreaterThan(0);
+  });
+});
+
+describe('rescue holds', () => {
+  it(`hold for a client at risk among clients ahead, for at most ${RESCUE_SHARE * 100}% of the time`, async () => {
+    const socket = new FakeSocket();
+    const pace = new ClientPace();
+    pace.fellBehind(); // one client behind and over client_buffer, and it never catches up
+    const pacer = new UpstreamPacer<number>(socket, () => {
+      pace.wrote(true, true);
+      pace.wrote(false);
+      pace.wrote(false);
+    }, pace);
+    // Paused time, from the socket's side: holds (and the moments between slices, which are short).
+    let pausedMs = 0;
+    let pausedAt = -1;
+    const pause = socket.pause.bind(socket);
+    socket.pause = () => {
+      if (!socket.paused) pausedAt = performance.now();
+      pause();
+    };
+    const resume = socket.resume.bind(socket);
+    socket.resume = () => {
+      if (socket.paused) pausedMs += performance.now() - pausedAt;
+      resume();
+      setImmediate(() => {
+        if (!socket.paused) read();
+      });
+    };
+    // The PBX always has more, a chunk each time the socket is read.
+    const read = (): void => {
+      pacer.read();
+      for (let i = 0; i < 8; i++) pacer.push(i);
+      pacer.run();
+    };
+    const start = performance.now();
+    read();
+    await sleep(2 * RESCUE_WINDOW_MS);
+    if (socket.paused) pausedMs += performance.now() - pausedAt;
+    const elapsed = performance.now() - start;
+    pacer.close();
+    expect(pacer.holds).toBeGreaterThan(2);
+    // Rescued: a good part of the share was used (two windows' worth at most, with a timer's slack)…
+    expect(pausedMs).toBeGreaterThan(RESCUE_SHARE * elapsed * 0.5);
+    // …and no more: reading went on the rest of the time (a client at capacity would hold it all).
+    expect(pausedMs).toBeLessThan(RESCUE_SHARE * elapsed + 3 * HOLD_MAX_MS);
+  });
+
+  it('are not made for clients behind under client_buffer, nor while most writes go to clients behind (that is capacity)', () => {
+    const pace = new ClientPace();
+    pace.wrote(true);
+    pace.wrote(false);
+    pace.wrote(false);
+    expect(pace.tally()).toBe('ahead');
+    pace.wrote(true, true);
+    pace.wrote(false);
+    expect(pace.tally()).toBe('rescue');
+    pace.wrote(true, true);
+    pace.wrote(true);
+    pace.wrote(false);
+    expect(pace.tally()).toBe('capacity');
+    // A new tally each time.
+    expect(pace.tally()).toBe('ahead');
   });
 });

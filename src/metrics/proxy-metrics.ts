@@ -94,7 +94,7 @@ export class ProxyMetrics {
     this.clusterMetrics(hub, registers);
     perServer('server_reconnects_total', 'AMI sessions to the PBX established after the first one.', (s) => s.session.status.reconnects);
     perServer('server_events_received_total', 'Events received from the PBX for the clients (answers to actions not included).', (s) => s.eventsIn);
-    perServer('server_read_holds_total', 'Times reading from the PBX waited because every client was behind (the PBX outran the machine): TCP backpressure, at most 20 ms at a time.', (s) => s.session.holds);
+    perServer('server_read_holds_total', 'Times reading from the PBX waited for clients behind (most of them, or one at risk of being cut off): TCP backpressure, at most 20 ms at a time.', (s) => s.session.holds);
     perServer('server_actions_sent_total', "Clients' actions forwarded to the PBX.", (s) => s.router.registered);
     perServer('server_actions_timed_out_total', 'Actions the PBX did not answer within action_timeout (answered with an error by amiplex).', (s) => s.router.timedOut);
     perServer('server_actions_lost_total', 'Actions still waiting for their answer when the PBX session went away (answered with an error by amiplex).', (s) => s.router.failedByLoss);

@@ -6,10 +6,14 @@
  *   SLICE_MS of it per turn of the event loop (one message fanned out to every client is never
  *   cut); the rest waits for the next turn, and between them every client's input, every write
  *   and every timer get their turn. While messages wait, the PBX's socket is paused.
- * - Backpressure. When every write of the last few messages went to a client that is behind
+ * - Backpressure. When most writes of the last few messages went to clients behind
  *   (client-pace.ts: the PBX outruns the machine), handling stops — a hold — until every client
  *   behind has caught up, with the socket paused: TCP makes the PBX wait, its writes held in the
  *   kernel's buffers meanwhile.
+ * - Rescue. When fewer did, but some went to a client at risk (behind, over client_buffer), the
+ *   same hold, for at most RESCUE_SHARE of each RESCUE_WINDOW_MS: reading slows down by that
+ *   share at most, never stops for one client; a client slower than that stays over and is cut
+ *   off by the slow-client rules, while a client that reads as fast as the others drains.
  * - The bound. Asterisk gives up a manager session whose write stays blocked for `writetimeout`
  *   (100 ms by default). However long the clients stay behind, the socket is read again at
  *   most HOLD_MAX_MS after it was last read: a hold that would go on longer reads one more chunk
@@ -19,7 +23,7 @@
  *   decide from there.
  */
 import { performance } from 'node:perf_hooks';
-import type { ClientPace } from '../clients/shared/client-pace.js';
+import type { ClientPace, PaceVerdict } from '../clients/shared/client-pace.js';
 import { ReadSwitch, type Pausable } from '../net/read-switch.js';
 
 /** Most time spent handling one PBX's messages in one turn of the event loop (ms). */
@@ -28,6 +32,10 @@ export const SLICE_MS = 5;
 export const HOLD_MAX_MS = 20;
 /** Messages read and not handled yet past which reading no longer waits for the clients. */
 export const BACKLOG_MAX = 16_384;
+/** The window over which rescue holds are bounded (ms)… */
+export const RESCUE_WINDOW_MS = 1000;
+/** …and the share of it they may take at most. */
+export const RESCUE_SHARE = 0.25;
 
 export class UpstreamPacer<T> {
   private queue: T[] = [];
@@ -49,6 +57,15 @@ export class UpstreamPacer<T> {
   private mustRead = false;
   /** Holds so far (for /metrics and tests). */
   holds = 0;
+  /** Chunks read so far (for tests). */
+  reads = 0;
+  /** The current hold is a rescue (it counts against the rescue share). */
+  private rescuing = false;
+  /** When the current hold began (performance.now()). */
+  private holdStart = 0;
+  /** When the current rescue window began, and how much of it rescue holds took (ms). */
+  private rescueWindow = -Infinity;
+  private rescueUsed = 0;
 
   constructor(
     socket: Pausable,
@@ -72,6 +89,7 @@ export class UpstreamPacer<T> {
 
   /** The socket gave a chunk (before it is decoded). */
   read(): void {
+    this.reads++;
     this.lastRead = performance.now();
     if (!this.mustRead) return;
     // Read because the PBX had waited long enough: this chunk, not all the socket has.
@@ -85,15 +103,15 @@ export class UpstreamPacer<T> {
   }
 
   /**
-   * Handles what waits, as far as this turn's slice allows; holds as soon as every write of the
-   * last few messages went to clients behind; reads on once all is handled.
+   * Handles what waits, as far as this turn's slice allows; holds as soon as the writes of the
+   * last few messages say so (see Backpressure and Rescue above); reads on once all is handled.
    */
   run(): void {
     if (this.running || this.closed || this.scheduled || this.holding) return;
     const queue = this.queue;
     // Reading waits for the clients unless the PBX has waited long enough, or too much waits here.
     const pace = this.mustRead || this.backlog > BACKLOG_MAX ? undefined : this.pace;
-    let behind = false;
+    let verdict: PaceVerdict = 'ahead';
     if (this.head < queue.length) {
       if (this.turnStart < 0) {
         this.turnStart = performance.now();
@@ -108,10 +126,7 @@ export class UpstreamPacer<T> {
           this.handle(item);
           if (this.closed) return;
           if ((++n & 3) === 0) {
-            if (pace?.allBehind() === true) {
-              behind = true;
-              break;
-            }
+            if (pace !== undefined && (verdict = this.verdict(pace)) !== 'ahead') break;
             if (performance.now() - this.turnStart >= this.sliceMs) break;
           }
         }
@@ -123,7 +138,8 @@ export class UpstreamPacer<T> {
         this.head = 0;
       }
     }
-    if (behind || pace?.allBehind() === true) this.hold();
+    if (verdict === 'ahead' && pace !== undefined) verdict = this.verdict(pace);
+    if (verdict !== 'ahead') this.hold(verdict === 'rescue');
     else if (this.head < this.queue.length) this.later();
     else this.reading.resume();
   }
@@ -178,10 +194,35 @@ export class UpstreamPacer<T> {
     });
   }
 
+  /** What the clients' pace says, a rescue counted only while the rescue share has time left. */
+  private verdict(pace: ClientPace): PaceVerdict {
+    const verdict = pace.tally();
+    return verdict === 'rescue' && this.rescueLeft(performance.now()) <= 0 ? 'ahead' : verdict;
+  }
+
+  /** What is left of the rescue share in the current window (ms). */
+  private rescueLeft(now: number): number {
+    if (now - this.rescueWindow >= RESCUE_WINDOW_MS) {
+      this.rescueWindow = now;
+      this.rescueUsed = 0;
+    }
+    return RESCUE_WINDOW_MS * RESCUE_SHARE - this.rescueUsed;
+  }
+
   /** Waits for every client behind to catch up, unless the PBX has waited long enough: then reads on. */
-  private hold(): void {
+  private hold(rescue: boolean): void {
     const pace = this.pace!;
-    const left = this.holdMaxMs - (performance.now() - this.lastRead);
+    const now = performance.now();
+    let left = this.holdMaxMs - (now - this.lastRead);
+    if (rescue) {
+      // A rescue never makes the PBX wait past its share: then it goes on, not reading one chunk only.
+      left = Math.min(left, this.rescueLeft(now));
+      if (left <= 0) {
+        if (this.head < this.queue.length) this.later();
+        else this.reading.resume();
+        return;
+      }
+    }
     if (pace.clientsBehind === 0) {
       // They caught up meanwhile (the last write that counted them was flushed).
       if (this.head < this.queue.length) this.later();
@@ -195,6 +236,8 @@ export class UpstreamPacer<T> {
       return;
     }
     this.holds++;
+    this.rescuing = rescue;
+    this.holdStart = now;
     this.reading.pause();
     this.holdTimer = setTimeout(() => this.endHold(true), left);
     this.stopWaiting = pace.onCaughtUp(() => this.endHold(true));
@@ -204,6 +247,8 @@ export class UpstreamPacer<T> {
     if (this.holdTimer === undefined) return;
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
+    if (this.rescuing) this.rescueUsed += performance.now() - this.holdStart;
+    this.rescuing = false;
     this.stopWaiting?.();
     this.stopWaiting = undefined;
     if (goOn) this.run();

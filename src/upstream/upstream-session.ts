@@ -50,7 +50,7 @@ export interface UpstreamOptions {
   readonly backoff?: BackoffStrategy;
   /** The proxy.conf the server came from: tls_ca is relative to its folder (default ./proxy.conf). */
   readonly configFile?: string;
-  /** Whether the clients keep up: reading holds while every one is behind (see upstream-pacer.ts). */
+  /** Whether the clients keep up: reading holds while most are behind, or a little while one is at risk (see upstream-pacer.ts). */
   readonly pace?: ClientPace;
 }
 
@@ -85,6 +85,7 @@ export class UpstreamSession {
   private stopping = false;
   /** Holds of earlier connections (see upstream-pacer.ts). */
   private pastHolds = 0;
+  private pastReads = 0;
   private out: Buffer[] = [];
   private flushQueued = false;
   private readonly backoff: BackoffStrategy;
@@ -102,9 +103,14 @@ export class UpstreamSession {
       exponentialBackoff({ minMs: config.reconnectMin * 1000, maxMs: config.reconnectMax * 1000 });
   }
 
-  /** How many times reading waited for the clients (every one behind), since start. */
+  /** How many times reading waited for the clients (see upstream-pacer.ts), since start. */
   get holds(): number {
     return this.pastHolds + (this.pacer?.holds ?? 0);
+  }
+
+  /** Chunks read from the PBX since start. */
+  get chunksRead(): number {
+    return this.pastReads + (this.pacer?.reads ?? 0);
   }
 
   get state(): UpstreamState {
@@ -337,6 +343,7 @@ export class UpstreamSession {
       if (this._state === 'up') pacer.flushNow();
       pacer.close();
       this.pastHolds += pacer.holds;
+      this.pastReads += pacer.reads;
     }
     clearTimeout(this.setupTimer);
     clearInterval(this.keepaliveTimer);

@@ -11,7 +11,7 @@
  * reads every output again.
  *
  * It also carries the clients' pace (client-pace.ts): whether they keep up, which the PBX
- * sessions read to slow down when every client is behind.
+ * sessions read to slow down when most clients are behind.
  */
 import { ClientPace } from './client-pace.js';
 

@@ -20,8 +20,9 @@
  *
  * Pace: the queue tells the clients' pace (client-pace.ts) when it falls behind (its socket
  * refuses more, with a quarter of `client_buffer` or more unsent), when it catches up, and when
- * it stalls (behind for STALL_MS without catching up once), and tallies each write as going to a
- * client ahead or behind; the PBX sessions read it to slow down when every client is behind.
+ * it stalls (behind, its socket taking nothing for STALL_MS), and tallies each write as going to
+ * a client ahead, behind, or behind and over client_buffer; the PBX sessions read it to slow
+ * down when most clients are behind, or a little while one is at risk of being cut off.
  */
 import { STALL_MS } from './client-pace.js';
 import type { BudgetMember, OutputBudget } from './output-budget.js';
@@ -150,6 +151,8 @@ export class OutputQueue implements BudgetMember {
   private pace: 'ahead' | 'behind' | 'stalled' = 'ahead';
   /** When it fell behind (ms since the epoch). */
   private behindSince = 0;
+  /** When its socket last took all it had been given (ms since the epoch). */
+  private drainedAt = 0;
   private scheduled = false;
   private done = false;
   /** When the unsent output went over client_buffer; undefined while under. */
@@ -163,8 +166,10 @@ export class OutputQueue implements BudgetMember {
     this.paceBytes = client.limits().clientBuffer / 4;
     sink.on('drain', () => {
       this.blocked = false;
+      this.drainedAt = Date.now();
       this.flush();
       if (this.keepingUp) this.caughtUp();
+      else if (this.pace === 'stalled') this.fellBehind();
     });
   }
 
@@ -193,11 +198,9 @@ export class OutputQueue implements BudgetMember {
       if (this.pace !== 'ahead') this.caughtUp();
       budget.pace.wrote(false);
     } else if (this.pace === 'behind') {
-      budget.pace.wrote(true);
+      budget.pace.wrote(true, this.over !== undefined);
     } else if (this.pace === 'ahead') {
-      this.pace = 'behind';
-      this.behindSince = Date.now();
-      budget.pace.fellBehind();
+      this.fellBehind();
       budget.pace.wrote(true);
     }
     // Held here until the socket drains: it counts against the budget now, not at the flush.
@@ -260,8 +263,8 @@ export class OutputQueue implements BudgetMember {
 
   /** Called periodically: drops a client over client_buffer for longer than slow_client_timeout; whether it did. */
   checkSlow(now: number): boolean {
-    if (this.pace === 'behind' && now - this.behindSince > STALL_MS) {
-      // Behind without catching up once: it stopped reading, it paces nobody any more.
+    if (this.pace === 'behind' && now - Math.max(this.behindSince, this.drainedAt) > STALL_MS) {
+      // Behind, and its socket has taken nothing for a while: it stopped reading, it paces nobody any more.
       this.pace = 'stalled';
       this.client.budget.pace.released();
     }
@@ -295,6 +298,13 @@ export class OutputQueue implements BudgetMember {
   /** Whether it counts as ahead: its socket takes more, or less than a quarter of client_buffer is unsent. */
   private get keepingUp(): boolean {
     return !this.blocked || this.sink.writableLength + this.pendingBytes < this.paceBytes;
+  }
+
+  /** Its socket refuses more with a quarter of client_buffer unsent: it paces the PBXes until it catches up. */
+  private fellBehind(): void {
+    this.pace = 'behind';
+    this.behindSince = Date.now();
+    this.client.budget.pace.fellBehind();
   }
 
   /** Its unsent output is under the pace mark again (or it is going away): it paces nobody. */
