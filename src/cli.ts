@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { chosenConfigFile, ConfigError, formatIssue, loadConfig, type ProxyConfig } from './config/index.js';
 import { startProxy, type RunningProxy } from './daemon.js';
-import { startDemo } from './demo.js';
+import { DEMO_RATE, startDemo } from './demo.js';
 import { genCertCommand } from './gen-cert-command.js';
 import { hashSecretCommand } from './hash-secret-command.js';
 import { importAstmanproxyCommand } from './import-astmanproxy-command.js';
@@ -92,8 +92,9 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-async function runProxy(opts: { config?: string; check?: boolean; logLevel?: LogLevel }): Promise<void> {
+async function runProxy(opts: { config?: string; check?: boolean; logLevel?: LogLevel; demoRate?: number }): Promise<void> {
   const file = chosenConfigFile(opts.config);
+  if (file && opts.demoRate !== undefined) fail(`--demo-rate is for demo mode, which runs only without a config (${file} is one)`);
   if (opts.check) {
     if (!file) fail('--check needs --config FILE (or a ./proxy.conf)');
     try {
@@ -119,7 +120,7 @@ async function runProxy(opts: { config?: string; check?: boolean; logLevel?: Log
     fail((err as Error).message);
   }
   if (!file) {
-    const demo = await startDemo({ logLevel: opts.logLevel ?? 'warn' }).catch((err: unknown) => fail(String(err instanceof Error ? err.message : err)));
+    const demo = await startDemo({ logLevel: opts.logLevel ?? 'warn', rate: opts.demoRate }).catch((err: unknown) => fail(String(err instanceof Error ? err.message : err)));
     stopOnSignals(() => demo.stop());
     return;
   }
@@ -192,6 +193,7 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'proxy.conf to run (default: ./proxy.conf if present, else demo mode)')
     .option('--check', 'validate the config, print every error, and exit (0 = valid)')
     .addOption(new Option('-l, --log-level <level>', 'log level').choices(LEVELS))
+    .option('--demo-rate <n>', `demo mode: the simulated PBX's call traffic in events per second (default ${DEMO_RATE})`, nonNegative)
     .action(runProxy);
   program
     .command('simulate')

@@ -18,7 +18,7 @@ export interface DemoOptions {
   readonly listenPort?: number;
   /** The HTTP port it prefers (default 8088); a free one when that is taken. */
   readonly httpPort?: number;
-  /** Simulated call traffic, events per second. */
+  /** Simulated call traffic, events per second (default DEMO_RATE). */
   readonly rate?: number;
   readonly out?: NodeJS.WritableStream;
 }
@@ -44,6 +44,10 @@ export function demoConfig(pbxPort: number, listenPort: number, httpPort: number
 }
 
 const HOST = '127.0.0.1';
+/** The simulated PBX's events per second unless told otherwise: a few calls, easy to follow. */
+export const DEMO_RATE = 6;
+/** Events the live tail shows in a second at most; past it, one line says how many more went by. */
+export const TAIL_LINES_PER_SECOND = 20;
 
 /** `port` when it can be listened on now, else 0 (any free port). */
 function portOrAny(port: number): Promise<number> {
@@ -57,7 +61,7 @@ function portOrAny(port: number): Promise<number> {
 export async function startDemo(options: DemoOptions): Promise<{ stop(): Promise<void> }> {
   const out = options.out ?? process.stdout;
   const wanted = { listen: options.listenPort ?? 1234, http: options.httpPort ?? 8088 };
-  const pbx = new SimulatedPbx({ rate: options.rate ?? 6 });
+  const pbx = new SimulatedPbx({ rate: options.rate ?? DEMO_RATE });
   const sim = await pbx.start();
   const log = createLogger(options.logLevel, process.stderr);
   let proxy;
@@ -90,6 +94,8 @@ export async function startDemo(options: DemoOptions): Promise<{ stop(): Promise
       `  curl -u demo:demo '${base}/json?Action=CoreShowChannels'`,
       `  curl -N -u demo:demo '${base}/events'`,
       `The status page (PBX, clients, live events, click-to-call): open ${base}/ and log in as demo / demo`,
+      'How late amiplex\'s event loop runs (p99 since the last look; every metric: /metrics):',
+      `  curl -s ${base}/metrics | grep eventloop_lag_p99`,
       '',
       'Run it for real with: npx amiplex --config proxy.conf (see proxy.conf.example)',
       '',
@@ -97,9 +103,23 @@ export async function startDemo(options: DemoOptions): Promise<{ stop(): Promise
       '',
     ].join('\n'),
   );
-  const unobserve = proxy.hub.observe((server, event) => out.write(tailLine(server, event)));
+  // The live tail: every event at the demo's few a second; under a flood (--demo-rate), the
+  // first TAIL_LINES_PER_SECOND of each second and a count of the rest.
+  let shown = 0;
+  let skipped = 0;
+  const unobserve = proxy.hub.observe((server, event) => {
+    if (shown++ < TAIL_LINES_PER_SECOND) out.write(tailLine(server, event));
+    else skipped++;
+  });
+  const tailClock = setInterval(() => {
+    if (skipped > 0) out.write(`  … and ${skipped.toLocaleString('en-US')} more events in the last second\n`);
+    shown = 0;
+    skipped = 0;
+  }, 1000);
+  tailClock.unref();
   return {
     async stop() {
+      clearInterval(tailClock);
       unobserve();
       await proxy.stop();
       await pbx.stop();

@@ -7,7 +7,7 @@
  * then it picks free ones and prints those. No test here depends on a port being free.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { CLI, endChild } from './helpers/cli-process.js';
 import { AmiTestClient, eventNamed, header, isEvent } from './helpers/ami-test-client.js';
 import { httpRequest } from './helpers/http-fixture.js';
+import { TAIL_LINES_PER_SECOND } from '../src/demo.js';
 
 const children = new Set<ChildProcess>();
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -27,10 +28,10 @@ afterEach(async () => {
 });
 
 /** Starts `amiplex` with no config in an empty folder and returns once it printed its status page line. */
-async function startDemoProcess(): Promise<{ child: ChildProcess; stdout: () => string }> {
+async function startDemoProcess(args: readonly string[] = []): Promise<{ child: ChildProcess; stdout: () => string }> {
   const dir = mkdtempSync(join(tmpdir(), 'amiplex-demo-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [CLI], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let stdout = '';
   let stderr = '';
@@ -134,6 +135,13 @@ async function checkPrintedLines(stdout: string): Promise<{ ami: number; http: n
   expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
   const data = await httpRequest(Number(port), hostname, '/status.json', { headers: auth });
   expect(JSON.parse(data.body)).toMatchObject({ me: { name: 'demo' }, servers: [{ name: 'demo', state: 'up' }] });
+
+  // The metrics line: how late the event loop runs, from /metrics on the same port.
+  const metricsLine = lines.find((l) => /^\s*curl -s '?http:\/\/[^/\s]+\/metrics'? \| grep eventloop_lag_p99\s*$/.test(l));
+  expect(metricsLine, stdout).toBeDefined();
+  expect(Number(/:(\d+)\/metrics/.exec(metricsLine!)![1])).toBe(httpPort);
+  const lag = execFileSync('sh', ['-c', metricsLine!.trim()], { stdio: ['ignore', 'pipe', 'pipe'] }).toString('utf8');
+  expect(lag).toMatch(/^amiplex_nodejs_eventloop_lag_p99_seconds \d+(\.\d+)?(e-?\d+)?$/m);
   return { ami: Number(m[2]), http: httpPort };
 }
 
@@ -159,6 +167,42 @@ describe('demo mode', () => {
     const { child, stdout } = await startDemoProcess();
     await checkPrintedLines(stdout());
     expect(child.exitCode).toBe(null);
+  });
+
+  it('floods with --demo-rate: the tail shows the first events of each second and counts the rest', async () => {
+    const { child, stdout } = await startDemoProcess(['--demo-rate', '5000']);
+    const started = stdout().length;
+    const counts = await new Promise<number[]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no count line within 5 s:\n${stdout().slice(started)}`)), 5000);
+      child.stdout!.on('data', () => {
+        const found = [...stdout().slice(started).matchAll(/^ {2}… and ([\d,]+) more events in the last second$/gm)].map((x) => Number(x[1]!.replace(/,/g, '')));
+        if (found.length < 2) return;
+        clearTimeout(timer);
+        resolve(found);
+      });
+    });
+    // Two full seconds at 5,000 events/s less the 20 shown: thousands each (the first may be partial).
+    expect(counts[1]).toBeGreaterThan(1000);
+    // Between two count lines, at most TAIL_LINES_PER_SECOND events.
+    const between = /more events in the last second\n([\s\S]*?)\n {2}… and/.exec(stdout().slice(started))![1]!.split('\n');
+    expect(between.length).toBeLessThanOrEqual(TAIL_LINES_PER_SECOND);
+    expect(between.every((l) => /^ {2}\d\d:\d\d:\d\d {2}demo /.test(l)), between.join('\n')).toBe(true);
+    expect(child.exitCode).toBe(null);
+  });
+
+  it('refuses --demo-rate with a config: demo mode runs only without one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amiplex-demo-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'proxy.conf'), '[general]\n');
+    let failed: { status: number | null; stderr: string } | undefined;
+    try {
+      execFileSync(process.execPath, [CLI, '--demo-rate', '100'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      const e = err as { status: number | null; stderr: Buffer };
+      failed = { status: e.status, stderr: e.stderr.toString('utf8') };
+    }
+    expect(failed?.status).toBe(1);
+    expect(failed?.stderr).toContain('--demo-rate is for demo mode, which runs only without a config');
   });
 
   it("starts where 1234, 5038 and 8088 are taken (8088 as Asterisk's HTTP server holds it, on every address), and prints the free ports it picked", async () => {
