@@ -59,7 +59,7 @@ export interface WritableClient {
 export function standalone(buf: Buffer): Buffer {
   if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf;
   const own = Buffer.allocUnsafeSlow(buf.length);
-  buf.copy(own);
+  own.set(buf);
   return own;
 }
 

@@ -20,6 +20,9 @@ export function textFrame(payload: Buffer): Buffer {
   for (const part of parts) length += part.length;
   const frame = Buffer.allocUnsafeSlow(length);
   let at = 0;
-  for (const part of parts) at += part.copy(frame, at);
+  for (const part of parts) {
+    frame.set(part, at);
+    at += part.length;
+  }
   return frame;
 }
