@@ -44,6 +44,8 @@ const TARGET_WS_SHARE = 0.99;
 /** HTTP actions through amiplex against a bare node:http server answering a fixed text, and against Asterisk's AJAM. */
 const TARGET_HTTP_OF_BARE = 0.5;
 const TARGET_HTTP_OF_AJAM = 2;
+/** One client at full speed through amiplex against the same client straight to the PBX. */
+const TARGET_ONE_CLIENT_OF_DIRECT = 0.5;
 /** A process this busy (% of one core) was probably the bottleneck. */
 const SATURATED_CPU = 95;
 
@@ -398,6 +400,25 @@ function targetsSection(input: ReportInput): string {
         min >= TARGET_RATE && a.wrongClients === 0 ? 'met' : '**NOT met**',
       ]);
     }
+  }
+  // Under a flood: one client's share of its direct rate, and no client cut off at any count.
+  const one = input.fan.find((r) => r.via === 'amiplex' && r.clients === 1);
+  const oneDirect = input.fan.find((r) => r.via === 'direct' && r.clients === 1);
+  if (one && oneDirect && oneDirect.total > 0) {
+    const share = one.total / oneDirect.total;
+    rows.push([
+      `one client, the PBX flooding: ≥ ${Math.round(TARGET_ONE_CLIENT_OF_DIRECT * 100)}% of direct`,
+      `${num(one.total)} against ${num(oneDirect.total)} events/s: ${share.toFixed(2)}`,
+      share >= TARGET_ONE_CLIENT_OF_DIRECT ? 'met' : '**NOT met**',
+    ]);
+  }
+  const flooded = input.fan.filter((r) => r.via === 'amiplex' && r.load.kind === 'flood');
+  if (flooded.length > 0) {
+    rows.push([
+      'the PBX flooding: nothing dropped (reading the PBX slows down instead), at every client count',
+      flooded.map((r) => `${num(r.clients)}: ${droppedText(r)}`).join('; '),
+      flooded.every((r) => r.wrongClients === 0) ? 'met' : '**NOT met**',
+    ]);
   }
   const added = input.rtt
     .filter((r) => r.via === 'amiplex')
