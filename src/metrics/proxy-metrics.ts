@@ -58,6 +58,9 @@ export class ProxyMetrics {
   private readonly httpStatus = [0, 0, 0, 0, 0, 0];
 
   constructor(hub: Hub) {
+    // Node's metrics start with the proxy, not at the first scrape: the event-loop monitor must
+    // have sampled by then, or the first scrape's lag figures are empty (a newcomer's first look).
+    processMetrics();
     const registers = [this.registry];
     const slots = () => hub.servers.values();
     const perServer = (name: string, help: string, value: (slot: ServerSlot) => number) =>
