@@ -237,7 +237,8 @@ describe('OutputQueue pace', () => {
     sink.open = false;
     out.push(Buffer.alloc(20));
     await turn();
-    // The sink took it (and said stop): 20 bytes unsent, under a quarter of client_buffer (100).
+    // The sink took it and said stop: with the next 20 bytes, 40 are unsent, over a quarter of
+    // client_buffer (100): behind.
     out.push(Buffer.alloc(20));
     expect(budget.pace.clientsBehind).toBe(1);
     expect(budget.pace.tally()).toBe('ahead'); // one write ahead, one behind: not most
@@ -248,6 +249,11 @@ describe('OutputQueue pace', () => {
     expect(out.overSince).toBeDefined();
     out.push(Buffer.alloc(20));
     expect(budget.pace.tally()).toBe('capacity');
+    // Beside a client whose socket takes everything: as many writes ahead as at risk, a rescue.
+    const other = queue(new FakeSink(), budget);
+    out.push(Buffer.alloc(20));
+    other.push(Buffer.alloc(20));
+    expect(budget.pace.tally()).toBe('rescue');
     sink.drain();
     expect(budget.pace.clientsBehind).toBe(0);
   });

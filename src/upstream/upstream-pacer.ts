@@ -140,7 +140,12 @@ export class UpstreamPacer<T> {
     }
     if (verdict === 'ahead' && pace !== undefined) verdict = this.verdict(pace);
     if (verdict !== 'ahead') this.hold(verdict === 'rescue');
-    else if (this.head < this.queue.length) this.later();
+    else this.goOn();
+  }
+
+  /** No hold: the rest at a later turn, or, with nothing left, the socket read again. */
+  private goOn(): void {
+    if (this.head < this.queue.length) this.later();
     else this.reading.resume();
   }
 
@@ -218,15 +223,13 @@ export class UpstreamPacer<T> {
       // A rescue never makes the PBX wait past its share: then it goes on, not reading one chunk only.
       left = Math.min(left, this.rescueLeft(now));
       if (left <= 0) {
-        if (this.head < this.queue.length) this.later();
-        else this.reading.resume();
+        this.goOn();
         return;
       }
     }
     if (pace.clientsBehind === 0) {
       // They caught up meanwhile (the last write that counted them was flushed).
-      if (this.head < this.queue.length) this.later();
-      else this.reading.resume();
+      this.goOn();
       return;
     }
     if (left <= 0) {
